@@ -1,0 +1,28 @@
+/** Reads one `[clients.NAME]` table. */
+import type { DatasetName } from "../zfs/index.ts";
+import { at, fail, optional, readArray, readEnum, readTable, required, type At } from "./_read.ts";
+import { readDatasetName, readFilter } from "./_datasets.ts";
+import type { ClientConfig } from "./schema.ts";
+import { SEND_FLAG_NAMES, type SendFlagName } from "./send-flags.ts";
+
+export function readClient(identity: string, value: unknown, where: At): ClientConfig {
+  const table = readTable(value, where, ["filesystems", "receive_root", "send_flags"]);
+  return {
+    identity,
+    filesystems: required(table, "filesystems", where, readFilter),
+    receiveRoot: optional<DatasetName | undefined>(table, "receive_root", where, readDatasetName, undefined),
+    sendFlags: optional(table, "send_flags", where, readSendFlagList, []),
+  };
+}
+
+// --- internal ---
+
+function readSendFlagList(value: unknown, where: At): SendFlagName[] {
+  const flags: SendFlagName[] = [];
+  readArray(value, where).forEach((item, i) => {
+    const flag = readEnum(item, at(where, i), SEND_FLAG_NAMES);
+    if (flags.includes(flag)) fail(at(where, i), `duplicate send flag ${JSON.stringify(flag)}`);
+    flags.push(flag);
+  });
+  return flags;
+}

@@ -1,0 +1,9 @@
+/** Values used for keys a config file leaves out. */
+import type { LogLevelName } from "../log.ts";
+
+export const DEFAULT_CONFIG_PATH = "/etc/zferry/zferry.toml";
+export const DEFAULT_LOG_LEVEL: LogLevelName = "info";
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_SSH_PORT = 22;
+/** The forced-command setup runs the server as root (`PermitRootLogin forced-commands-only`). */
+export const DEFAULT_SSH_USER = "root";

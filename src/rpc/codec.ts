@@ -1,0 +1,35 @@
+/**
+ * CBOR for message headers, values, trailers and resets; the one place cbor-x is configured.
+ * - useRecords: false: a default Encoder writes cbor-x's record extension, which other decoders cannot read.
+ * - tagUint8Array: false: under Bun, byte strings would otherwise carry tag 64.
+ * - variableMapSize: true: minimal map headers (standard CBOR, 2 bytes smaller).
+ * - int64AsType: "bigint": 64-bit integers (snapshot GUIDs) decode exactly.
+ * Decoded byte strings are copies (Buffers); nothing decoded points into the frame reader's buffer.
+ */
+import { Decoder, Encoder } from "cbor-x";
+import { ProtocolError } from "../wire/index.ts";
+
+const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false, copyBuffers: true } as ConstructorParameters<typeof Encoder>[0]);
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true, int64AsType: "bigint" } as ConstructorParameters<typeof Decoder>[0]);
+
+/** Encodes a value; the result is a fresh copy (cbor-x returns views of a shared buffer). */
+export function encodeCbor(value: unknown): Uint8Array {
+  return encoder.encode(value).slice();
+}
+
+/**
+ * Decodes exactly one CBOR item filling all of `bytes`.
+ * @throws ProtocolError for malformed CBOR or trailing bytes
+ */
+export function decodeCbor(bytes: Uint8Array, what: string): unknown {
+  let items: unknown[];
+  try {
+    items = decoder.decodeMultiple(bytes) as unknown[];
+  } catch (err) {
+    throw new ProtocolError(`Malformed CBOR in ${what}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(items) || items.length !== 1) {
+    throw new ProtocolError(`Malformed CBOR in ${what}: expected exactly one item, found ${Array.isArray(items) ? items.length : 0}`);
+  }
+  return items[0];
+}

@@ -1,0 +1,37 @@
+/**
+ * What an octet-stream body is made of, on each side.
+ */
+
+/** Where a body's bytes come from: an fd read to EOF (fast path), or chunks. */
+export type OctetSource = { readonly fd: number } | AsyncIterable<Uint8Array>;
+
+/** Where a received body's bytes go: an fd (fast path), or a function per chunk (the chunk is a view, valid during the call). */
+export type OctetSink = { readonly fd: number } | ((chunk: Uint8Array) => void | Promise<void>);
+
+/** The producing side of an octet body: typically a `zfs send` child. */
+export interface OctetProducer {
+  readonly source: OctetSource;
+  /** Called once the source ended or was aborted; resolves to null on success or the error text for the trailer. */
+  finish(): Promise<string | null>;
+  /** Stop producing (the peer cancelled, or the connection is gone): kill the child so the source ends. */
+  abort(reason: string): void;
+}
+
+/** How a received octet body ended. */
+export interface ReceivedBody {
+  /** Payload bytes received. */
+  readonly bytes: number;
+  /** null when the producer's trailer said ok; otherwise its error text. */
+  readonly error: string | null;
+  /** Set when writing to the sink failed; the stream was cancelled and drained. */
+  readonly sinkError: string | null;
+}
+
+/** A live view of bytes moved so far, for progress lines. */
+export interface ProgressProbe {
+  bytes: () => number;
+}
+
+export function isFdSource(s: OctetSource): s is { readonly fd: number } {
+  return typeof (s as { fd?: unknown }).fd === "number";
+}

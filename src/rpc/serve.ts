@@ -1,0 +1,243 @@
+/**
+ * The server loop: read a request, check it against its endpoint, run the handler, answer. This is
+ * the one place that turns errors into wire statuses: an RpcError keeps its status, a validation
+ * failure is bad_request, anything else is server_error with the detail in the log only.
+ *
+ * Sequence per call (docs/protocol.md §Calls):
+ *   C→S HEADER {endpoint, args, body, accept}, then the request body
+ *   S→C HEADER {status, message?, body}, then the response body
+ * A refused octet request is answered before its body ends; the body is then drained.
+ */
+import type { ConsolaInstance } from "consola";
+import { ConnectionError, FrameType, HEARTBEAT_INTERVAL_MS, ProtocolError } from "../wire/index.ts";
+import type { RpcConnection } from "./connection.ts";
+import type { Endpoint, EndpointRegistry, IncomingOctets } from "./endpoint.ts";
+import { PeerResetError, RpcError, type Status } from "./errors.ts";
+import { clampErrorText, parseRequestHeader, type BodyKind, type RequestHeader } from "./messages.ts";
+import type { OctetProducer, ReceivedBody } from "./octets.ts";
+import { ValidationError } from "./schema.ts";
+
+export interface ServeOptions {
+  log: ConsolaInstance;
+  /** Called after every call with facts for the request log. */
+  onCallDone?: (entry: CallLogEntry) => void;
+}
+
+export interface CallLogEntry {
+  endpoint: string;
+  status: Status;
+  durationMs: number;
+  message?: string;
+  note: Record<string, unknown>;
+}
+
+/**
+ * Serves calls until the peer closes the connection (resolves) or the connection breaks (resolves
+ * after logging; the peer was sent a RESET where that was still possible).
+ */
+export async function serve(conn: RpcConnection, registry: EndpointRegistry, options: ServeOptions): Promise<void> {
+  const { log } = options;
+  const lost = new AbortController();
+  try {
+    for (;;) {
+      let raw: unknown;
+      try {
+        raw = await conn.readMessage(FrameType.HEADER, "a request header", { eofOk: true });
+      } catch (err) {
+        if (err instanceof PeerResetError) log.info(`The client closed the connection: ${err.message}`);
+        else if (err instanceof ProtocolError) log.warn(`Protocol error from the client: ${err.message}`);
+        else log.warn(`Connection lost: ${(err as Error).message}`);
+        return;
+      }
+      if (raw === null) return; // orderly close between calls
+      let header: RequestHeader;
+      try {
+        header = parseRequestHeader(raw, "request header");
+      } catch (err) {
+        // Without a valid header the body cannot be framed: the connection is out of sync.
+        const reason = `Malformed request header: ${(err as Error).message}`;
+        log.warn(reason);
+        await conn.writeReset(reason, "connection").catch(() => {});
+        return;
+      }
+      const ok = await serveCall(conn, registry, header, lost.signal, options);
+      if (!ok) return;
+    }
+  } finally {
+    lost.abort(new ConnectionError("connection closed"));
+  }
+}
+
+// --- internal ---
+
+/** Serves one call; false when the connection cannot carry another. */
+async function serveCall(conn: RpcConnection, registry: EndpointRegistry, header: RequestHeader, signal: AbortSignal, options: ServeOptions): Promise<boolean> {
+  const started = performance.now();
+  const note: Record<string, unknown> = {};
+  const log = options.log;
+  const done = (status: Status, message?: string) =>
+    options.onCallDone?.({ endpoint: header.endpoint, status, durationMs: Math.round(performance.now() - started), message, note });
+
+  try {
+    const endpoint = registry.get(header.endpoint);
+    let args: unknown;
+    let refusal: RpcError | null = null;
+    if (!endpoint) refusal = new RpcError("bad_request", `Unknown endpoint ${JSON.stringify(header.endpoint)}`);
+    else if (header.body !== endpoint.body) refusal = new RpcError("bad_request", `Endpoint ${endpoint.name} takes a request body of kind "${endpoint.body}", got "${header.body}"`);
+    else if (header.accept !== endpoint.response) refusal = new RpcError("bad_request", `Endpoint ${endpoint.name} answers with a body of kind "${endpoint.response}", the request accepts "${header.accept}"`);
+    else {
+      try {
+        args = endpoint.args(header.args, "args");
+      } catch (err) {
+        if (!(err instanceof ValidationError || err instanceof TypeError)) throw err;
+        refusal = new RpcError("bad_request", `Invalid arguments for ${endpoint.name}: ${(err as Error).message}`);
+      }
+    }
+    if (refusal || !endpoint) {
+      await refuseAndDrain(conn, header.body, refusal!);
+      done(refusal!.status, refusal!.message);
+      return true;
+    }
+    return await runHandler(conn, endpoint, args, signal, log, note, done);
+  } catch (err) {
+    if (err instanceof ProtocolError || err instanceof ConnectionError || err instanceof PeerResetError) {
+      log.warn(`${header.endpoint}: connection lost: ${err.message}`);
+      done("server_error", err.message);
+      return false;
+    }
+    throw err;
+  }
+}
+
+async function runHandler(
+  conn: RpcConnection,
+  endpoint: Endpoint<unknown, BodyKind, BodyKind>,
+  args: unknown,
+  signal: AbortSignal,
+  log: ConsolaInstance,
+  note: Record<string, unknown>,
+  done: (status: Status, message?: string) => void,
+): Promise<boolean> {
+  // Request body
+  let body: unknown;
+  let octets: { consumed: boolean; received?: ReceivedBody } | null = null;
+  if (endpoint.body === "value") body = await conn.readMessage(FrameType.VALUE, "the request body");
+  if (endpoint.body === "octets") {
+    const state: { consumed: boolean; received?: ReceivedBody } = { consumed: false };
+    octets = state;
+    body = {
+      async pipeTo(sink, opts) {
+        if (state.consumed) throw new Error("The request body was already read");
+        state.consumed = true;
+        state.received = await conn.receiveOctets(sink, opts);
+        return state.received;
+      },
+    } satisfies IncomingOctets;
+  }
+
+  // Handler, with heartbeats so the client's idle timer sees we are alive
+  const heartbeat = setInterval(() => conn.writeHeartbeat(), HEARTBEAT_INTERVAL_MS);
+  let result: unknown;
+  let failure: RpcError | null = null;
+  try {
+    result = await endpoint.handle(args, { body, signal, log, note } as never);
+  } catch (err) {
+    if (err instanceof ProtocolError || err instanceof ConnectionError || err instanceof PeerResetError) throw err;
+    failure = toRpcError(err, endpoint.name, log);
+  } finally {
+    clearInterval(heartbeat);
+  }
+
+  if (failure) {
+    if (octets && !octets.consumed) {
+      await refuseAndDrain(conn, "octets", failure);
+    } else {
+      await conn.writeMessage(FrameType.HEADER, { status: failure.status, message: clampErrorText(failure.message), body: "none" });
+    }
+    done(failure.status, failure.message);
+    return true;
+  }
+  if (octets && !octets.consumed) {
+    await conn.receiveOctets(() => {}); // the handler ignored the body: drain it to keep in step
+  }
+
+  // Response
+  if (endpoint.response === "none") {
+    await conn.writeMessage(FrameType.HEADER, { status: "ok", body: "none" });
+  } else if (endpoint.response === "value") {
+    await conn.writeMessage(FrameType.HEADER, { status: "ok", body: "value" });
+    await conn.writeMessage(FrameType.VALUE, result);
+  } else {
+    await conn.writeMessage(FrameType.HEADER, { status: "ok", body: "octets" });
+    const outcome = await streamResponse(conn, result as OctetProducer, log);
+    note.bytes = outcome.bytes;
+    if (outcome.error) note.error = outcome.error;
+    done("ok", outcome.error ?? undefined);
+    return outcome.connectionUsable;
+  }
+  done("ok");
+  return true;
+}
+
+/**
+ * Streams a producer's bytes as the response body and ends them with a trailer. Meanwhile it
+ * watches the input: a RESET cancels the stream, EOF means the client is gone; both stop the
+ * producer (kill its child) at once.
+ */
+async function streamResponse(conn: RpcConnection, producer: OctetProducer, log: ConsolaInstance): Promise<{ bytes: number; error: string | null; connectionUsable: boolean }> {
+  const stop = new AbortController();
+  let interruption: { reason: string; usable: boolean } | null = null;
+  const interrupt = (reason: string, usable: boolean) => {
+    if (interruption) return;
+    interruption = { reason, usable };
+    producer.abort(reason);
+    stop.abort(reason);
+  };
+  let streaming = true;
+  const watch = conn.peekFrame().then(
+    (frame) => {
+      if (!streaming) return;
+      if (frame === null) interrupt("the client disconnected", false);
+      else if (frame.type === FrameType.RESET) {
+        const reset = conn.decodeReset(frame.payload);
+        if (reset.scope === "stream") conn.dropPeekedFrame();
+        interrupt(reset.scope === "stream" ? `cancelled by the client: ${reset.reason}` : `the client closed the connection: ${reset.reason}`, reset.scope === "stream");
+      } else interrupt(`protocol error: the client sent a ${frame.type === FrameType.HEADER ? "new request" : "frame"} before the response body ended`, false);
+    },
+    (err: Error) => interrupt(`connection lost: ${err.message}`, false),
+  );
+
+  let sent: { bytes: number; aborted: boolean };
+  try {
+    sent = await conn.sendOctets(producer.source, { signal: stop.signal });
+  } catch (err) {
+    interrupt((err as Error).message, false);
+    await producer.finish();
+    log.warn(`Stream aborted: ${(err as Error).message}`);
+    return { bytes: 0, error: (err as Error).message, connectionUsable: false };
+  } finally {
+    streaming = false;
+  }
+  const failure = await producer.finish();
+  const i = interruption as { reason: string; usable: boolean } | null;
+  const error = i ? i.reason : failure;
+  if (i && !i.usable) return { bytes: sent.bytes, error, connectionUsable: false };
+  await conn.writeTrailer(error === null ? { ok: true, bytes: sent.bytes } : { ok: false, bytes: sent.bytes, error });
+  void watch;
+  return { bytes: sent.bytes, error, connectionUsable: true };
+}
+
+/** Answers with an error before (octets) or after (value) the request body, and discards the body. */
+async function refuseAndDrain(conn: RpcConnection, body: BodyKind, refusal: RpcError): Promise<void> {
+  if (body === "value") await conn.readMessage(FrameType.VALUE, "the request body");
+  await conn.writeMessage(FrameType.HEADER, { status: refusal.status, message: clampErrorText(refusal.message), body: "none" });
+  if (body === "octets") await conn.receiveOctets(() => {});
+}
+
+function toRpcError(err: unknown, endpoint: string, log: ConsolaInstance): RpcError {
+  if (err instanceof RpcError) return err;
+  if (err instanceof ValidationError) return new RpcError("bad_request", err.message);
+  log.error(`${endpoint}: unexpected error:`, err);
+  return new RpcError("server_error", `Internal error in ${endpoint}; see the server log`);
+}
+
