@@ -32,10 +32,11 @@ export interface CallLogEntry {
 }
 
 /**
- * Serves calls until the peer closes the connection (resolves) or the connection breaks (resolves
- * after logging; the peer was sent a RESET where that was still possible).
+ * Serves calls until the peer closes the connection ("closed") or the connection breaks ("lost",
+ * after logging; the peer was sent a RESET where that was still possible). Never throws for
+ * anything the peer does.
  */
-export async function serve(conn: RpcConnection, registry: EndpointRegistry, options: ServeOptions): Promise<void> {
+export async function serve(conn: RpcConnection, registry: EndpointRegistry, options: ServeOptions): Promise<"closed" | "lost"> {
   const { log } = options;
   const lost = new AbortController();
   try {
@@ -47,9 +48,9 @@ export async function serve(conn: RpcConnection, registry: EndpointRegistry, opt
         if (err instanceof PeerResetError) log.info(`The client closed the connection: ${err.message}`);
         else if (err instanceof ProtocolError) log.warn(`Protocol error from the client: ${err.message}`);
         else log.warn(`Connection lost: ${(err as Error).message}`);
-        return;
+        return err instanceof PeerResetError ? "closed" : "lost";
       }
-      if (raw === null) return; // orderly close between calls
+      if (raw === null) return "closed"; // orderly close between calls
       let header: RequestHeader;
       try {
         header = parseRequestHeader(raw, "request header");
@@ -58,10 +59,10 @@ export async function serve(conn: RpcConnection, registry: EndpointRegistry, opt
         const reason = `Malformed request header: ${(err as Error).message}`;
         log.warn(reason);
         await conn.writeReset(reason, "connection").catch(() => {});
-        return;
+        return "lost";
       }
       const ok = await serveCall(conn, registry, header, lost.signal, options);
-      if (!ok) return;
+      if (!ok) return "lost";
     }
   } finally {
     lost.abort(new ConnectionError("connection closed"));

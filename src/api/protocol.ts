@@ -1,0 +1,119 @@
+/**
+ * The zferry endpoints: names, argument schemas and response schemas, shared by the server that
+ * implements them and the clients that call them. docs/protocol.md §Endpoints describes the same.
+ *
+ * Dataset names on the wire are full names on the side that owns them. Snapshot and bookmark
+ * arguments are short names (the part after "@"/"#") of the dataset named in the same request, so a
+ * request can never reach a snapshot of another dataset (e.g. through `-i`).
+ */
+import { schema, type Parser } from "../rpc/index.ts";
+import { parseDatasetName, parseVersionShortName, type DatasetName, type VersionShortName } from "../zfs/index.ts";
+
+export const ENDPOINTS = {
+  info: "info",
+  listFilesystems: "list_filesystems",
+  listVersions: "list_versions",
+  estimateSend: "estimate_send",
+  send: "send",
+  resumeSend: "resume_send",
+  listReceived: "list_received",
+  receive: "receive",
+} as const;
+
+export const SEND_FLAGS = ["raw", "compressed", "large_blocks", "embedded", "properties"] as const;
+export type WireSendFlag = (typeof SEND_FLAGS)[number];
+
+const dataset: Parser<DatasetName> = schema.checked(parseDatasetName);
+const snapshotShort: Parser<VersionShortName> = schema.checked((v) => parseVersionShortName(v, "snapshot"));
+const versionKind = schema.literal("snapshot", "bookmark");
+
+/** `{name, kind}`: a snapshot or bookmark of the request's dataset. */
+export const versionRef = schema.object({
+  name: schema.string({ max: 255 }),
+  kind: versionKind,
+});
+
+// --- info ---
+export const infoResponse = schema.object({
+  software: schema.string(),
+  identity: schema.string(),
+  /** The dataset this identity pushes into, or absent. */
+  receive_root: schema.optional(schema.string({ max: 255 })),
+  send_flags: schema.array(schema.literal(...SEND_FLAGS), { max: 16 }),
+  capabilities: schema.object({
+    bookmarks: schema.boolean,
+    resumable: schema.boolean,
+    send_estimate: schema.boolean,
+    raw: schema.boolean,
+    compressed: schema.boolean,
+    large_blocks: schema.boolean,
+    embedded: schema.boolean,
+    recv_no_mount: schema.boolean,
+  }),
+});
+export type InfoResponse = ReturnType<typeof infoResponse>;
+
+// --- list_filesystems / list_received ---
+export const filesystemEntry = schema.object({
+  name: schema.string({ max: 255 }),
+  /** OpenZFS receive_resume_token of a partially received dataset (list_received only). */
+  resume_token: schema.optional(schema.string({ max: 8192 })),
+  /** Created by zferry to keep the tree's shape; holds no replicated data of its own. */
+  placeholder: schema.optional(schema.boolean),
+});
+export const listFilesystemsResponse = schema.object({ filesystems: schema.array(filesystemEntry) });
+export type FilesystemEntry = ReturnType<typeof filesystemEntry>;
+
+// --- list_versions ---
+export const listVersionsArgs = schema.object({
+  dataset,
+  /** List receive_root/<dataset> (what this client pushed) instead of the server's own dataset. */
+  received: schema.optional(schema.boolean),
+});
+export const versionEntry = schema.object({
+  name: schema.string({ max: 255 }),
+  kind: versionKind,
+  guid: schema.u64,
+  createtxg: schema.u64,
+  /** Unix seconds. */
+  creation: schema.uint,
+});
+export type VersionEntry = ReturnType<typeof versionEntry>;
+export const listVersionsResponse = schema.object({ versions: schema.array(versionEntry, { max: 1_000_000 }) });
+
+// --- send / estimate_send ---
+export const sendArgs = schema.object({
+  dataset,
+  to: snapshotShort,
+  /** Expected GUID of `to`: the send is refused (conflict) if the snapshot was replaced meanwhile. */
+  to_guid: schema.optional(schema.u64),
+  from: schema.optional(versionRef),
+  from_guid: schema.optional(schema.u64),
+  /** `-I`: include the snapshots between `from` and `to`. */
+  intermediates: schema.optional(schema.boolean),
+  flags: schema.optional(schema.array(schema.literal(...SEND_FLAGS), { max: 8 })),
+});
+export type SendArgs = ReturnType<typeof sendArgs>;
+export const estimateResponse = schema.object({ bytes: schema.optional(schema.u64) });
+
+// --- resume_send ---
+export const resumeSendArgs = schema.object({
+  token: schema.string({ min: 1, max: 8192 }),
+  flags: schema.optional(schema.array(schema.literal(...SEND_FLAGS), { max: 8 })),
+});
+
+// --- list_received (push side) ---
+export const listReceivedArgs = schema.none;
+
+// --- receive (push) ---
+export const receiveArgs = schema.object({
+  /** The dataset's name on the client; it lands at receive_root/<dataset>. */
+  dataset,
+  snapshot: snapshotShort,
+  /** Incremental base: must be the newest snapshot of the target; absent for a full stream. */
+  from_guid: schema.optional(schema.u64),
+  /** Ask for `zfs recv -s` where the server's zfs has it. */
+  resumable: schema.optional(schema.boolean),
+});
+export type ReceiveArgs = ReturnType<typeof receiveArgs>;
+export const receiveResponse = schema.object({ target: schema.string({ max: 255 }), guid: schema.optional(schema.u64) });

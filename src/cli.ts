@@ -1,0 +1,69 @@
+#!/usr/bin/env bun
+/**
+ * zferry's entry point. Subcommands load lazily, so `stdinserver` never loads the client's code.
+ * This is the one place that turns errors into exit codes: 0 success, 1 a failure at run time,
+ * 2 a usage or configuration error. Help goes to stderr: in `stdinserver`, stdout is the wire.
+ */
+import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import { writeSync } from "node:fs";
+import { ConfigError } from "./config/index.ts";
+import { UsageError } from "./commands/errors.ts";
+import { writeStderrLine } from "./log.ts";
+import { VERSION } from "./version.ts";
+
+const main = defineCommand({
+  meta: { name: "zferry", version: VERSION, description: "ZFS replication over an SSH forced command" },
+  subCommands: {
+    stdinserver: () => import("./commands/stdinserver.ts").then((m) => m.default),
+    pull: () => import("./commands/pull.ts").then((m) => m.default),
+    push: () => import("./commands/push.ts").then((m) => m.default),
+  },
+});
+
+export async function runCli(rawArgs: string[]): Promise<number> {
+  if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
+    writeSync(1, `${VERSION}\n`);
+    return 0;
+  }
+  if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
+    const [cmd, parent] = await resolveForUsage(rawArgs);
+    writeStderrLine(await renderUsage(cmd, parent));
+    return rawArgs.length === 0 ? 2 : 0;
+  }
+  try {
+    await runCommand(main, { rawArgs });
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    const citty = isCittyUsageError(err);
+    if (e instanceof UsageError || e instanceof ConfigError || citty) {
+      writeStderrLine(`zferry: ${stripAnsi(e.message)}`);
+      if (citty) writeStderrLine("Run `zferry --help` for usage.");
+      return 2;
+    }
+    writeStderrLine(`zferry: ${e.message}`);
+    if (process.env.ZFERRY_DEBUG) writeStderrLine(e.stack ?? "");
+    return 1;
+  }
+}
+
+async function resolveForUsage(rawArgs: string[]): Promise<[CommandDef, CommandDef | undefined]> {
+  const name = rawArgs.find((a) => !a.startsWith("-"));
+  const subs = main.subCommands as Record<string, () => Promise<CommandDef>>;
+  if (name && subs[name]) return [await subs[name](), main];
+  return [main, undefined];
+}
+
+/** citty's CLIError is not exported; its codes start with "E_" (E_UNKNOWN_COMMAND, E_MISSING_ARG…). */
+function isCittyUsageError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && code.startsWith("E_");
+}
+
+function stripAnsi(s: string): string {
+  return s.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+if (import.meta.main) {
+  process.exit(await runCli(process.argv.slice(2)));
+}

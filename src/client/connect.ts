@@ -1,0 +1,65 @@
+/**
+ * Reaching a stdinserver: over `ssh` (argv built here, never through a shell) or by spawning a
+ * local `zferry stdinserver IDENTITY` with the same config.
+ */
+import type { Config, ConnectConfig, SshConnectConfig } from "../config/index.ts";
+import { ProtocolError } from "../wire/index.ts";
+import { RpcConnection } from "../rpc/index.ts";
+import { spawnChildDuplex, type ChildDuplex } from "../transport/index.ts";
+import { SOFTWARE } from "../version.ts";
+
+/** `ssh -T -o BatchMode=yes -p PORT [-i KEY] [-o OPT]… USER@HOST` */
+export function sshArgv(c: SshConnectConfig): string[] {
+  const argv = ["ssh", "-T", "-o", "BatchMode=yes", "-p", String(c.port)];
+  if (c.identityFile) argv.push("-i", expandHome(c.identityFile));
+  for (const opt of c.options) argv.push("-o", opt);
+  argv.push(`${c.user}@${c.host}`);
+  return argv;
+}
+
+/** The argv that starts this very program's stdinserver (compiled binary or `bun src/cli.ts`). */
+export function localServerArgv(identity: string, configFile: string): string[] {
+  const compiled = import.meta.path.startsWith("/$bunfs/") || import.meta.path.startsWith("B:\\~BUN");
+  const self = compiled ? [process.execPath] : [process.execPath, `${import.meta.dir}/../cli.ts`];
+  return [...self, "stdinserver", identity, "--config", configFile];
+}
+
+export interface Connected {
+  readonly conn: RpcConnection;
+  readonly child: ChildDuplex;
+  readonly label: string;
+}
+
+/**
+ * Starts the transport and completes the handshake.
+ * @throws Error with a one-line explanation that says what to fix (ssh's own message included)
+ */
+export async function connect(config: Config, target: ConnectConfig, options: { idleTimeoutMs?: number } = {}): Promise<Connected> {
+  const argv = target.type === "ssh" ? sshArgv(target) : localServerArgv(target.identity, config.file);
+  const label = target.type === "ssh" ? `ssh ${target.user}@${target.host}:${target.port}` : `local stdinserver ${target.identity}`;
+  const child = spawnChildDuplex(argv, { label });
+  try {
+    const conn = await RpcConnection.open(child, { software: SOFTWARE, idleTimeoutMs: options.idleTimeoutMs ?? config.server.idleTimeoutMs });
+    return { conn, child, label };
+  } catch (err) {
+    await child.close().catch(() => {});
+    throw new Error(`Cannot connect to ${label}: ${explain(err as Error, child)}`, { cause: err });
+  }
+}
+
+function explain(err: Error, child: ChildDuplex): string {
+  const stderr = child.diagnostics?.().split("\n").filter((l) => l.trim()).slice(-3).join(" / ") ?? "";
+  if (err instanceof ProtocolError && err.message.includes("does not speak zferry")) {
+    return `${err.message}. Check that the authorized_keys line runs \`zferry stdinserver IDENTITY\` and that nothing (motd, shell rc files) prints to stdout`;
+  }
+  if (err.message.includes("before the handshake")) {
+    return stderr ? `the server ended the session: ${stderr}` : "the server closed the connection before the handshake (is zferry installed there and the forced command right?)";
+  }
+  if (stderr) return `${err.message} (${stderr})`;
+  return err.message;
+}
+
+function expandHome(path: string): string {
+  return path.startsWith("~/") ? `${process.env.HOME ?? ""}/${path.slice(2)}` : path;
+}
+

@@ -1,0 +1,66 @@
+/**
+ * Typed calls to a stdinserver: one method per endpoint, responses validated with the api/ schemas.
+ */
+import {
+  ENDPOINTS,
+  estimateResponse,
+  infoResponse,
+  listFilesystemsResponse,
+  listVersionsResponse,
+  receiveResponse,
+  type FilesystemEntry,
+  type InfoResponse,
+  type ReceiveArgs,
+  type SendArgs,
+  type VersionEntry,
+  type WireSendFlag,
+} from "../api/index.ts";
+import { RpcClient, type OctetProducer, type OctetSink, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
+import type { DatasetName } from "../zfs/index.ts";
+
+export class RemoteSession {
+  readonly rpc: RpcClient;
+
+  constructor(rpc: RpcClient) {
+    this.rpc = rpc;
+  }
+
+  info(): Promise<InfoResponse> {
+    return this.rpc.callValue(ENDPOINTS.info, undefined, infoResponse);
+  }
+
+  async listFilesystems(): Promise<FilesystemEntry[]> {
+    return (await this.rpc.callValue(ENDPOINTS.listFilesystems, undefined, listFilesystemsResponse)).filesystems;
+  }
+
+  async listVersions(dataset: DatasetName, options: { received?: boolean } = {}): Promise<VersionEntry[]> {
+    const args = options.received ? { dataset, received: true } : { dataset };
+    return (await this.rpc.callValue(ENDPOINTS.listVersions, args, listVersionsResponse)).versions;
+  }
+
+  async estimateSend(args: SendArgs): Promise<bigint | null> {
+    return (await this.rpc.callValue(ENDPOINTS.estimateSend, args, estimateResponse)).bytes ?? null;
+  }
+
+  /** Streams `zfs send` output into `sink`. @throws StreamError when the server's send failed */
+  send(args: SendArgs, sink: OctetSink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
+    return this.rpc.callOctets(ENDPOINTS.send, args, sink, options);
+  }
+
+  resumeSend(token: string, flags: readonly WireSendFlag[], sink: OctetSink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
+    return this.rpc.callOctets(ENDPOINTS.resumeSend, flags.length ? { token, flags } : { token }, sink, options);
+  }
+
+  async listReceived(): Promise<FilesystemEntry[]> {
+    return (await this.rpc.callValue(ENDPOINTS.listReceived, undefined, listFilesystemsResponse)).filesystems;
+  }
+
+  /** Pushes one stream; resolves with where it landed. @throws RpcError with the server's reason */
+  receive(args: ReceiveArgs, producer: OctetProducer, probe?: ProgressProbe): Promise<ReturnType<typeof receiveResponse>> {
+    return this.rpc.callValue(ENDPOINTS.receive, args, receiveResponse, { body: { kind: "octets", producer, probe } });
+  }
+
+  close(): Promise<void> {
+    return this.rpc.close();
+  }
+}

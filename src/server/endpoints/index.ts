@@ -1,0 +1,23 @@
+import { EndpointRegistry } from "../../rpc/index.ts";
+import type { ServerContext } from "../context.ts";
+import { infoEndpoint } from "./info.ts";
+import { listFilesystemsEndpoint } from "./list-filesystems.ts";
+import { listReceivedEndpoint } from "./list-received.ts";
+import { listVersionsEndpoint } from "./list-versions.ts";
+import { receiveEndpoint } from "./receive.ts";
+import { resumeSendEndpoint } from "./resume-send.ts";
+import { estimateSendEndpoint, sendEndpoint } from "./send.ts";
+
+/** Every endpoint stdinserver offers, bound to one session. */
+export function serverEndpoints(ctx: ServerContext): EndpointRegistry {
+  return new EndpointRegistry([
+    infoEndpoint(ctx),
+    listFilesystemsEndpoint(ctx),
+    listVersionsEndpoint(ctx),
+    estimateSendEndpoint(ctx),
+    sendEndpoint(ctx),
+    resumeSendEndpoint(ctx),
+    listReceivedEndpoint(ctx),
+    receiveEndpoint(ctx),
+  ]);
+}

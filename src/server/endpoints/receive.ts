@@ -1,0 +1,109 @@
+/**
+ * receive (push): the request body streams into `zfs recv` at receive_root/<client dataset>.
+ * zferry never destroys or rolls back: a full stream only lands where nothing exists (or in an
+ * empty placeholder), an incremental one only on top of the target's newest snapshot.
+ */
+import { ENDPOINTS, receiveArgs, receiveResponse } from "../../api/index.ts";
+import { RpcError, defineEndpoint, type IncomingOctets } from "../../rpc/index.ts";
+import { closeQuietly } from "../../sys/pipe.ts";
+import {
+  createPlaceholder,
+  datasetExists,
+  isSameOrBelow,
+  listPlaceholders,
+  listVersions,
+  parseDatasetName,
+  quote,
+  recvArgv,
+  startZfsRecv,
+  versionOf,
+  zfsChildError,
+  type DatasetName,
+} from "../../zfs/index.ts";
+import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
+
+export function receiveEndpoint(ctx: ServerContext) {
+  return defineEndpoint({
+    name: ENDPOINTS.receive,
+    args: receiveArgs,
+    body: "octets",
+    response: "value",
+    async handle(args, h): Promise<ReturnType<typeof receiveResponse>> {
+      const target = receiveTarget(ctx, args.dataset);
+      h.note.dataset = target;
+      h.note.snapshot = args.snapshot;
+      const force = await withZfsErrors(() => checkTarget(ctx, target, args.from_guid));
+      await withZfsErrors(() => ensureParents(ctx, target));
+      const snapshot = versionOf(target, "snapshot", args.snapshot);
+      const argv = await withZfsErrors(async () =>
+        recvArgv({ target: snapshot, force, resumable: (args.resumable ?? false) && ctx.caps.resumable, noMount: ctx.caps.recvNoMount }, ctx.caps),
+      );
+      return withZfsErrors(() => receiveInto(ctx, argv, h.body, snapshot.full));
+    },
+  });
+}
+
+async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOctets, what: string) {
+  const proc = ctx.children.add(startZfsRecv(ctx.runner.bin, argv));
+  let received;
+  try {
+    received = await body.pipeTo({ fd: proc.writeFd });
+  } finally {
+    closeQuietly(proc.writeFd); // EOF: zfs recv finishes (or fails on a truncated stream)
+  }
+  if (received.error !== null) {
+    // The client's `zfs send` failed or it cancelled: nothing must look received. A killed
+    // receive leaves no snapshot (with -s only a resume token, which does not look complete).
+    await proc.kill("SIGTERM");
+    ctx.children.remove(proc);
+    throw new RpcError("bad_request", `Nothing received into ${quote(what)}: the client's stream failed: ${received.error}`);
+  }
+  const result = await proc.done();
+  ctx.children.remove(proc);
+  const err = zfsChildError(argv, result, { subject: `receive ${quote(what)}` });
+  if (err) throw err;
+  if (received.sinkError !== null) throw new RpcError("server_error", `receive ${quote(what)}: ${received.sinkError}`);
+  const dataset = what.slice(0, what.indexOf("@")) as DatasetName;
+  const snap = (await listVersions(ctx.runner, dataset)).find((v) => v.name.full === what);
+  if (!snap) throw new RpcError("server_error", `receive ${quote(what)}: zfs exited 0 but the snapshot is not there`);
+  return { target: dataset, guid: snap.guid };
+}
+
+/**
+ * Checks that receiving here cannot overwrite anything. Returns whether `-F` is needed, which is
+ * only for a full stream into an empty placeholder.
+ */
+async function checkTarget(ctx: ServerContext, target: DatasetName, fromGuid: bigint | undefined): Promise<boolean> {
+  const exists = await datasetExists(ctx.runner, target);
+  if (fromGuid !== undefined) {
+    if (!exists) throw new RpcError("conflict", `Cannot receive an incremental stream into ${quote(target)}: it does not exist (a full stream is needed)`);
+    const snaps = (await listVersions(ctx.runner, target)).filter((v) => v.name.kind === "snapshot");
+    const newest = snaps.at(-1);
+    if (!newest || newest.guid !== fromGuid) {
+      throw new RpcError(
+        "conflict",
+        `Cannot receive into ${quote(target)}: its newest snapshot ${newest ? quote(newest.name.full) : "(none)"} is not the incremental source (GUID ${fromGuid}); the target has diverged`,
+      );
+    }
+    return false;
+  }
+  if (!exists) return false;
+  const placeholders = await listPlaceholders(ctx.runner, target);
+  const versions = await listVersions(ctx.runner, target);
+  if (placeholders.has(target) && versions.length === 0) return true;
+  throw new RpcError("conflict", `Cannot receive a full stream into ${quote(target)}: it already exists; zferry does not overwrite datasets`);
+}
+
+/** Creates missing datasets between receive_root and the target's parent as placeholders. */
+async function ensureParents(ctx: ServerContext, target: DatasetName): Promise<void> {
+  const root = ctx.acl.receiveRoot!;
+  if (!(await datasetExists(ctx.runner, root))) throw new RpcError("server_error", `receive_root ${quote(root)} does not exist on the server`);
+  const parts = target.slice(root.length + 1).split("/");
+  let current = root as string;
+  for (const part of parts.slice(0, -1)) {
+    current = `${current}/${part}`;
+    const ds = parseDatasetName(current);
+    if (!isSameOrBelow(ds, root)) throw new RpcError("permission_denied", `${quote(ds)} is outside receive_root`);
+    if (!(await datasetExists(ctx.runner, ds))) await createPlaceholder(ctx.runner, ds);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * send and estimate_send: `zfs send` of one snapshot of an allowed dataset, full or incremental.
+ * Everything in the argv is checked first: the dataset against the ACL, the snapshot names against
+ * the dataset's real versions (and their GUIDs, when the client states them), the flags against the
+ * identity's send_flags and the installed zfs.
+ */
+import { ENDPOINTS, estimateResponse, sendArgs, type SendArgs, type WireSendFlag } from "../../api/index.ts";
+import { RpcError, defineEndpoint, type OctetProducer } from "../../rpc/index.ts";
+import {
+  estimateSendSize,
+  listVersions,
+  quote,
+  sendArgv,
+  startZfsSend,
+  zfsChildError,
+  type SendFlags,
+  type SendRequest,
+  type ZfsSendProcess,
+} from "../../zfs/index.ts";
+import { closeQuietly } from "../../sys/pipe.ts";
+import { requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
+
+export function sendEndpoint(ctx: ServerContext) {
+  return defineEndpoint({
+    name: ENDPOINTS.send,
+    args: sendArgs,
+    body: "none",
+    response: "octets",
+    async handle(args, h): Promise<OctetProducer> {
+      const request = await checkedSendRequest(ctx, args);
+      h.note.dataset = args.dataset;
+      h.note.to = args.to;
+      if (args.from) h.note.from = args.from.name;
+      const argv = await withZfsErrors(async () => sendArgv(request, ctx.caps));
+      return zfsSendProducer(ctx, argv);
+    },
+  });
+}
+
+export function estimateSendEndpoint(ctx: ServerContext) {
+  return defineEndpoint({
+    name: ENDPOINTS.estimateSend,
+    args: sendArgs,
+    body: "none",
+    response: "value",
+    async handle(args): Promise<ReturnType<typeof estimateResponse>> {
+      const request = await checkedSendRequest(ctx, args);
+      if (!ctx.caps.sendEstimate) return {};
+      const bytes = await withZfsErrors(() => estimateSendSize(ctx.runner, request));
+      return bytes === null ? {} : { bytes };
+    },
+  });
+}
+
+/** Turns a running `zfs send` into the producer of an octet response; the child is killed on abort. */
+export function zfsSendProducer(ctx: ServerContext, argv: string[]): OctetProducer {
+  let proc: ZfsSendProcess;
+  try {
+    proc = ctx.children.add(startZfsSend(ctx.runner.bin, argv));
+  } catch (err) {
+    throw new RpcError("server_error", (err as Error).message, { cause: err });
+  }
+  let aborted: string | null = null;
+  return {
+    source: { fd: proc.readFd },
+    abort(reason) {
+      aborted ??= reason;
+      void proc.kill("SIGTERM");
+    },
+    async finish() {
+      const result = await proc.done();
+      ctx.children.remove(proc);
+      closeQuietly(proc.readFd);
+      if (aborted) return aborted;
+      return zfsChildError(argv, result)?.message ?? null;
+    },
+  };
+}
+
+/**
+ * Validates a send request against the ACL and the dataset's actual snapshots.
+ * @throws RpcError permission_denied / not_found / conflict / bad_request / unsupported
+ */
+async function checkedSendRequest(ctx: ServerContext, args: SendArgs): Promise<SendRequest> {
+  requireReadable(ctx, args.dataset);
+  const flags = checkFlags(ctx, args.flags ?? []);
+  const versions = await withZfsErrors(() => listVersions(ctx.runner, args.dataset));
+  const to = versions.find((v) => v.name.kind === "snapshot" && v.name.name === args.to);
+  if (!to) throw new RpcError("not_found", `Snapshot ${quote(`${args.dataset}@${args.to}`)} does not exist`);
+  if (args.to_guid !== undefined && to.guid !== args.to_guid) {
+    throw new RpcError("conflict", `Snapshot ${quote(to.name.full)} has GUID ${to.guid}, not ${args.to_guid}: it was replaced`);
+  }
+  let from;
+  if (args.from) {
+    const ref = args.from;
+    from = versions.find((v) => v.name.kind === ref.kind && v.name.name === ref.name);
+    const sep = ref.kind === "snapshot" ? "@" : "#";
+    if (!from) throw new RpcError("not_found", `Incremental source ${quote(`${args.dataset}${sep}${ref.name}`)} does not exist`);
+    if (args.from_guid !== undefined && from.guid !== args.from_guid) {
+      throw new RpcError("conflict", `Incremental source ${quote(from.name.full)} has GUID ${from.guid}, not ${args.from_guid}`);
+    }
+    if (from.createtxg >= to.createtxg) throw new RpcError("bad_request", `Incremental source ${quote(from.name.full)} is not older than ${quote(to.name.full)}`);
+    if (args.intermediates && from.name.kind === "bookmark") throw new RpcError("bad_request", "Intermediate snapshots (-I) cannot start from a bookmark");
+  } else if (args.intermediates) {
+    throw new RpcError("bad_request", '"intermediates" needs "from"');
+  }
+  return { to: to.name, from: from?.name, intermediates: args.intermediates ?? false, flags };
+}
+
+function checkFlags(ctx: ServerContext, requested: readonly WireSendFlag[]): SendFlags {
+  const denied = ctx.acl.checkSendFlags(requested);
+  if (denied) throw new RpcError("permission_denied", `Send flag ${quote(denied)} is not allowed for client ${quote(ctx.identity)}`);
+  const has = (f: WireSendFlag) => requested.includes(f);
+  return { raw: has("raw"), compressed: has("compressed"), largeBlocks: has("large_blocks"), embedded: has("embedded"), properties: has("properties") };
+}

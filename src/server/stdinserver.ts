@@ -1,0 +1,73 @@
+/**
+ * One stdinserver session: the RPC server for one client identity on one connection (stdin/stdout
+ * under sshd). Everything that can be checked before serving is checked first, so a bad setup is
+ * one clear line and a non-zero exit, never a half-working session.
+ */
+import type { ConsolaInstance } from "consola";
+import type { Config } from "../config/index.ts";
+import { RpcConnection, serve, type CallLogEntry } from "../rpc/index.ts";
+import type { Duplex } from "../transport/index.ts";
+import { ZfsRunner, type ZfsCapabilities } from "../zfs/index.ts";
+import { aclForIdentity, type Acl } from "./acl.ts";
+import { ChildRegistry } from "./child-registry.ts";
+import type { ServerContext } from "./context.ts";
+import { serverEndpoints } from "./endpoints/index.ts";
+
+export interface PreparedServer {
+  readonly acl: Acl;
+  readonly runner: ZfsRunner;
+  readonly caps: ZfsCapabilities;
+}
+
+/**
+ * Checks the identity and the zfs binary.
+ * @throws UnknownIdentityError, ZfsNotFoundError
+ */
+export async function prepareServer(config: Config, identity: string): Promise<PreparedServer> {
+  const acl = aclForIdentity(config, identity);
+  const runner = new ZfsRunner({ bin: config.zfs.bin });
+  const caps = await runner.capabilities();
+  return { acl, runner, caps };
+}
+
+export interface StdinServerOptions {
+  config: Config;
+  identity: string;
+  prepared: PreparedServer;
+  duplex: Duplex;
+  software: string;
+  log: ConsolaInstance;
+  /** Receives the session's child registry, so signal handlers can kill its children. */
+  children?: ChildRegistry;
+}
+
+/** Serves until the client hangs up. Returns the exit code: 0 after an orderly close, 1 otherwise. */
+export async function runStdinServer(options: StdinServerOptions): Promise<number> {
+  const { config, identity, prepared, duplex, software, log } = options;
+  const children = options.children ?? new ChildRegistry();
+  const ctx: ServerContext = { identity, acl: prepared.acl, runner: prepared.runner, caps: prepared.caps, software, children, log };
+  let conn: RpcConnection;
+  try {
+    conn = await RpcConnection.open(duplex, { software, idleTimeoutMs: config.server.idleTimeoutMs });
+  } catch (err) {
+    log.warn(`Handshake with client ${JSON.stringify(identity)} failed: ${(err as Error).message}`);
+    return 1;
+  }
+  log.debug(`Client ${JSON.stringify(identity)} connected (${conn.peer.software})`);
+  try {
+    const outcome = await serve(conn, serverEndpoints(ctx), { log, onCallDone: (entry) => logCall(log, identity, entry) });
+    return outcome === "closed" ? 0 : 1;
+  } finally {
+    await children.killAll();
+    await conn.close().catch(() => {});
+  }
+}
+
+function logCall(log: ConsolaInstance, identity: string, entry: CallLogEntry): void {
+  const facts = Object.entries(entry.note)
+    .map(([k, v]) => `${k}=${JSON.stringify(typeof v === "bigint" ? v.toString() : v)}`)
+    .join(" ");
+  const line = `identity=${JSON.stringify(identity)} endpoint=${entry.endpoint} ${facts}${facts ? " " : ""}duration_ms=${entry.durationMs} status=${entry.status}`;
+  if (entry.status === "ok" && !entry.message) log.info(line);
+  else log.warn(`${line} message=${JSON.stringify(entry.message ?? "")}`);
+}

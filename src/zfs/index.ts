@@ -1,0 +1,20 @@
+/**
+ * The zfs layer: runs the `zfs` binary, builds its argv and parses its output into typed values
+ * (checked names, bigint guids). It is the only code that spawns zfs.
+ *
+ * It must not: know about RPC, frames, endpoints or ACLs (the server decides what may be listed or
+ * sent); read config (the binary path comes in as `bin`/`ZfsRunner`); touch stdout (it is the wire
+ * in stdinserver); or take raw strings where a name is meant — names are checked once by
+ * `names.ts` and travel as `DatasetName` / `VersionName` from there on.
+ */
+export * from "./names.ts";
+export { MAX_STDERR_BYTES, ZfsError, ZfsNotFoundError, ZfsUnsupportedError, describeArgv, zfsExitError } from "./errors.ts";
+export { DEFAULT_ZFS_BIN, runZfs, runZfsCapture, type RunZfsOptions, type ZfsOutput } from "./run.ts";
+export { ZfsRunner, type ZfsRunOptions } from "./runner.ts";
+export { detectCapabilities, type ZfsCapabilities } from "./capabilities.ts";
+export { datasetExists, getResumeToken, listFilesystems, listVersions, type ZfsVersion } from "./list.ts";
+export { estimateSendSize, resumeSendArgv, sendArgv, type SendFlags, type SendRequest } from "./send.ts";
+export { checkToken, decodeResumeToken, type ResumeTokenInfo } from "./resume-token.ts";
+export { abortResumableReceive, recvArgv, type RecvRequest } from "./recv.ts";
+export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type ZfsRecvProcess, type ZfsSendProcess } from "./stream-process.ts";
+export { PLACEHOLDER_PROPERTY, createPlaceholder, listPlaceholders } from "./placeholder.ts";

@@ -1,0 +1,185 @@
+/**
+ * Listing datasets and their versions (snapshots and bookmarks) with exact 64-bit numbers.
+ * OpenZFS answers in one `zfs list -p`; old zfs (zfs-fuse) humanizes `list -o guid` ("16.0E"),
+ * so there the names come from `zfs list` and the numbers from `zfs get -p`.
+ */
+import { NameError, parseDatasetName, parseVersionName, type DatasetName, type VersionName } from "./names.ts";
+import { ZfsError, zfsOutputError } from "./errors.ts";
+import { RESUME_TOKEN_PATTERN } from "./resume-token.ts";
+import type { ZfsRunOptions, ZfsRunner } from "./runner.ts";
+
+/** A snapshot or bookmark with the numbers replication compares. */
+export interface ZfsVersion {
+  readonly name: VersionName;
+  /** 64-bit; equal guids mean the same snapshot on both sides. */
+  readonly guid: bigint;
+  readonly createtxg: bigint;
+  /** Unix seconds. */
+  readonly creation: number;
+}
+
+/** Names passed to one `zfs get` on old zfs; keeps argv far below ARG_MAX. */
+export const GET_BATCH_NAMES = 64;
+
+/** The `receive_resume_token` text OpenZFS prints when there is none. */
+const NO_TOKEN = "-";
+
+/**
+ * Lists filesystems and volumes, all of them or `root` and everything below it.
+ * @throws ZfsError when zfs fails (`isDatasetMissing` for a missing root) or prints a bad name
+ */
+export async function listFilesystems(runner: ZfsRunner, root?: DatasetName, options: ZfsRunOptions = {}): Promise<DatasetName[]> {
+  const argv = ["list", "-H", "-o", "name", "-t", "filesystem,volume", ...(root === undefined ? [] : ["-r", root])];
+  const out = await runner.run(argv, options);
+  return lines(out).map((line, i) => parseOrThrow(argv, line, i, () => parseDatasetName(line)));
+}
+
+/**
+ * Lists the snapshots (and bookmarks, where supported) of one dataset, oldest first by createtxg;
+ * a bookmark sorts before a snapshot of the same txg.
+ * @throws ZfsError when zfs fails (`isDatasetMissing`) or prints something unparseable
+ */
+export async function listVersions(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions = {}): Promise<ZfsVersion[]> {
+  const caps = await runner.capabilities();
+  const versions = caps.listParsable
+    ? await listVersionsParsable(runner, dataset, caps.bookmarks, options)
+    : await listVersionsViaGet(runner, dataset, options);
+  return versions.sort(compareVersions);
+}
+
+/**
+ * True when the filesystem or volume exists.
+ * @throws ZfsError for any failure other than "dataset does not exist"
+ */
+export async function datasetExists(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions = {}): Promise<boolean> {
+  try {
+    await runner.run(["list", "-H", "-o", "name", dataset], options);
+    return true;
+  } catch (error) {
+    if (error instanceof ZfsError && error.isDatasetMissing) return false;
+    throw error;
+  }
+}
+
+/**
+ * The dataset's `receive_resume_token`, or null when there is none or this zfs cannot resume.
+ * @throws ZfsError when zfs fails or prints something that is not a token
+ */
+export async function getResumeToken(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions = {}): Promise<string | null> {
+  if (!(await runner.capabilities()).resumable) return null;
+  const argv = ["get", "-H", "-o", "value", "receive_resume_token", dataset];
+  const out = await runner.run(argv, options);
+  const value = out.trim();
+  if (value === NO_TOKEN || value === "") return null;
+  if (!RESUME_TOKEN_PATTERN.test(value)) {
+    throw zfsOutputError(argv, `receive_resume_token is not a token: ${JSON.stringify(value.slice(0, 80))}`);
+  }
+  return value;
+}
+
+/**
+ * Parses `zfs list -H -p -o name,guid,createtxg,creation` output, checking every name belongs
+ * to `dataset`. Exported for tests.
+ * @throws ZfsError naming the first line that does not parse
+ */
+export function parseVersionList(out: string, dataset: DatasetName, argv: readonly string[] = []): ZfsVersion[] {
+  return lines(out).map((line, i) =>
+    parseOrThrow(argv, line, i, () => {
+      const fields = line.split("\t");
+      if (fields.length !== 4) throw new SyntaxError(`expected 4 tab-separated fields, got ${fields.length}`);
+      const [name, guid, createtxg, creation] = fields as [string, string, string, string];
+      return makeVersion(dataset, name, { guid, createtxg, creation });
+    }),
+  );
+}
+
+/**
+ * Parses `zfs get -H -p -o name,property,value guid,createtxg,creation SNAP…` output into versions,
+ * one per name, in the order the names first appear. Exported for tests.
+ * @throws ZfsError naming the first line that does not parse, or a name missing a property
+ */
+export function parseVersionGet(out: string, dataset: DatasetName, argv: readonly string[] = []): ZfsVersion[] {
+  const props = new Map<string, Record<string, string>>();
+  lines(out).forEach((line, i) =>
+    parseOrThrow(argv, line, i, () => {
+      const fields = line.split("\t");
+      if (fields.length !== 3) throw new SyntaxError(`expected 3 tab-separated fields, got ${fields.length}`);
+      const [name, property, value] = fields as [string, string, string];
+      let entry = props.get(name);
+      if (!entry) props.set(name, (entry = {}));
+      entry[property] = value;
+    }),
+  );
+  return [...props].map(([name, p]) => {
+    try {
+      if (p.guid === undefined || p.createtxg === undefined || p.creation === undefined) {
+        throw new SyntaxError("missing guid, createtxg or creation");
+      }
+      return makeVersion(dataset, name, { guid: p.guid, createtxg: p.createtxg, creation: p.creation });
+    } catch (error) {
+      throw zfsOutputError(argv, `${JSON.stringify(name)}: ${(error as Error).message}`, { cause: error });
+    }
+  });
+}
+
+// --- internal ---
+
+async function listVersionsParsable(runner: ZfsRunner, dataset: DatasetName, bookmarks: boolean, options: ZfsRunOptions) {
+  const types = bookmarks ? "snapshot,bookmark" : "snapshot";
+  const argv = ["list", "-H", "-p", "-o", "name,guid,createtxg,creation", "-t", types, "-d", "1", "-s", "createtxg", dataset];
+  return parseVersionList(await runner.run(argv, options), dataset, argv);
+}
+
+async function listVersionsViaGet(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions) {
+  const listArgv = ["list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", dataset];
+  const listOut = await runner.run(listArgv, options);
+  const names = lines(listOut).map((line, i) => parseOrThrow(listArgv, line, i, () => checkOwn(dataset, parseVersionName(line)).full));
+  const versions: ZfsVersion[] = [];
+  for (let i = 0; i < names.length; i += GET_BATCH_NAMES) {
+    const argv = ["get", "-H", "-p", "-o", "name,property,value", "guid,createtxg,creation", ...names.slice(i, i + GET_BATCH_NAMES)];
+    versions.push(...parseVersionGet(await runner.run(argv, options), dataset, argv));
+  }
+  return versions;
+}
+
+function makeVersion(dataset: DatasetName, name: string, raw: { guid: string; createtxg: string; creation: string }): ZfsVersion {
+  const version = checkOwn(dataset, parseVersionName(name));
+  const creation = Number(parseUint64(raw.creation, "creation"));
+  if (!Number.isSafeInteger(creation)) throw new RangeError(`creation ${raw.creation} is out of range`);
+  return { name: version, guid: parseUint64(raw.guid, "guid"), createtxg: parseUint64(raw.createtxg, "createtxg"), creation };
+}
+
+function checkOwn(dataset: DatasetName, version: VersionName): VersionName {
+  if (version.dataset !== dataset) throw new SyntaxError(`${JSON.stringify(version.full)} is not a version of ${JSON.stringify(dataset)}`);
+  return version;
+}
+
+/** Decimal uint64 only: "16.0E", "-1" or "0x10" mean the wrong zfs invocation, not a number. */
+function parseUint64(text: string, what: string): bigint {
+  if (!/^[0-9]{1,20}$/.test(text)) throw new SyntaxError(`${what} ${JSON.stringify(text)} is not an exact unsigned integer`);
+  const value = BigInt(text);
+  if (value > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${what} ${text} exceeds 64 bits`);
+  return value;
+}
+
+function compareVersions(a: ZfsVersion, b: ZfsVersion): number {
+  if (a.createtxg !== b.createtxg) return a.createtxg < b.createtxg ? -1 : 1;
+  if (a.name.kind !== b.name.kind) return a.name.kind === "bookmark" ? -1 : 1;
+  return a.name.full < b.name.full ? -1 : a.name.full > b.name.full ? 1 : 0;
+}
+
+function lines(out: string): string[] {
+  return out.split("\n").filter((line) => line !== "");
+}
+
+function parseOrThrow<T>(argv: readonly string[], line: string, index: number, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof RangeError || error instanceof NameError) {
+      throw zfsOutputError(argv, `line ${index + 1} ${JSON.stringify(line.slice(0, 200))}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+

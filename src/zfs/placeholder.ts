@@ -1,0 +1,29 @@
+/**
+ * Placeholders: datasets zferry creates so that a replicated tree keeps its shape when a parent is
+ * not itself replicated (pull `tank/a/b` without `tank/a`). They are never mounted
+ * (canmount=off), pass mountpoint=none down to what is received below them, and are marked with
+ * the user property zferry:placeholder=on so they can be told apart from real data.
+ */
+import type { DatasetName } from "./names.ts";
+import type { ZfsRunOptions, ZfsRunner } from "./runner.ts";
+
+export const PLACEHOLDER_PROPERTY = "zferry:placeholder";
+
+/** Creates `dataset` as a placeholder (its parent must exist). */
+export async function createPlaceholder(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions = {}): Promise<void> {
+  await runner.run(["create", "-o", "canmount=off", "-o", "mountpoint=none", "-o", `${PLACEHOLDER_PROPERTY}=on`, dataset], {
+    subject: `create placeholder ${JSON.stringify(dataset)}`,
+    ...options,
+  });
+}
+
+/** Names under (and including) `root` that are placeholders. */
+export async function listPlaceholders(runner: ZfsRunner, root: DatasetName, options: ZfsRunOptions = {}): Promise<Set<string>> {
+  const out = await runner.run(["get", "-H", "-r", "-o", "name,value", PLACEHOLDER_PROPERTY, root], options);
+  const found = new Set<string>();
+  for (const line of out.split("\n")) {
+    const [name, value] = line.split("\t");
+    if (name && value === "on" && !name.includes("@")) found.add(name);
+  }
+  return found;
+}

@@ -1,0 +1,187 @@
+/**
+ * `zfs list` and `zfs get`: option handling, recursion and ordering after zfs_main.c / zfs_iter.c,
+ * output in the columns and formats OpenZFS 2.2 prints.
+ */
+import { err, out } from "./_exit.ts";
+import { getopt } from "./_getopt.ts";
+import { ALL_PROPS, canonicalProp, propValue, type Entity } from "./props.ts";
+import { loadState, type FakeState } from "./state.ts";
+import { usageError } from "./usage.ts";
+
+type Kind = Entity["kind"];
+const TYPE_NAMES: Record<string, Kind[]> = {
+  filesystem: ["filesystem"],
+  volume: ["volume"],
+  snapshot: ["snapshot"],
+  snap: ["snapshot"],
+  bookmark: ["bookmark"],
+  all: ["filesystem", "volume", "snapshot", "bookmark"],
+};
+const HEADERS: Record<string, string> = { available: "AVAIL", referenced: "REFER" };
+
+export function cmdList(args: string[]): number {
+  const r = getopt(args, ":HS:d:o:prs:t:");
+  if (!r.ok) usageError("list", r.message);
+  let scripted = false;
+  let parsable = false;
+  let depth = -1;
+  let fields = ["name", "used", "available", "referenced", "mountpoint"];
+  let types: Kind[] | null = null;
+  const sorts: { prop: string; desc: boolean }[] = [];
+  for (const { opt, arg = "" } of r.opts) {
+    if (opt === "H") scripted = true;
+    else if (opt === "p") parsable = true;
+    else if (opt === "r") depth = Math.max(depth, Number.MAX_SAFE_INTEGER);
+    else if (opt === "d") depth = parseDepth("list", arg);
+    else if (opt === "o") fields = checkProps("list", arg.split(","));
+    else if (opt === "t") types = parseTypes("list", arg);
+    else sorts.push({ prop: checkProps("list", [arg])[0]!, desc: opt === "S" });
+  }
+  const state = loadState();
+  const implicitVersions = types === null;
+  const kinds = types ?? ["filesystem", "volume"];
+  // `zfs list -t snapshot fs` without -r lists the snapshots of fs (zfs_main.c, zfs_do_list).
+  if (depth < 0 && types !== null && types.every((t) => t === "snapshot" || t === "bookmark") && r.rest.length > 0) depth = 1;
+  const { entities, failed } = collect(state, r.rest, { depth, kinds: [...kinds], implicitVersions });
+  sortEntities(state, entities, sorts);
+  const rows = entities.map((e) => fields.map((f) => propValue(state, e, f, parsable).value));
+  if (rows.length > 0) printTable(fields.map((f) => HEADERS[f] ?? f.toUpperCase()), rows, scripted);
+  else if (!failed && !scripted) err("no datasets available\n");
+  return failed ? 1 : 0;
+}
+
+export function cmdGet(args: string[]): number {
+  const r = getopt(args, ":d:o:s:rt:Hp");
+  if (!r.ok) usageError("get", r.message);
+  let scripted = false;
+  let parsable = false;
+  let depth = -1;
+  let columns = ["name", "property", "value", "source"];
+  let types: Kind[] = ["filesystem", "volume", "snapshot", "bookmark"];
+  for (const { opt, arg = "" } of r.opts) {
+    if (opt === "H") scripted = true;
+    else if (opt === "p") parsable = true;
+    else if (opt === "r") depth = Number.MAX_SAFE_INTEGER;
+    else if (opt === "d") depth = parseDepth("get", arg);
+    else if (opt === "t") types = parseTypes("get", arg);
+    else if (opt === "o") {
+      columns = arg.split(",");
+      for (const c of columns) {
+        if (!["name", "property", "value", "received", "source"].includes(c)) usageError("get", `invalid column name '${c}'`);
+      }
+    }
+  }
+  const [propArg, ...names] = r.rest;
+  if (propArg === undefined) usageError("get", "missing property argument");
+  const props = propArg === "all" ? ALL_PROPS : checkProps("get", propArg.split(","));
+  const state = loadState();
+  const { entities, failed } = collect(state, names, { depth, kinds: types, implicitVersions: true });
+  sortEntities(state, entities, []);
+  const rows: string[][] = [];
+  for (const e of entities) {
+    for (const p of props) {
+      const { value, source } = propValue(state, e, p, parsable);
+      const cell: Record<string, string> = { name: e.name, property: p, value, received: "-", source };
+      rows.push(columns.map((c) => cell[c]!));
+    }
+  }
+  printTable(columns.map((c) => c.toUpperCase()), rows, scripted);
+  return failed ? 1 : 0;
+}
+
+// --- internal ---
+
+function parseDepth(command: string, arg: string): number {
+  if (!/^-?\d+$/.test(arg)) usageError(command, `${arg} is not an integer`);
+  const depth = Number(arg);
+  if (depth < 0) usageError(command, "Depth can not be negative.");
+  return depth;
+}
+
+function parseTypes(command: string, arg: string): Kind[] {
+  const kinds = new Set<Kind>();
+  for (const t of arg.split(",")) {
+    const k = TYPE_NAMES[t];
+    if (!k) usageError(command, `invalid type '${t}'`);
+    k.forEach((x) => kinds.add(x));
+  }
+  return [...kinds];
+}
+
+function checkProps(command: string, props: string[]): string[] {
+  return props.map((p) => {
+    const c = canonicalProp(p);
+    if (c === null) usageError(command, `bad property list: invalid property '${p}'`);
+    return c;
+  });
+}
+
+/** Entities named by `names` (all pools when empty) and, with depth, their descendants. */
+function collect(state: FakeState, names: string[], o: { depth: number; kinds: Kind[]; implicitVersions: boolean }) {
+  const entities: Entity[] = [];
+  const seen = new Set<string>();
+  let failed = false;
+  const add = (e: Entity) => {
+    if (o.kinds.includes(e.kind) && !seen.has(e.name)) {
+      seen.add(e.name);
+      entities.push(e);
+    }
+  };
+  const walk = (name: string, level: number) => {
+    const ds = state.datasets[name]!;
+    add({ kind: ds.type, name, ds });
+    if (level >= o.depth) return;
+    for (const [snap, version] of Object.entries(ds.snapshots)) add({ kind: "snapshot", name: `${name}@${snap}`, ds, version });
+    for (const [bm, version] of Object.entries(ds.bookmarks)) add({ kind: "bookmark", name: `${name}#${bm}`, ds, version });
+    for (const child of Object.keys(state.datasets)) {
+      if (child.startsWith(`${name}/`) && !child.slice(name.length + 1).includes("/")) walk(child, level + 1);
+    }
+  };
+  // Without operands zfs iterates every pool recursively (zfs_for_each with argc == 0).
+  if (names.length === 0) o.depth = Number.MAX_SAFE_INTEGER;
+  const roots = names.length > 0 ? names : Object.keys(state.datasets).filter((n) => !n.includes("/"));
+  for (const name of roots) {
+    const sep = name.search(/[@#]/);
+    const ds = state.datasets[sep < 0 ? name : name.slice(0, sep)];
+    const version = sep < 0 ? undefined : name[sep] === "@" ? ds?.snapshots[name.slice(sep + 1)] : ds?.bookmarks[name.slice(sep + 1)];
+    if (!ds || (sep >= 0 && !version)) {
+      err(`cannot open '${name}': dataset does not exist\n`);
+      failed = true;
+      continue;
+    }
+    if (sep < 0) walk(name, 0);
+    else {
+      const kind: Kind = name[sep] === "@" ? "snapshot" : "bookmark";
+      if (o.implicitVersions && !o.kinds.includes(kind)) o.kinds = [...o.kinds, kind];
+      add({ kind, name, ds, version: version! });
+    }
+  }
+  return { entities, failed };
+}
+
+/** zfs_sort: the given columns, then the dataset part by strcmp, the dataset before its versions, versions by createtxg. */
+function sortEntities(state: FakeState, entities: Entity[], sorts: { prop: string; desc: boolean }[]): void {
+  const base = (e: Entity) => e.name.split(/[@#]/)[0]!;
+  const txg = (e: Entity) => (e.kind === "snapshot" || e.kind === "bookmark" ? e.version.createtxg : -1);
+  entities.sort((a, b) => {
+    for (const { prop, desc } of sorts) {
+      const va = propValue(state, a, prop, true).value;
+      const vb = propValue(state, b, prop, true).value;
+      const c = /^\d+$/.test(va) && /^\d+$/.test(vb) ? Math.sign(Number(BigInt(va) - BigInt(vb))) : va < vb ? -1 : va > vb ? 1 : 0;
+      if (c !== 0) return desc ? -c : c;
+    }
+    const [ba, bb] = [base(a), base(b)];
+    if (ba !== bb) return ba < bb ? -1 : 1;
+    return txg(a) - txg(b);
+  });
+}
+
+function printTable(headers: string[], rows: string[][], scripted: boolean): void {
+  if (scripted) {
+    out(rows.map((r) => `${r.join("\t")}\n`).join(""));
+    return;
+  }
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")}\n`;
+  out([headers, ...rows].map(line).join(""));
+}

@@ -1,0 +1,117 @@
+/**
+ * A fake zfs per test: a temp dir with a state file, an argv log and a `zfs` wrapper script that
+ * sets the FAKE_ZFS_* environment and execs the fake. Pass `fake.bin` wherever a zfs binary path
+ * goes (`new ZfsRunner({ bin })`, `[zfs] bin`), so no test has to touch process.env.
+ *
+ *     using fake = createFakeZfs({ datasets: ["tank/a@s1", "tank/a@s2", "tank/a#b1"] });
+ *     const runner = new ZfsRunner({ bin: fake.bin });
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { FakeState } from "./state.ts";
+
+/** The fake's wrapper script in the repository. */
+export const FAKE_ZFS_PATH = resolve(import.meta.dir, "zfs");
+
+export interface FakeZfs {
+  /** Executable wrapper bound to this fake's state. */
+  readonly bin: string;
+  readonly dir: string;
+  readonly statePath: string;
+  readonly logPath: string;
+  /** Rewrites the wrapper with extra FAKE_ZFS_* variables (e.g. FAKE_ZFS_FAIL_AFTER); undefined removes one. */
+  setEnv(env: Record<string, string | undefined>): void;
+  /** Every argv the fake was run with, oldest first. */
+  calls(): string[][];
+  state(): FakeState;
+  [Symbol.dispose](): void;
+}
+
+export interface FakeZfsOptions {
+  /**
+   * Fixture lines: `pool/fs` creates a filesystem (and its parents), `pool/fs@s` a snapshot,
+   * `pool/fs#b` a bookmark of the snapshot created last on that dataset. Pools are implied.
+   */
+  datasets?: string[];
+  env?: Record<string, string>;
+}
+
+export function createFakeZfs(options: FakeZfsOptions = {}): FakeZfs {
+  const dir = mkdtempSync(join(tmpdir(), "zferry-fake-zfs-"));
+  const statePath = join(dir, "state.json");
+  const logPath = join(dir, "argv.log");
+  const bin = join(dir, "zfs");
+  let env: Record<string, string> = { ...options.env };
+  const writeWrapper = () => {
+    const vars = { ...env, FAKE_ZFS_STATE: statePath, FAKE_ZFS_LOG: logPath };
+    const exports = Object.entries(vars).map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join("");
+    writeFileSync(bin, `#!/bin/sh\n${exports}exec ${shellQuote(FAKE_ZFS_PATH)} "$@"\n`);
+    chmodSync(bin, 0o755);
+  };
+  writeFileSync(statePath, `${JSON.stringify(buildState(options.datasets ?? []), null, 1)}\n`);
+  writeWrapper();
+  return {
+    bin,
+    dir,
+    statePath,
+    logPath,
+    setEnv(extra) {
+      const next = { ...env };
+      for (const [k, v] of Object.entries(extra)) {
+        if (v === undefined) delete next[k];
+        else next[k] = v;
+      }
+      env = next;
+      writeWrapper();
+    },
+    calls() {
+      if (!existsSync(logPath)) return [];
+      return readFileSync(logPath, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as string[]);
+    },
+    state() {
+      return JSON.parse(readFileSync(statePath, "utf8")) as FakeState;
+    },
+    [Symbol.dispose]() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Builds a state from fixture lines with guids 1000+n and createtxg in line order. */
+export function buildState(lines: string[], payload = 64 * 1024): FakeState {
+  const state: FakeState = { txg: 1, datasets: {} };
+  let n = 0;
+  const ensure = (name: string) => {
+    const parts = name.split("/");
+    for (let i = 1; i <= parts.length; i++) {
+      const ds = parts.slice(0, i).join("/");
+      state.datasets[ds] ??= { type: "filesystem", guid: String(9000 + ++n), createtxg: ++state.txg, creation: 1_700_000_000, props: {}, snapshots: {}, bookmarks: {} };
+    }
+    return state.datasets[name]!;
+  };
+  const lastSnap = new Map<string, string>();
+  for (const line of lines) {
+    const sep = line.search(/[@#]/);
+    if (sep < 0) {
+      ensure(line);
+      continue;
+    }
+    const dsName = line.slice(0, sep);
+    const ds = ensure(dsName);
+    const short = line.slice(sep + 1);
+    if (line[sep] === "@") {
+      ds.snapshots[short] = { guid: String(1000 + ++n), createtxg: ++state.txg, creation: 1_700_000_000 + state.txg, payload };
+      lastSnap.set(dsName, short);
+    } else {
+      const snap = ds.snapshots[lastSnap.get(dsName) ?? ""];
+      if (!snap) throw new Error(`fixture ${JSON.stringify(line)}: bookmark before any snapshot of ${dsName}`);
+      ds.bookmarks[short] = { ...snap };
+    }
+  }
+  return state;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}

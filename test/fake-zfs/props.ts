@@ -1,0 +1,122 @@
+/**
+ * Property values as `zfs list -o` / `zfs get` print them, for datasets, snapshots and bookmarks.
+ */
+import type { FakeDataset, FakeState, FakeVersion } from "./state.ts";
+import { resumeTokenOf } from "./resume.ts";
+
+export type Entity =
+  | { kind: "filesystem" | "volume"; name: string; ds: FakeDataset }
+  | { kind: "snapshot" | "bookmark"; name: string; ds: FakeDataset; version: FakeVersion };
+
+const POOL_BYTES = 1 << 30;
+const DEFAULT_REFERENCED = 98_304;
+
+/** Settable native properties and their defaults. */
+const SETTABLE: Record<string, string> = {
+  mountpoint: "",
+  readonly: "off",
+  compression: "off",
+  canmount: "on",
+  atime: "on",
+  recordsize: "131072",
+};
+const ALIASES: Record<string, string> = { avail: "available", refer: "referenced", rdonly: "readonly", compress: "compression" };
+const READONLY = ["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written"];
+
+/** Properties `zfs get all` shows, in order. */
+export const ALL_PROPS = ["type", "creation", "used", "available", "referenced", "mountpoint", "guid", "createtxg", "readonly", "receive_resume_token"];
+
+export function canonicalProp(name: string): string | null {
+  const p = ALIASES[name] ?? name;
+  if (p.includes(":") || READONLY.includes(p) || p in SETTABLE) return p;
+  return null;
+}
+
+export function isSettable(name: string): boolean {
+  const p = ALIASES[name] ?? name;
+  return p.includes(":") || p in SETTABLE;
+}
+
+/** The value and source column of one property, `-p` deciding between exact and human numbers. */
+export function propValue(state: FakeState, e: Entity, prop: string, parsable: boolean): { value: string; source: string } {
+  const p = canonicalProp(prop) ?? prop;
+  const isDataset = e.kind === "filesystem" || e.kind === "volume";
+  const version = e.kind === "snapshot" || e.kind === "bookmark" ? e.version : undefined;
+  const num = (n: number): string => (parsable ? String(n) : nicenum(n));
+  const ro = (value: string) => ({ value, source: "-" });
+  switch (p) {
+    case "name":
+      return ro(e.name);
+    case "type":
+      return ro(e.kind);
+    case "guid":
+      return ro(version ? version.guid : e.ds.guid);
+    case "createtxg":
+      return ro(String(version ? version.createtxg : e.ds.createtxg));
+    case "creation": {
+      const t = version ? version.creation : e.ds.creation;
+      return ro(parsable ? String(t) : formatDate(t));
+    }
+    case "used":
+      return ro(e.kind === "bookmark" ? "-" : num(isDataset ? (e.ds.referenced ?? DEFAULT_REFERENCED) : 0));
+    case "available":
+      return ro(isDataset ? num(POOL_BYTES) : "-");
+    case "referenced":
+      return ro(e.kind === "bookmark" ? "-" : num(e.ds.referenced ?? DEFAULT_REFERENCED));
+    case "receive_resume_token":
+      return ro(isDataset ? (resumeTokenOf(e.ds) ?? "-") : "-");
+    case "origin":
+    case "written":
+      return ro("-");
+    case "mounted":
+      return ro(e.kind === "filesystem" ? "yes" : "-");
+  }
+  if (!isDataset) return ro("-");
+  const own = e.ds.props[p];
+  if (own !== undefined) return { value: own, source: "local" };
+  if (p.includes(":")) return ro("-");
+  const inherited = inheritedValue(state, e.name, p);
+  if (inherited) return inherited;
+  if (p === "mountpoint") return { value: `/${e.name}`, source: "default" };
+  return { value: SETTABLE[p] ?? "-", source: "default" };
+}
+
+/** zfs_nicenum for bytes: 512 → "512B", 2048 → "2K", 1.5 MiB → "1.50M". */
+export function nicenum(n: number): string {
+  const units = ["B", "K", "M", "G", "T", "P", "E"];
+  let index = 0;
+  let v = n;
+  while (v >= 1024 && index < units.length - 1) {
+    v /= 1024;
+    index++;
+  }
+  if (index === 0 || n % 1024 ** index === 0) return `${Math.floor(v)}${units[index]}`;
+  for (const digits of [2, 1, 0]) {
+    const s = `${v.toFixed(digits)}${units[index]}`;
+    if (s.length <= 5) return s;
+  }
+  return `${v.toFixed(0)}${units[index]}`;
+}
+
+// --- internal ---
+
+function inheritedValue(state: FakeState, name: string, prop: string): { value: string; source: string } | null {
+  for (let parent = name.slice(0, Math.max(name.lastIndexOf("/"), 0)); parent; parent = parent.slice(0, Math.max(parent.lastIndexOf("/"), 0))) {
+    const value = state.datasets[parent]?.props[prop];
+    if (value === undefined) continue;
+    if (prop === "mountpoint" && value !== "none" && value !== "legacy") {
+      return { value: `${value}${name.slice(parent.length)}`, source: `inherited from ${parent}` };
+    }
+    return { value, source: `inherited from ${parent}` };
+  }
+  return null;
+}
+
+/** ctime-like "%a %b %e %H:%M %Y", as zfs prints creation without -p. */
+function formatDate(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][d.getDay()];
+  const month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getMonth()];
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${day} ${month} ${String(d.getDate()).padStart(2, " ")} ${pad(d.getHours())}:${pad(d.getMinutes())} ${d.getFullYear()}`;
+}

@@ -1,0 +1,191 @@
+/**
+ * The fake's send stream. A real stream is DRR records; the fake only needs what `zfs recv` reads
+ * from the BEGIN record (toname, toguid, fromguid, flags, resume offset) and a way to notice a cut.
+ * One record per snapshot (`-I` concatenates several):
+ *
+ *     "FAKEZFS1"                 8 bytes magic
+ *     header length              u32 big-endian
+ *     header                     JSON RecordHeader
+ *     payload[offset, payload)   deterministic bytes: payload byte i = PATTERN[i % PATTERN.length]
+ *     "FAKEEND1"                 8 bytes; its absence means the stream was cut
+ *
+ * The payload is written from one reused 1 MiB buffer in large writes, so the fake keeps up with
+ * GiB/s readers; `recv` discards it in 1 MiB reads without looking at it.
+ */
+import { readSync, writeSync } from "node:fs";
+import type { StreamFlags } from "./state.ts";
+
+export const MAGIC = Buffer.from("FAKEZFS1");
+export const END = Buffer.from("FAKEEND1");
+export const PATTERN_BYTES = 1 << 20;
+
+export interface RecordHeader {
+  /** Full name of the snapshot on the sending side. */
+  toname: string;
+  toguid: string;
+  fromguid?: string;
+  /** Full name of the incremental source on the sending side. */
+  fromname?: string;
+  creation: number;
+  /** Total payload bytes of this snapshot. */
+  payload: number;
+  /** First payload byte in this record: non-zero for a resumed send. */
+  offset: number;
+  resume?: boolean;
+  flags: StreamFlags;
+}
+
+let pattern: Buffer | undefined;
+
+/** The repeating payload pattern (xorshift32 from a fixed seed), built once per process. */
+export function payloadPattern(): Buffer {
+  if (pattern) return pattern;
+  pattern = Buffer.allocUnsafe(PATTERN_BYTES);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < PATTERN_BYTES; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    pattern.writeUInt32LE(x >>> 0, i);
+  }
+  return pattern;
+}
+
+/** The header bytes of a record: magic, length, JSON. */
+export function encodeHeader(header: RecordHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(json.length);
+  return Buffer.concat([MAGIC, len, json]);
+}
+
+/** Exact size of a record on the wire. */
+export function recordSize(header: RecordHeader): number {
+  return encodeHeader(header).length + (header.payload - header.offset) + END.length;
+}
+
+/** Thrown by StreamWriter when FAKE_ZFS_FAIL_AFTER bytes have been written. */
+export class FailAfter extends Error {}
+
+/** Writes records to fd 1, optionally stopping after `failAfter` bytes. */
+export class StreamWriter {
+  readonly #fd: number;
+  readonly #failAfter: number;
+  #written = 0;
+
+  constructor(fd: number, failAfter = Number.POSITIVE_INFINITY) {
+    this.#fd = fd;
+    this.#failAfter = failAfter;
+  }
+
+  get written(): number {
+    return this.#written;
+  }
+
+  writeRecord(header: RecordHeader): void {
+    this.#write(encodeHeader(header), 0, encodeHeader(header).length);
+    const pat = payloadPattern();
+    for (let pos = header.offset; pos < header.payload; ) {
+      const start = pos % PATTERN_BYTES;
+      const n = Math.min(PATTERN_BYTES - start, header.payload - pos);
+      this.#write(pat, start, n);
+      pos += n;
+    }
+    this.#write(END, 0, END.length);
+  }
+
+  #write(buf: Buffer, start: number, length: number): void {
+    const allowed = Math.min(length, this.#failAfter - this.#written);
+    let off = start;
+    const end = start + Math.max(allowed, 0);
+    while (off < end) {
+      try {
+        off += writeSync(this.#fd, buf, off, end - off);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EAGAIN") throw error;
+        Bun.sleepSync(1);
+      }
+    }
+    this.#written += end - start;
+    if (allowed < length) throw new FailAfter();
+  }
+}
+
+/** Reads fd 0 in 1 MiB chunks; knows how to take exact bytes and skip the payload cheaply. */
+export class StreamReader {
+  readonly #fd: number;
+  readonly #buf = Buffer.allocUnsafe(1 << 20);
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  #total = 0;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** Bytes consumed so far. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Exactly `n` bytes (n ≤ 1 MiB), or fewer at end of stream. */
+  take(n: number): Buffer {
+    while (this.#end - this.#start < n && this.#fill()) {}
+    const got = Math.min(n, this.#end - this.#start);
+    const bytes = Buffer.from(this.#buf.subarray(this.#start, this.#start + got));
+    this.#start += got;
+    this.#total += got;
+    return bytes;
+  }
+
+  /** Discards up to `n` bytes; returns how many were there before end of stream. */
+  skip(n: number): number {
+    let skipped = 0;
+    while (skipped < n) {
+      if (this.#start === this.#end && !this.#fill()) break;
+      const k = Math.min(n - skipped, this.#end - this.#start);
+      this.#start += k;
+      skipped += k;
+    }
+    this.#total += skipped;
+    return skipped;
+  }
+
+  /** Reads until end of stream, discarding; returns the count. */
+  drain(): number {
+    return this.skip(Number.POSITIVE_INFINITY);
+  }
+
+  #fill(): boolean {
+    if (this.#eof) return false;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    else if (this.#end === this.#buf.length) {
+      this.#buf.copy(this.#buf, 0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    for (;;) {
+      try {
+        const n = readSync(this.#fd, this.#buf, this.#end, this.#buf.length - this.#end, null);
+        if (n === 0) {
+          this.#eof = true;
+          return false;
+        }
+        this.#end += n;
+        return true;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === "EAGAIN") {
+          Bun.sleepSync(1);
+          continue;
+        }
+        if (code === "EOF") {
+          this.#eof = true;
+          return false;
+        }
+        throw error;
+      }
+    }
+  }
+}
