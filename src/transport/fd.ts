@@ -5,6 +5,7 @@
  * losing bytes. Writes use Bun's async `writev`; the frame writer keeps at most one in flight.
  */
 import { close, writev } from "node:fs";
+import { workerUrl } from "../sys/worker-url.ts";
 import type { ReadReply, ReadRequest } from "./read-worker.ts";
 import type { ByteSink, ByteSource } from "./types.ts";
 
@@ -23,7 +24,7 @@ export class FdSource implements ByteSource {
     if (this.#busy) return Promise.reject(new Error("FdSource: a read is already pending"));
     if (Atomics.load(this.#cancel, 0) === 1) return Promise.resolve(0);
     this.#busy = true;
-    const worker = (this.#worker ??= new Worker(new URL("./read-worker.ts", import.meta.url).href));
+    const worker = (this.#worker ??= new Worker(workerUrl(import.meta.url, "./read-worker.ts", "transport/read-worker.ts")));
     worker.ref();
     return new Promise<number>((resolve, reject) => {
       worker.onmessage = (event: MessageEvent<ReadReply>) => {

@@ -9,6 +9,7 @@
 import { ConnectionError, ProtocolError } from "./errors.ts";
 import { DATA_FRAME_BYTES, HEARTBEAT_INTERVAL_MS } from "./limits.ts";
 import { newPumpControl, CONTROL_ABORT, CONTROL_DISCARD, type PumpControl, type PumpMode, type ReceivePumpResult, type SendPumpResult } from "./pump.ts";
+import { workerUrl } from "../sys/worker-url.ts";
 import type { RelayEvent, RelayJob } from "./relay-worker.ts";
 
 /** The data path mode from the environment: splice unless ZFERRY_COPY=1. */
@@ -73,7 +74,7 @@ export function startReceivePump(
 const idle: Worker[] = [];
 
 function runJob<T>(job: RelayJob, onSinkError: (message: string) => void): Promise<T> {
-  const worker = idle.pop() ?? new Worker(new URL("./relay-worker.ts", import.meta.url).href);
+  const worker = idle.pop() ?? new Worker(workerUrl(import.meta.url, "./relay-worker.ts", "wire/relay-worker.ts"));
   worker.ref();
   return new Promise<T>((resolve, reject) => {
     worker.onmessage = (event: MessageEvent<RelayEvent>) => {
