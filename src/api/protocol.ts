@@ -27,11 +27,11 @@ const dataset: Parser<DatasetName> = schema.checked(parseDatasetName);
 const snapshotShort: Parser<VersionShortName> = schema.checked((v) => parseVersionShortName(v, "snapshot"));
 const versionKind = schema.literal("snapshot", "bookmark");
 
-/** `{name, kind}`: a snapshot or bookmark of the request's dataset. */
-export const versionRef = schema.object({
-  name: schema.string({ max: 255 }),
-  kind: versionKind,
-});
+/** `{name, kind}`: a snapshot or bookmark of the request's dataset, by its short name. */
+export const versionRef: Parser<{ name: VersionShortName; kind: "snapshot" | "bookmark" }> = (v, path) => {
+  const ref = schema.object({ name: schema.string({ max: 1024 }), kind: versionKind })(v, path);
+  return { name: schema.checked((n) => parseVersionShortName(n, ref.kind))(ref.name, `${path}.name`), kind: ref.kind };
+};
 
 // --- info ---
 export const infoResponse = schema.object({

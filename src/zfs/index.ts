@@ -18,3 +18,4 @@ export { checkToken, decodeResumeToken, type ResumeTokenInfo } from "./resume-to
 export { abortResumableReceive, recvArgv, type RecvRequest } from "./recv.ts";
 export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type ZfsRecvProcess, type ZfsSendProcess } from "./stream-process.ts";
 export { PLACEHOLDER_PROPERTY, createPlaceholder, listPlaceholders } from "./placeholder.ts";
+export { getProperties, setProperties, type PropertyValue } from "./properties.ts";

@@ -17,13 +17,17 @@ export async function createPlaceholder(runner: ZfsRunner, dataset: DatasetName,
   });
 }
 
-/** Names under (and including) `root` that are placeholders. */
+/**
+ * Names under (and including) `root` that are placeholders. User properties are inherited, so
+ * only a value set on the dataset itself (source "local") marks one; what was received below a
+ * placeholder inherits "on" and is not one.
+ */
 export async function listPlaceholders(runner: ZfsRunner, root: DatasetName, options: ZfsRunOptions = {}): Promise<Set<string>> {
-  const out = await runner.run(["get", "-H", "-r", "-o", "name,value", PLACEHOLDER_PROPERTY, root], options);
+  const out = await runner.run(["get", "-H", "-r", "-o", "name,value,source", PLACEHOLDER_PROPERTY, root], options);
   const found = new Set<string>();
   for (const line of out.split("\n")) {
-    const [name, value] = line.split("\t");
-    if (name && value === "on" && !name.includes("@")) found.add(name);
+    const [name, value, source] = line.split("\t");
+    if (name && value === "on" && source === "local" && !name.includes("@")) found.add(name);
   }
   return found;
 }

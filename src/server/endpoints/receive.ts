@@ -22,6 +22,9 @@ import {
 } from "../../zfs/index.ts";
 import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
 
+/** How long `zfs recv` may take to fail on a truncated stream before it is killed. */
+const RECV_EXIT_GRACE_MS = 30_000;
+
 export function receiveEndpoint(ctx: ServerContext) {
   return defineEndpoint({
     name: ENDPOINTS.receive,
@@ -52,9 +55,12 @@ async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOct
     closeQuietly(proc.writeFd); // EOF: zfs recv finishes (or fails on a truncated stream)
   }
   if (received.error !== null) {
-    // The client's `zfs send` failed or it cancelled: nothing must look received. A killed
-    // receive leaves no snapshot (with -s only a resume token, which does not look complete).
-    await proc.kill("SIGTERM");
+    // The client's `zfs send` failed or it cancelled: nothing must look received. `zfs recv` sees
+    // EOF on a truncated stream and fails, cleaning up after itself (with -s it keeps only a
+    // resume token, which does not look complete). Killing it instead can return before the
+    // zfs-fuse daemon has removed the partial dataset, so it is killed only if it hangs.
+    const exited = await Promise.race([proc.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
+    if (exited === null) await proc.kill("SIGTERM");
     ctx.children.remove(proc);
     throw new RpcError("bad_request", `Nothing received into ${quote(what)}: the client's stream failed: ${received.error}`);
   }

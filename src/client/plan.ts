@@ -1,0 +1,164 @@
+/**
+ * The replication planner: from one filesystem's versions on the source and on the target, decide
+ * what to send. Pure (no zfs, no RPC, no clock), so every rule is a row in a table test.
+ *
+ * Rules, matching versions by GUID only (names may differ, a GUID may not):
+ * - The incremental base is the target's newest snapshot; the source must hold a version (snapshot,
+ *   or bookmark where zfs has them) with its GUID. Every newer source snapshot follows as its own
+ *   `-i` step, received and verified before the next, so an interruption loses at most one step.
+ *   (`-I` would save round trips but a failure would cost the whole range.)
+ * - Target has snapshots and the newest is not on the source: diverged (it has newer snapshots, or
+ *   none in common). zferry never rolls back or destroys target data, so it stops there.
+ * - Target has no snapshots: initial replication, `most_recent` (one full stream of the newest
+ *   snapshot) or `all` (the oldest in full, then each later one incrementally); only into a missing
+ *   dataset or an empty zferry placeholder, never over a dataset of someone else.
+ * - A partial receive on the target (an OpenZFS resume token) is continued first, then the plan
+ *   goes on from the snapshot it completes.
+ */
+import type { InitialPolicy } from "../config/index.ts";
+
+/** A snapshot or bookmark as the planner sees it; `name` is the short name. */
+export interface PlanVersion {
+  readonly name: string;
+  readonly kind: "snapshot" | "bookmark";
+  readonly guid: bigint;
+  readonly createtxg: bigint;
+}
+
+/** A partially received stream on the target, from its decoded receive_resume_token. */
+export interface PlanResume {
+  readonly token: string;
+  readonly toguid: bigint;
+  readonly fromguid?: bigint;
+}
+
+export interface PlanTarget {
+  readonly exists: boolean;
+  /** A dataset zferry created to keep the tree's shape (zferry:placeholder=on, set locally). */
+  readonly placeholder: boolean;
+  readonly versions: readonly PlanVersion[];
+  readonly resume?: PlanResume | null;
+}
+
+export interface PlanOptions {
+  readonly initial: InitialPolicy;
+  /** Both sides can continue a partial receive (OpenZFS `send -t` / `recv -s`). */
+  readonly canResume: boolean;
+}
+
+export type Step =
+  | { readonly kind: "full"; readonly to: PlanVersion }
+  | { readonly kind: "incremental"; readonly from: PlanVersion; readonly to: PlanVersion }
+  | { readonly kind: "resume"; readonly token: string; readonly to: PlanVersion; readonly from?: PlanVersion };
+
+export type Plan =
+  | {
+      readonly kind: "replicate";
+      readonly steps: readonly Step[];
+      /** The target gets its first snapshot (the first step is full, or a resumed full). */
+      readonly initial: boolean;
+      /** The first step lands in an existing empty placeholder (a full receive needs `-F` there). */
+      readonly intoPlaceholder: boolean;
+    }
+  | { readonly kind: "up_to_date"; readonly at: PlanVersion }
+  /** Nothing to do that is not an error, e.g. the source has no snapshots yet. */
+  | { readonly kind: "skip"; readonly reason: string }
+  /** The target has snapshots the source does not lead to. */
+  | { readonly kind: "diverged"; readonly reason: string }
+  /** The target is in a state zferry will not touch (someone else's dataset, a stale partial receive). */
+  | { readonly kind: "conflict"; readonly reason: string };
+
+/** Plans one filesystem. `source` and `target.versions` may come in any order. */
+export function planReplication(source: readonly PlanVersion[], target: PlanTarget, options: PlanOptions): Plan {
+  const src = sortVersions(source);
+  const snaps = src.filter((v) => v.kind === "snapshot");
+  const targetSnaps = sortVersions(target.versions).filter((v) => v.kind === "snapshot");
+
+  if (target.resume) return planResume(src, snaps, targetSnaps, target.resume, options);
+  if (snaps.length === 0) return { kind: "skip", reason: "the source has no snapshots yet" };
+
+  if (targetSnaps.length === 0) {
+    if (target.exists && !target.placeholder) {
+      return { kind: "conflict", reason: "the target exists without snapshots and is not a zferry placeholder; zferry does not overwrite it" };
+    }
+    const first = options.initial === "all" ? snaps[0]! : snaps.at(-1)!;
+    const steps: Step[] = [{ kind: "full", to: first }, ...chain(first, snaps)];
+    return { kind: "replicate", steps, initial: true, intoPlaceholder: target.exists };
+  }
+
+  const newest = targetSnaps.at(-1)!;
+  const base = findByGuid(src, newest.guid);
+  if (!base) return diverged(src, targetSnaps);
+  const steps = chain(base, snaps);
+  if (steps.length === 0) return { kind: "up_to_date", at: base.kind === "snapshot" ? base : newest };
+  return { kind: "replicate", steps, initial: false, intoPlaceholder: false };
+}
+
+/** The snapshot a plan ends at, or null when it sends nothing. */
+export function planTarget(plan: Plan): PlanVersion | null {
+  return plan.kind === "replicate" ? plan.steps.at(-1)!.to : null;
+}
+
+// --- internal ---
+
+function planResume(src: PlanVersion[], snaps: PlanVersion[], targetSnaps: PlanVersion[], resume: PlanResume, options: PlanOptions): Plan {
+  const discard = 'discard it with "zfs receive -A" on the target to start that step over';
+  if (!options.canResume) return { kind: "conflict", reason: `the target holds a partial receive, but the sender cannot resume it; ${discard}` };
+  const to = snaps.find((v) => v.guid === resume.toguid);
+  if (!to) return { kind: "conflict", reason: `the target holds a partial receive of a snapshot the source no longer has (GUID ${resume.toguid}); ${discard}` };
+  let from: PlanVersion | undefined;
+  if (resume.fromguid !== undefined && resume.fromguid !== 0n) {
+    from = findByGuid(src, resume.fromguid);
+    if (!from) return { kind: "conflict", reason: `the partial receive's incremental source (GUID ${resume.fromguid}) is gone from the source; ${discard}` };
+  }
+  const steps: Step[] = [{ kind: "resume", token: resume.token, to, ...(from ? { from } : {}) }, ...chain(to, snaps)];
+  return { kind: "replicate", steps, initial: targetSnaps.length === 0, intoPlaceholder: false };
+}
+
+/** One `-i` step per source snapshot newer than `base`. */
+function chain(base: PlanVersion, snaps: readonly PlanVersion[]): Step[] {
+  const steps: Step[] = [];
+  let from = base;
+  for (const to of snaps) {
+    if (to.createtxg <= base.createtxg) continue;
+    steps.push({ kind: "incremental", from, to });
+    from = to;
+  }
+  return steps;
+}
+
+function diverged(src: readonly PlanVersion[], targetSnaps: readonly PlanVersion[]): Plan {
+  const commonIndex = findLastIndex(targetSnaps, (t) => findByGuid(src, t.guid) !== undefined);
+  if (commonIndex < 0) {
+    return { kind: "diverged", reason: `no common snapshot: none of the target's snapshots (${names(targetSnaps)}) is on the source` };
+  }
+  const newer = targetSnaps.slice(commonIndex + 1);
+  return {
+    kind: "diverged",
+    reason: `the target has snapshots newer than the newest common one ${JSON.stringify(targetSnaps[commonIndex]!.name)}: ${names(newer)}`,
+  };
+}
+
+/** The source version with `guid`, a snapshot rather than a bookmark of it. */
+function findByGuid(src: readonly PlanVersion[], guid: bigint): PlanVersion | undefined {
+  return src.find((v) => v.guid === guid && v.kind === "snapshot") ?? src.find((v) => v.guid === guid);
+}
+
+function findLastIndex<T>(items: readonly T[], pred: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (pred(items[i]!)) return i;
+  return -1;
+}
+
+function names(versions: readonly PlanVersion[]): string {
+  const shown = versions.slice(0, 5).map((v) => JSON.stringify(v.name));
+  return versions.length > 5 ? `${shown.join(", ")} and ${versions.length - 5} more` : shown.join(", ");
+}
+
+/** Oldest first by createtxg; a bookmark before the snapshot of the same txg (as zfs/list.ts sorts). */
+function sortVersions(versions: readonly PlanVersion[]): PlanVersion[] {
+  return [...versions].sort((a, b) => {
+    if (a.createtxg !== b.createtxg) return a.createtxg < b.createtxg ? -1 : 1;
+    if (a.kind !== b.kind) return a.kind === "bookmark" ? -1 : 1;
+    return 0;
+  });
+}

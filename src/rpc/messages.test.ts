@@ -1,0 +1,93 @@
+import { describe, expect, test } from "bun:test";
+import { MAX_ERROR_TEXT } from "../wire/index.ts";
+import { clampErrorText, parseRequestHeader, parseReset, parseResponseHeader, parseTrailer } from "./messages.ts";
+
+function messageOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(TypeError);
+    return (err as Error).message;
+  }
+  throw new Error("expected a TypeError");
+}
+
+describe("message parsers", () => {
+  test("parseRequestHeader accepts a header with and without args", () => {
+    expect(parseRequestHeader({ endpoint: "ping", body: "none", accept: "none" }, "request header")).toEqual({ endpoint: "ping", body: "none", accept: "none" });
+    expect(parseRequestHeader({ endpoint: "echo", args: { a: [1] }, body: "value", accept: "octets" }, "h")).toEqual({
+      endpoint: "echo",
+      args: { a: [1] },
+      body: "value",
+      accept: "octets",
+    });
+  });
+
+  test.each([
+    ["a missing endpoint", { body: "none", accept: "none" }, '"request header.endpoint": expected a string, got undefined'],
+    ["an empty endpoint", { endpoint: "", body: "none", accept: "none" }, '"request header.endpoint": expected at least 1 characters'],
+    ["a 65-character endpoint", { endpoint: "e".repeat(65), body: "none", accept: "none" }, '"request header.endpoint": longer than 64 characters'],
+    ["an unknown body kind", { endpoint: "e", body: "stream", accept: "none" }, '"request header.body": expected one of "none", "value", "octets", got "stream"'],
+    ["a missing accept", { endpoint: "e", body: "none" }, '"request header.accept": expected one of "none", "value", "octets", got undefined'],
+    ["an unknown field", { endpoint: "e", body: "none", accept: "none", timeout: 5 }, '"request header.timeout": unknown field'],
+  ])("parseRequestHeader rejects %s", (_name, input, message) => {
+    expect(messageOf(() => parseRequestHeader(input, "request header"))).toBe(message);
+  });
+
+  test.each([
+    ["an ok status", { status: "ok", body: "value" }, { status: "ok", body: "value" }],
+    ["an error with its message", { status: "not_found", message: "no such dataset", body: "none" }, { status: "not_found", message: "no such dataset", body: "none" }],
+    ["a null message (dropped)", { status: "ok", message: null, body: "none" }, { status: "ok", body: "none" }],
+  ])("parseResponseHeader accepts %s", (_name, input, output) => {
+    expect(parseResponseHeader(input, "response header")).toEqual(output as never);
+  });
+
+  test("parseResponseHeader rejects a status outside STATUSES", () => {
+    expect(messageOf(() => parseResponseHeader({ status: "teapot", body: "none" }, "response header"))).toBe(
+      '"response header.status": expected one of "ok", "bad_request", "permission_denied", "not_found", "conflict", "unsupported", "server_error", got "teapot"',
+    );
+  });
+
+  test.each([
+    ["a success", { ok: true, bytes: 0 }, { ok: true, bytes: 0 }],
+    ["a failure with a 64-bit-encoded count", { ok: false, bytes: 5n, error: "zfs exited 1" }, { ok: false, bytes: 5, error: "zfs exited 1" }],
+  ])("parseTrailer accepts %s", (_name, input, output) => {
+    expect(parseTrailer(input, "trailer")).toEqual(output);
+  });
+
+  test.each([
+    ["a non-boolean ok", { ok: 1, bytes: 0 }, '"trailer.ok": expected a boolean'],
+    ["negative bytes", { ok: true, bytes: -1 }, '"trailer.bytes": expected a non-negative integer, got number'],
+    ["an unknown field", { ok: true, bytes: 0, extra: 1 }, '"trailer.extra": unknown field'],
+  ])("parseTrailer rejects %s", (_name, input, message) => {
+    expect(messageOf(() => parseTrailer(input, "trailer"))).toBe(message);
+  });
+
+  test.each([
+    ["stream", { reason: "enough", scope: "stream" }],
+    ["connection", { reason: "bye", scope: "connection" }],
+  ])("parseReset accepts scope %s", (_name, input) => {
+    expect(parseReset(input, "reset")).toEqual(input as never);
+  });
+
+  test.each([
+    ["a missing scope", { reason: "x" }, '"reset.scope": expected one of "stream", "connection", got undefined'],
+    ["a number for the reason", { reason: 5, scope: "stream" }, '"reset.reason": expected a string, got number'],
+  ])("parseReset rejects %s", (_name, input, message) => {
+    expect(messageOf(() => parseReset(input, "reset"))).toBe(message);
+  });
+});
+
+describe("clampErrorText", () => {
+  test("clampErrorText trims and keeps short text", () => {
+    expect(clampErrorText("  zfs exited 1\n")).toBe("zfs exited 1");
+  });
+
+  test("clampErrorText keeps the last MAX_ERROR_TEXT characters, marked with an ellipsis", () => {
+    const text = `${"a".repeat(MAX_ERROR_TEXT)}THE REASON`;
+    const out = clampErrorText(text);
+    expect(out.length).toBe(MAX_ERROR_TEXT);
+    expect(out.startsWith("…")).toBe(true);
+    expect(out.endsWith("THE REASON")).toBe(true);
+  });
+});
