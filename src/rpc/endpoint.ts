@@ -35,7 +35,7 @@ export interface Endpoint<A = unknown, B extends BodyKind = BodyKind, R extends 
 }
 
 /** Identity helper that infers the handler's types from its parser and body kinds. */
-export function defineEndpoint<A, B extends BodyKind, R extends BodyKind>(endpoint: Endpoint<A, B, R>): Endpoint<A, B, R> {
+export function defineEndpoint<A, const B extends BodyKind, const R extends BodyKind>(endpoint: Endpoint<A, B, R>): Endpoint<A, B, R> {
   if (!/^[a-z][a-z0-9_.]{0,63}$/.test(endpoint.name)) throw new TypeError(`Invalid endpoint name ${JSON.stringify(endpoint.name)}`);
   return endpoint;
 }
