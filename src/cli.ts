@@ -54,10 +54,10 @@ async function resolveForUsage(rawArgs: string[]): Promise<[CommandDef, CommandD
   return [main, undefined];
 }
 
-/** citty's CLIError is not exported; its codes start with "E_" (E_UNKNOWN_COMMAND, E_MISSING_ARG…). */
+/** citty's CLIError is not exported; its codes are "EARG" (arguments) and "E_…" (commands). */
 function isCittyUsageError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return typeof code === "string" && code.startsWith("E_");
+  return typeof code === "string" && (code === "EARG" || code.startsWith("E_"));
 }
 
 function stripAnsi(s: string): string {

@@ -20,9 +20,12 @@ export default defineCommand({
     const config = loadConfig(args.config);
     configureLogging({ level: config.log.level, file: config.log.file });
     const log = logger.withTag(`stdinserver ${args.identity}`);
-    const prepared = await prepareServer(config, args.identity).catch((err: Error) => {
-      throw new UsageError(err.message);
-    });
+    let prepared;
+    try {
+      prepared = prepareServer(config, args.identity);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     const children = new ChildRegistry();
     // sshd sends SIGHUP when the client goes away; a supervisor sends SIGTERM. Either way no zfs
     // child may outlive us.

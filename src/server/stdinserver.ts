@@ -6,6 +6,7 @@
 import type { ConsolaInstance } from "consola";
 import type { Config } from "../config/index.ts";
 import { RpcConnection, serve, type CallLogEntry } from "../rpc/index.ts";
+import { writeStderrLine } from "../log.ts";
 import type { Duplex } from "../transport/index.ts";
 import { ZfsRunner, type ZfsCapabilities } from "../zfs/index.ts";
 import { aclForIdentity, type Acl } from "./acl.ts";
@@ -16,17 +17,19 @@ import { serverEndpoints } from "./endpoints/index.ts";
 export interface PreparedServer {
   readonly acl: Acl;
   readonly runner: ZfsRunner;
-  readonly caps: ZfsCapabilities;
+  /** The zfs probe runs while the handshake is exchanged; it settles before the first call. */
+  readonly caps: Promise<ZfsCapabilities>;
 }
 
 /**
- * Checks the identity and the zfs binary.
- * @throws UnknownIdentityError, ZfsNotFoundError
+ * Checks the identity and starts probing the zfs binary.
+ * @throws UnknownIdentityError
  */
-export async function prepareServer(config: Config, identity: string): Promise<PreparedServer> {
+export function prepareServer(config: Config, identity: string): PreparedServer {
   const acl = aclForIdentity(config, identity);
   const runner = new ZfsRunner({ bin: config.zfs.bin });
-  const caps = await runner.capabilities();
+  const caps = runner.capabilities();
+  caps.catch(() => {}); // reported by runStdinServer
   return { acl, runner, caps };
 }
 
@@ -41,11 +44,13 @@ export interface StdinServerOptions {
   children?: ChildRegistry;
 }
 
-/** Serves until the client hangs up. Returns the exit code: 0 after an orderly close, 1 otherwise. */
+/**
+ * Serves until the client hangs up. Returns the exit code: 0 after an orderly close, 1 when the
+ * connection was lost, 2 when zfs is unusable (the client is told why in a RESET).
+ */
 export async function runStdinServer(options: StdinServerOptions): Promise<number> {
   const { config, identity, prepared, duplex, software, log } = options;
   const children = options.children ?? new ChildRegistry();
-  const ctx: ServerContext = { identity, acl: prepared.acl, runner: prepared.runner, caps: prepared.caps, software, children, log };
   let conn: RpcConnection;
   try {
     conn = await RpcConnection.open(duplex, { software, idleTimeoutMs: config.server.idleTimeoutMs });
@@ -53,6 +58,17 @@ export async function runStdinServer(options: StdinServerOptions): Promise<numbe
     log.warn(`Handshake with client ${JSON.stringify(identity)} failed: ${(err as Error).message}`);
     return 1;
   }
+  let caps: ZfsCapabilities;
+  try {
+    caps = await prepared.caps;
+  } catch (err) {
+    const reason = `The server cannot use zfs: ${(err as Error).message}`;
+    writeStderrLine(`zferry: ${reason}`);
+    await conn.writeReset(reason, "connection").catch(() => {});
+    await conn.close().catch(() => {});
+    return 2;
+  }
+  const ctx: ServerContext = { identity, acl: prepared.acl, runner: prepared.runner, caps, software, children, log };
   log.debug(`Client ${JSON.stringify(identity)} connected (${conn.peer.software})`);
   try {
     const outcome = await serve(conn, serverEndpoints(ctx), { log, onCallDone: (entry) => logCall(log, identity, entry) });

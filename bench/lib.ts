@@ -1,0 +1,80 @@
+/**
+ * Bench plumbing: run zferry and its baseline alternately in the same process run, take medians,
+ * print one line per figure. Times are wall clock of whole pipelines; the machine is shared, so
+ * only ratios measured side by side mean anything.
+ */
+import { cpus, totalmem } from "node:os";
+
+export const REPO = `${import.meta.dir}/..`;
+export const BUN = process.execPath;
+export const GIB = 1 << 30;
+
+/** Bytes per run, from BENCH_GIB (default 2). */
+export function benchBytes(defaultGib = 2): number {
+  return Math.round(Number(process.env.BENCH_GIB ?? defaultGib) * GIB);
+}
+
+/** Runs per subject, from BENCH_RUNS (default 5, at least 3). */
+export function benchRuns(): number {
+  return Math.max(3, Number(process.env.BENCH_RUNS ?? 5));
+}
+
+export function machineLine(): string {
+  const c = cpus();
+  return `${c.length} × ${c[0]?.model ?? "cpu"}, ${(totalmem() / GIB).toFixed(0)} GiB, Bun ${Bun.version}, ${process.platform} ${process.arch}`;
+}
+
+/** Runs `sh -c script` and returns its wall time in seconds; throws on a non-zero exit. */
+export async function timeShell(script: string, env: Record<string, string> = {}): Promise<number> {
+  const t0 = performance.now();
+  const proc = Bun.spawn(["bash", "-o", "pipefail", "-c", script], { stdout: "ignore", stderr: "pipe", env: { ...process.env, ...env } });
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`bench pipeline failed (exit ${code}): ${script}\n${err.slice(-2000)}`);
+  return seconds;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface Figure {
+  name: string;
+  zferry: number; // GiB/s (or ms for latency figures)
+  baseline: number;
+  unit: "GiB/s" | "ms" | "MiB";
+  note?: string;
+}
+
+/** Alternates subject and baseline `runs` times; returns median GiB/s of each. */
+export async function compareThroughput(
+  name: string,
+  bytes: number,
+  subject: () => Promise<number>,
+  baseline: () => Promise<number>,
+  runs = benchRuns(),
+): Promise<Figure> {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    b.push(bytes / GIB / (await baseline()));
+    a.push(bytes / GIB / (await subject()));
+  }
+  return { name, zferry: median(a), baseline: median(b), unit: "GiB/s", note: `${runs} runs × ${(bytes / GIB).toFixed(2)} GiB; zferry ${range(a)}, baseline ${range(b)}` };
+}
+
+export function printFigure(f: Figure): void {
+  const ratio = f.unit === "GiB/s" ? f.zferry / f.baseline : f.baseline / f.zferry;
+  const fmt = (x: number) => (f.unit === "GiB/s" ? x.toFixed(2) : x.toFixed(1));
+  process.stdout.write(`| ${f.name} | ${fmt(f.zferry)} ${f.unit} | ${fmt(f.baseline)} ${f.unit} | ${ratio.toFixed(2)}× | ${f.note ?? ""} |\n`);
+}
+
+export function printHeader(title: string): void {
+  process.stdout.write(`\n${title}\n${machineLine()}\n\n| figure | zferry | baseline | ratio | runs |\n|---|---|---|---|---|\n`);
+}
+
+function range(xs: number[]): string {
+  return `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+}

@@ -1,0 +1,86 @@
+/**
+ * The receiving side of a pull, on this machine: what the target dataset holds (for the planner),
+ * the placeholders that keep the tree's shape, and what a received dataset is left as.
+ *
+ * Received datasets are set `readonly=on` (as zrepl does): on zfs without `recv -u` (zfs-fuse) a
+ * received dataset may be mounted, and a mounted, writable dataset changes (atime alone does it),
+ * after which the next incremental receive fails with "has been modified since most recent
+ * snapshot". Readonly also keeps a backup from being edited by accident.
+ */
+import {
+  PLACEHOLDER_PROPERTY,
+  createPlaceholder,
+  decodeResumeToken,
+  getProperties,
+  getResumeToken,
+  listVersions,
+  parseDatasetName,
+  quote,
+  setProperties,
+  type DatasetName,
+  type ZfsCapabilities,
+  type ZfsRunner,
+} from "../zfs/index.ts";
+import type { PlanTarget, PlanVersion } from "./plan.ts";
+
+/**
+ * Reads the target's versions, whether it is a zferry placeholder (the property set on the dataset
+ * itself: it is inherited by every child), and a partial receive's token, decoded.
+ * @throws ZfsError when zfs fails
+ */
+export async function inspectLocalTarget(runner: ZfsRunner, target: DatasetName, options: { exists: boolean }): Promise<PlanTarget> {
+  if (!options.exists) return { exists: false, placeholder: false, versions: [] };
+  const versions = (await listVersions(runner, target)).map(toPlanVersion);
+  const props = await getProperties(runner, target, { properties: [PLACEHOLDER_PROPERTY] });
+  const mark = props.get(PLACEHOLDER_PROPERTY);
+  const placeholder = mark?.value === "on" && mark.source === "local";
+  const token = await getResumeToken(runner, target);
+  if (!token) return { exists: true, placeholder, versions };
+  const info = await decodeResumeToken(runner, token);
+  return { exists: true, placeholder, versions, resume: { token, toguid: info.toguid, ...(info.fromguid === undefined ? {} : { fromguid: info.fromguid }) } };
+}
+
+/**
+ * Creates the missing datasets between `root` (which must exist) and `target` as placeholders,
+ * and, where zfs cannot receive unmounted, checks that a new target would not be mounted.
+ * @throws Error saying what to change when the target would be mounted
+ */
+export async function prepareParents(
+  runner: ZfsRunner,
+  target: DatasetName,
+  options: { root: DatasetName; existing: Set<string>; caps: ZfsCapabilities },
+): Promise<void> {
+  const { root, existing, caps } = options;
+  const parts = target.slice(root.length + 1).split("/");
+  let current: string = root;
+  for (const part of parts.slice(0, -1)) {
+    current = `${current}/${part}`;
+    if (existing.has(current)) continue;
+    await createPlaceholder(runner, parseDatasetName(current));
+    existing.add(current);
+  }
+  if (caps.recvNoMount || existing.has(target)) return;
+  // No `zfs recv -u`: the new dataset mounts wherever its inherited mountpoint points.
+  const parent = parseDatasetName(target.slice(0, target.lastIndexOf("/")));
+  const mountpoint = (await getProperties(runner, parent, { properties: ["mountpoint"] })).get("mountpoint")!;
+  if (mountpoint.value !== "none" && mountpoint.value !== "legacy") {
+    throw new Error(
+      `Cannot receive into ${quote(target)}: this zfs cannot receive without mounting (no "zfs receive -u") and ${quote(parent)} ` +
+        `passes down mountpoint ${quote(mountpoint.value)}; set mountpoint=none on ${quote(parent)}`,
+    );
+  }
+}
+
+/** After the last step: a former placeholder stops being one, and the dataset is made readonly. */
+export async function finishTarget(runner: ZfsRunner, target: DatasetName, options: { wasPlaceholder: boolean }): Promise<void> {
+  const props = await getProperties(runner, target, { properties: ["readonly", PLACEHOLDER_PROPERTY] });
+  const values: Record<string, string> = {};
+  // zfs-fuse reports readonly "off (temporary)" after remounting a received dataset: set it again.
+  if (props.get("readonly")?.value !== "on" || props.get("readonly")?.source !== "local") values.readonly = "on";
+  if (options.wasPlaceholder && props.get(PLACEHOLDER_PROPERTY)?.source === "local") values[PLACEHOLDER_PROPERTY] = "off";
+  if (Object.keys(values).length > 0) await setProperties(runner, target, { values });
+}
+
+export function toPlanVersion(v: { name: { name: string; kind: "snapshot" | "bookmark" }; guid: bigint; createtxg: bigint }): PlanVersion {
+  return { name: v.name.name, kind: v.name.kind, guid: v.guid, createtxg: v.createtxg };
+}

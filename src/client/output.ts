@@ -1,0 +1,50 @@
+/**
+ * Where the client's text goes: the plan, per-filesystem results and the summary on stdout (so a
+ * cron mail or a pipe keeps them), failures on stderr, the live progress line on stderr when it is
+ * a terminal. Writes are synchronous (`writeSync`), like log.ts, so nothing is lost on exit; the
+ * process's stdout/stderr streams are never touched, since creating them turns the fds non-blocking
+ * (and then `writeSync` can fail with EAGAIN). The terminal width therefore comes from $COLUMNS.
+ */
+import { writeSync } from "node:fs";
+import { isatty } from "node:tty";
+import { NO_PROGRESS, createProgress, isProgressTerminal, useColor, type Progress } from "./progress.ts";
+
+export interface ClientOutput {
+  /** One line of plan, result or summary (stdout). */
+  line(text: string): void;
+  /** One line about a failure (stderr). */
+  error(text: string): void;
+  readonly progress: Progress;
+  /** Wraps text in a colour when the error stream is a colour terminal. */
+  red(text: string): string;
+}
+
+/** The process's stdout/stderr, with progress and colour only where stderr is a terminal. */
+export function terminalOutput(env: Readonly<Record<string, string | undefined>> = process.env): ClientOutput {
+  const tty = isatty(2);
+  const color = useColor(tty, env);
+  return {
+    line: (text) => writeAll(1, `${text}\n`),
+    error: (text) => writeAll(2, `${text}\n`),
+    progress: isProgressTerminal(tty, env) ? createProgress({ write: (t) => writeAll(2, t), columns: Number(env.COLUMNS) || 80 }) : NO_PROGRESS,
+    red: (text) => (color ? `\x1b[31m${text}\x1b[39m` : text),
+  };
+}
+
+/** Collects lines in memory (tests, and callers that print elsewhere). */
+export function memoryOutput(): ClientOutput & { readonly lines: string[]; readonly errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, line: (t) => void lines.push(t), error: (t) => void errors.push(t), progress: NO_PROGRESS, red: (t) => t };
+}
+
+// --- internal ---
+
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  try {
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+  } catch {
+    // A closed stdout (e.g. `| head`) must not turn a finished replication into a failure.
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The plan as a table, printed before a run and as the whole output of `--dry-run`:
+ *
+ *     FILESYSTEM     FROM → TO           SIZE
+ *     tank/data      (full) → s2         ~1.2 MiB
+ *     tank/data/sub  s1 → s3 (2 steps)   ?
+ *     tank/old       up to date at s3
+ *     tank/x         diverged: the target has snapshots newer than …
+ */
+import { formatBytes } from "./_format.ts";
+import type { Plan } from "./plan.ts";
+
+export interface PlanRow {
+  readonly name: string;
+  readonly plan: Plan;
+  /** Estimated bytes per step (null: unknown); absent when not estimated. */
+  readonly estimates?: readonly (bigint | null)[];
+}
+
+export function formatPlanTable(rows: readonly PlanRow[]): string[] {
+  const cells = rows.map((row) => [row.name, describeChange(row.plan), describeSize(row)] as const);
+  const header = ["FILESYSTEM", "FROM → TO", "SIZE"] as const;
+  const w0 = Math.max(header[0].length, ...cells.map((c) => c[0].length));
+  const w1 = Math.max(header[1].length, ...cells.filter((c) => c[2] !== "").map((c) => c[1].length));
+  return [header, ...cells].map(([name, change, size]) => (size === "" ? `${name.padEnd(w0)}  ${change}` : `${name.padEnd(w0)}  ${change.padEnd(w1)}  ${size}`).trimEnd());
+}
+
+/** `s1 → s3 (2 steps)`, `(full) → s2`, `resume → s1`, or the reason nothing is sent. */
+export function describeChange(plan: Plan): string {
+  switch (plan.kind) {
+    case "replicate": {
+      const first = plan.steps[0]!;
+      const from = first.kind === "full" ? "(full)" : first.kind === "resume" ? "(resume)" : `${first.from.kind === "bookmark" ? "#" : ""}${first.from.name}`;
+      const n = plan.steps.length;
+      return `${from} → ${plan.steps[n - 1]!.to.name}${n > 1 ? ` (${n} steps)` : ""}`;
+    }
+    case "up_to_date":
+      return `up to date at ${plan.at.name}`;
+    default:
+      return `${plan.kind}: ${plan.reason}`;
+  }
+}
+
+// --- internal ---
+
+function describeSize(row: PlanRow): string {
+  if (row.plan.kind !== "replicate") return "";
+  const estimates = row.estimates;
+  if (!estimates || estimates.length === 0 || estimates.some((e) => e === null)) return "?";
+  return `~${formatBytes((estimates as bigint[]).reduce((a, b) => a + b, 0n))}`;
+}

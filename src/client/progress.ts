@@ -1,0 +1,118 @@
+/**
+ * The live progress line of one transfer: bytes so far, rate, and an ETA when the sender gave an
+ * estimate. Bytes come from our own frame counters (the RPC layer's probe), never from
+ * `zfs send -v`. One line on a terminal, rewritten in place with `\r`; nothing at all otherwise,
+ * so logs and pipes only get the plan and the summary.
+ *
+ * Time and output are injected (`now`, `write`, `schedule`), so tests compare exact lines.
+ */
+import type { ProgressProbe } from "../rpc/index.ts";
+import { formatBytes, formatDuration, formatRate } from "./_format.ts";
+
+/** How often the line is redrawn. */
+export const PROGRESS_INTERVAL_MS = 400;
+
+export interface ProgressOptions {
+  /** Writes raw text to the terminal (stderr). */
+  write: (text: string) => void;
+  now?: () => number;
+  /** Runs `fn` every `ms` and returns a function that stops it; default setInterval (unref'd). */
+  schedule?: (fn: () => void, ms: number) => () => void;
+  /** Terminal width; longer lines are cut so `\r` can rewrite them. */
+  columns?: number;
+}
+
+export interface ProgressStart {
+  /** What moves, e.g. `tank/data@s1 → s2`. */
+  label: string;
+  /** Expected stream size, or null when the sender cannot estimate (zfs-fuse). */
+  estimate: bigint | null;
+  /** Filled by the RPC layer once the stream starts. */
+  probe: ProgressProbe;
+}
+
+/** Starts progress lines; create with {@link createProgress} or use {@link NO_PROGRESS}. */
+export interface Progress {
+  start(what: ProgressStart): ProgressLine;
+}
+
+export interface ProgressLine {
+  /** Redraws the line now (the timer calls this). */
+  tick(): void;
+  /** Stops the timer and clears the line. */
+  stop(): void;
+}
+
+/** Progress that draws nothing: not a terminal. */
+export const NO_PROGRESS: Progress = { start: () => ({ tick() {}, stop() {} }) };
+
+export function createProgress(options: ProgressOptions): Progress {
+  const { write, now = () => performance.now(), schedule = defaultSchedule, columns = 100 } = options;
+  return {
+    start(what) {
+      const started = now();
+      let drawn = false;
+      const line: ProgressLine = {
+        tick() {
+          write(`\r${fit(renderProgress(what, now() - started), columns)}\x1b[K`);
+          drawn = true;
+        },
+        stop() {
+          cancel();
+          if (drawn) write("\r\x1b[K");
+          drawn = false;
+        },
+      };
+      const cancel = schedule(() => line.tick(), PROGRESS_INTERVAL_MS);
+      return line;
+    },
+  };
+}
+
+/**
+ * The text of a progress line after `elapsedMs`:
+ * `tank/a@s1 → s2  12.0 MiB / 40.0 MiB (30%)  6.0 MiB/s  ETA 4.7 s`.
+ */
+export function renderProgress(what: ProgressStart, elapsedMs: number): string {
+  const bytes = what.probe.bytes();
+  const parts = [what.label];
+  const estimate = what.estimate === null ? null : Number(what.estimate);
+  if (estimate !== null && estimate > 0) {
+    const pct = Math.min(100, Math.floor((bytes * 100) / estimate));
+    parts.push(`${formatBytes(bytes)} / ${formatBytes(estimate)} (${pct}%)`);
+  } else {
+    parts.push(formatBytes(bytes));
+  }
+  parts.push(formatRate(bytes, elapsedMs));
+  if (estimate !== null && estimate > 0 && bytes > 0 && elapsedMs > 0) {
+    const remaining = Math.max(0, estimate - bytes);
+    parts.push(`ETA ${formatDuration((remaining * elapsedMs) / bytes)}`);
+  }
+  return parts.join("  ");
+}
+
+/**
+ * True when progress lines make sense on `fd`: a terminal that is not "dumb".
+ * (Colour is a separate question: see {@link useColor}.)
+ */
+export function isProgressTerminal(isTTY: boolean, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return isTTY && env.TERM !== "dumb";
+}
+
+/** Colour only on a terminal, and never under NO_COLOR, TERM=dumb or CI (citty's rules). */
+export function useColor(isTTY: boolean, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return isTTY && env.NO_COLOR === undefined && env.TERM !== "dumb" && env.CI === undefined;
+}
+
+// --- internal ---
+
+function defaultSchedule(fn: () => void, ms: number): () => void {
+  const timer = setInterval(fn, ms);
+  timer.unref?.();
+  return () => clearInterval(timer);
+}
+
+function fit(text: string, columns: number): string {
+  const max = Math.max(20, columns - 1);
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
