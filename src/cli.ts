@@ -7,7 +7,7 @@
 import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
 import { writeSync } from "node:fs";
 import { ConfigError } from "./config/index.ts";
-import { UsageError } from "./commands/errors.ts";
+import { UsageError } from "./commands/index.ts";
 import { writeStderrLine } from "./log.ts";
 import { VERSION } from "./version.ts";
 

@@ -104,9 +104,13 @@ export class RpcClient {
       (frame) => {
         if (!streaming) return;
         if (frame?.type === FrameType.RESET) {
-          const reset = this.conn.decodeReset(frame.payload);
-          if (reset.scope === "stream") this.conn.dropPeekedFrame();
-          resetReason = reset.scope === "stream" ? `cancelled by the server: ${reset.reason}` : `the server closed the connection: ${reset.reason}`;
+          try {
+            const reset = this.conn.decodeReset(frame.payload);
+            if (reset.scope === "stream") this.conn.dropPeekedFrame();
+            resetReason = reset.scope === "stream" ? `cancelled by the server: ${reset.reason}` : `the server closed the connection: ${reset.reason}`;
+          } catch (err) {
+            resetReason = `the server sent a malformed RESET: ${(err as Error).message}`; // the connection is poisoned now
+          }
         }
         const reason = frame === null ? "the server closed the connection" : resetReason ?? "the server answered before the body ended";
         producer.abort(reason);

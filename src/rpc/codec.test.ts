@@ -2,8 +2,13 @@ import { describe, expect, test } from "bun:test";
 import { ProtocolError } from "../wire/index.ts";
 import { decodeCbor, encodeCbor } from "./codec.ts";
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/\s+/g, ""), "hex"));
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString("hex");
+}
+
+function bytes(h: string): Uint8Array {
+  return new Uint8Array(Buffer.from(h.replace(/\s+/g, ""), "hex"));
+}
 
 describe("encodeCbor", () => {
   test("encodeCbor writes a request header as a standard CBOR map with text keys, no cbor-x record tags", () => {

@@ -4,6 +4,8 @@
  * - tagUint8Array: false: under Bun, byte strings would otherwise carry tag 64.
  * - variableMapSize: true: minimal map headers (standard CBOR, 2 bytes smaller).
  * - int64AsType: "bigint": 64-bit integers (snapshot GUIDs) decode exactly.
+ * - Integers of 2^32 and more are encoded as CBOR integers, not float64 (cbor-x's default for
+ *   numbers that large), so a byte count over 4 GiB is a uint64 for every peer.
  * Decoded byte strings are copies (Buffers); nothing decoded points into the frame reader's buffer.
  */
 import { Decoder, Encoder } from "cbor-x";
@@ -14,7 +16,19 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffer
 
 /** Encodes a value; the result is a fresh copy (cbor-x returns views of a shared buffer). */
 export function encodeCbor(value: unknown): Uint8Array {
-  return encoder.encode(value).slice();
+  return new Uint8Array(encoder.encode(wideIntsToBigInt(value)));
+}
+
+/** Replaces integers outside ±2^32 with bigints, which cbor-x writes as CBOR integers. */
+function wideIntsToBigInt(value: unknown): unknown {
+  if (typeof value === "number") return Number.isInteger(value) && Math.abs(value) >= 2 ** 32 ? BigInt(value) : value;
+  if (Array.isArray(value)) return value.map(wideIntsToBigInt);
+  if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value) && !(value instanceof Date) && !(value instanceof Map)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = wideIntsToBigInt(v);
+    return out;
+  }
+  return value;
 }
 
 /**

@@ -319,7 +319,7 @@ export class RpcConnection {
     const idle = new Promise<never>((_, reject) => {
       const check = () => {
         const quiet = Date.now() - this.#lastInputAt;
-        if (quiet >= this.idleTimeoutMs) reject(new ConnectionError(`The peer sent nothing for ${Math.round(quiet / 1000)} s (idle timeout)`));
+        if (quiet >= this.idleTimeoutMs) reject(new ConnectionError(`The peer sent nothing for ${formatSeconds(quiet)} (idle timeout)`));
         else timer = setTimeout(check, this.idleTimeoutMs - quiet);
       };
       timer = setTimeout(check, this.idleTimeoutMs);
@@ -366,6 +366,7 @@ export class RpcConnection {
   }
 
   async #write(op: () => Promise<void>): Promise<void> {
+    this.#check(); // RULE1: nothing more goes out once the connection is poisoned
     try {
       await op();
     } catch (err) {
@@ -417,6 +418,10 @@ function fdWriter(fd: number): (chunk: Uint8Array) => Promise<void> {
 function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)))]).finally(() => clearTimeout(timer));
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 function capitalize(s: string): string {

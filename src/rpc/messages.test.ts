@@ -25,7 +25,7 @@ describe("message parsers", () => {
 
   test.each([
     ["a missing endpoint", { body: "none", accept: "none" }, '"request header.endpoint": expected a string, got undefined'],
-    ["an empty endpoint", { endpoint: "", body: "none", accept: "none" }, '"request header.endpoint": expected at least 1 characters'],
+    ["an empty endpoint", { endpoint: "", body: "none", accept: "none" }, '"request header.endpoint": expected a non-empty string'],
     ["a 65-character endpoint", { endpoint: "e".repeat(65), body: "none", accept: "none" }, '"request header.endpoint": longer than 64 characters'],
     ["an unknown body kind", { endpoint: "e", body: "stream", accept: "none" }, '"request header.body": expected one of "none", "value", "octets", got "stream"'],
     ["a missing accept", { endpoint: "e", body: "none" }, '"request header.accept": expected one of "none", "value", "octets", got undefined'],
@@ -56,7 +56,7 @@ describe("message parsers", () => {
   });
 
   test.each([
-    ["a non-boolean ok", { ok: 1, bytes: 0 }, '"trailer.ok": expected a boolean'],
+    ["a non-boolean ok", { ok: 1, bytes: 0 }, '"trailer.ok": expected a boolean, got number'],
     ["negative bytes", { ok: true, bytes: -1 }, '"trailer.bytes": expected a non-negative integer, got number'],
     ["an unknown field", { ok: true, bytes: 0, extra: 1 }, '"trailer.extra": unknown field'],
   ])("parseTrailer rejects %s", (_name, input, message) => {

@@ -3,7 +3,7 @@
  */
 import { MAX_ERROR_TEXT } from "../wire/index.ts";
 import { STATUSES, type Status } from "./errors.ts";
-import { literal, object, optional, string, uint, type ObjectOf, type Parser } from "./schema.ts";
+import { boolean, literal, object, optional, string, uint, type ObjectOf, type Parser } from "./schema.ts";
 
 export const BODY_KINDS = ["none", "value", "octets"] as const;
 export type BodyKind = (typeof BODY_KINDS)[number];
@@ -27,10 +27,7 @@ export const parseResponseHeader = object({
 export type ResponseHeader = { status: Status; message?: string; body: BodyKind };
 
 export const parseTrailer = object({
-  ok: (v: unknown, path: string) => {
-    if (typeof v !== "boolean") throw new TypeError(`"${path}": expected a boolean`);
-    return v;
-  },
+  ok: boolean,
   bytes: uint,
   error: optional(string({ max: MAX_ERROR_TEXT + 64 })),
 });

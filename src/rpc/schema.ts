@@ -21,7 +21,7 @@ export function string(options: { max?: number; min?: number } = {}): Parser<str
   const { max = 4096, min = 0 } = options;
   return (v, path) => {
     if (typeof v !== "string") throw expected(path, "a string", v);
-    if (v.length < min) throw new ValidationError(path, `expected at least ${min} characters`);
+    if (v.length < min) throw new ValidationError(path, min === 1 ? "expected a non-empty string" : `expected at least ${min} characters`);
     if (v.length > max) throw new ValidationError(path, `longer than ${max} characters`);
     return v;
   };

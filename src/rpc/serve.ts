@@ -9,7 +9,7 @@
  * A refused octet request is answered before its body ends; the body is then drained.
  */
 import type { ConsolaInstance } from "consola";
-import { ConnectionError, FrameType, HEARTBEAT_INTERVAL_MS, ProtocolError } from "../wire/index.ts";
+import { ConnectionError, FrameType, HEARTBEAT_INTERVAL_MS, ProtocolError, frameTypeName } from "../wire/index.ts";
 import type { RpcConnection } from "./connection.ts";
 import type { Endpoint, EndpointRegistry, IncomingOctets } from "./endpoint.ts";
 import { PeerResetError, RpcError, type Status } from "./errors.ts";
@@ -187,32 +187,42 @@ async function runHandler(
  */
 async function streamResponse(conn: RpcConnection, producer: OctetProducer, log: ConsolaInstance): Promise<{ bytes: number; error: string | null; connectionUsable: boolean }> {
   const stop = new AbortController();
-  let interruption: { reason: string; usable: boolean } | null = null;
-  const interrupt = (reason: string, usable: boolean) => {
+  /** cancel: a stream RESET (the connection stays usable); gone: the client left; protocol: it broke the rules. */
+  let interruption: { reason: string; kind: "cancel" | "gone" | "protocol" } | null = null;
+  const interrupt = (reason: string, kind: "cancel" | "gone" | "protocol") => {
     if (interruption) return;
-    interruption = { reason, usable };
+    interruption = { reason, kind };
     producer.abort(reason);
     stop.abort(reason);
   };
   let streaming = true;
-  const watch = conn.peekFrame().then(
+  conn.peekFrame().then(
     (frame) => {
       if (!streaming) return;
-      if (frame === null) interrupt("the client disconnected", false);
-      else if (frame.type === FrameType.RESET) {
-        const reset = conn.decodeReset(frame.payload);
-        if (reset.scope === "stream") conn.dropPeekedFrame();
-        interrupt(reset.scope === "stream" ? `cancelled by the client: ${reset.reason}` : `the client closed the connection: ${reset.reason}`, reset.scope === "stream");
-      } else interrupt(`protocol error: the client sent a ${frame.type === FrameType.HEADER ? "new request" : "frame"} before the response body ended`, false);
+      if (frame === null) return interrupt("the client disconnected", "gone");
+      if (frame.type !== FrameType.RESET) {
+        const what = frame.type === FrameType.HEADER ? "a new request (HEADER frame)" : `a ${frameTypeName(frame.type)} frame`;
+        return interrupt(`Protocol error: the client sent ${what} before the response body ended`, "protocol");
+      }
+      let reset;
+      try {
+        reset = conn.decodeReset(frame.payload);
+      } catch (err) {
+        return interrupt(`Protocol error: malformed RESET: ${(err as Error).message}`, "protocol");
+      }
+      if (reset.scope === "stream") {
+        conn.dropPeekedFrame();
+        interrupt(`cancelled by the client: ${reset.reason}`, "cancel");
+      } else interrupt(`the client closed the connection: ${reset.reason}`, "gone");
     },
-    (err: Error) => interrupt(`connection lost: ${err.message}`, false),
+    (err: Error) => interrupt(`connection lost: ${err.message}`, "gone"),
   );
 
   let sent: { bytes: number; aborted: boolean };
   try {
     sent = await conn.sendOctets(producer.source, { signal: stop.signal });
   } catch (err) {
-    interrupt((err as Error).message, false);
+    interrupt((err as Error).message, "gone");
     await producer.finish();
     log.warn(`Stream aborted: ${(err as Error).message}`);
     return { bytes: 0, error: (err as Error).message, connectionUsable: false };
@@ -220,11 +230,18 @@ async function streamResponse(conn: RpcConnection, producer: OctetProducer, log:
     streaming = false;
   }
   const failure = await producer.finish();
-  const i = interruption as { reason: string; usable: boolean } | null;
+  const i = interruption as { reason: string; kind: "cancel" | "gone" | "protocol" } | null;
+  if (i?.kind === "protocol") {
+    log.warn(i.reason);
+    await conn.writeReset(i.reason, "connection").catch(() => {});
+    return { bytes: sent.bytes, error: i.reason, connectionUsable: false };
+  }
+  if (i?.kind === "gone") {
+    log.warn(`Stream aborted: ${i.reason}`);
+    return { bytes: sent.bytes, error: i.reason, connectionUsable: false };
+  }
   const error = i ? i.reason : failure;
-  if (i && !i.usable) return { bytes: sent.bytes, error, connectionUsable: false };
   await conn.writeTrailer(error === null ? { ok: true, bytes: sent.bytes } : { ok: false, bytes: sent.bytes, error });
-  void watch;
   return { bytes: sent.bytes, error, connectionUsable: true };
 }
 

@@ -53,12 +53,20 @@ export class FdSink implements ByteSink {
   readonly fd: number;
   readonly #closeOnEnd: boolean;
   #ended = false;
+  /** Writes run one after another, so concurrent callers never interleave bytes. */
+  #tail: Promise<void> = Promise.resolve();
   constructor(fd: number, options: { closeOnEnd?: boolean } = {}) {
     this.fd = fd;
     this.#closeOnEnd = options.closeOnEnd ?? false;
   }
 
-  async write(chunks: readonly Uint8Array[]): Promise<void> {
+  write(chunks: readonly Uint8Array[]): Promise<void> {
+    const next = this.#tail.then(() => this.#writeAll(chunks));
+    this.#tail = next.catch(() => {});
+    return next;
+  }
+
+  async #writeAll(chunks: readonly Uint8Array[]): Promise<void> {
     let pending = chunks.filter((c) => c.length > 0);
     while (pending.length > 0) {
       const n = await new Promise<number>((resolve, reject) => {
@@ -71,6 +79,7 @@ export class FdSink implements ByteSink {
   async end(): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
+    await this.#tail; // never close the fd under a write in flight
     if (this.#closeOnEnd) await new Promise<void>((resolve) => close(this.fd, () => resolve()));
   }
 }

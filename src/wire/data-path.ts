@@ -4,7 +4,7 @@
  * The fast path needs fds on both ends (a `zfs send` pipe, stdout, an ssh pipe); it runs
  * `pump.ts` in a Worker, with splice(2) where the kernel allows it and the copy loop otherwise
  * (`ZFERRY_COPY=1` forces the copy loop). Everything else (in-memory connections, bodies that are
- * async iterables) takes the portable path in `octet-stream.ts`; both produce the same frames.
+ * async iterables) takes the portable loop in rpc/connection.ts; all of them produce the same frames.
  */
 import { ConnectionError, ProtocolError } from "./errors.ts";
 import { DATA_FRAME_BYTES, HEARTBEAT_INTERVAL_MS } from "./limits.ts";

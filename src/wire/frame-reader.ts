@@ -6,7 +6,7 @@
  * RULE: a length from the peer is compared with its limit (in decodeFrameHeader) before any byte
  * of the payload is waited for.
  */
-import type { ByteSource } from "../transport/types.ts";
+import type { ByteSource } from "../transport/index.ts";
 import { ProtocolError } from "./errors.ts";
 import { decodeFrameHeader, frameTypeName, type FrameType } from "./frame.ts";
 import { decodeHello, type Hello } from "./handshake.ts";

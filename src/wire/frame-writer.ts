@@ -2,7 +2,7 @@
  * Writes frames to a ByteSink: each frame is one `write([header, payload])`, so the payload is never
  * copied into a combined buffer. Writes are queued in order; a failed write fails every later one.
  */
-import type { ByteSink } from "../transport/types.ts";
+import type { ByteSink } from "../transport/index.ts";
 import { FrameType, frameHeader } from "./frame.ts";
 import { MAX_FRAME_PAYLOAD } from "./limits.ts";
 

@@ -4,7 +4,9 @@ import { FrameReader } from "./frame-reader.ts";
 import { checkPeerHello, decodeHello, encodeHello, escapeBytes } from "./handshake.ts";
 import { MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION } from "./limits.ts";
 
-const ascii = (s: string) => new TextEncoder().encode(s);
+function ascii(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
 
 /** A source that hands out `bytes` in pieces of the given sizes, then EOF. */
 function piecesSource(bytes: Uint8Array, sizes: number[]) {

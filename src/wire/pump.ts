@@ -354,7 +354,7 @@ class ExactInput {
     for (;;) {
       const r = lib.poll(fds, 1, this.#idleMs);
       if (r > 0) return;
-      if (r === 0) throw new ConnectionError(`The peer sent nothing for ${Math.round(this.#idleMs / 1000)} s (idle timeout)`);
+      if (r === 0) throw new ConnectionError(`The peer sent nothing for ${(this.#idleMs / 1000).toFixed(1)} s (idle timeout)`);
       if (errno(lib) !== EINTR) return;
     }
   }

@@ -1,0 +1,5 @@
+/**
+ * commands: one citty command per file, loaded lazily by cli.ts (so stdinserver never loads the
+ * client). Only what cli.ts needs before choosing a command is exported here.
+ */
+export { UsageError } from "./errors.ts";
