@@ -111,10 +111,15 @@ export class StreamWriter {
   }
 }
 
-/** Reads fd 0 in 1 MiB chunks; knows how to take exact bytes and skip the payload cheaply. */
+/**
+ * Reads fd 0 in 1 MiB chunks; knows how to take exact bytes and skip the payload cheaply.
+ * FAKE_ZFS_RECV_RATE (bytes/s) makes it a slow receiver, for backpressure benches.
+ */
 export class StreamReader {
   readonly #fd: number;
   readonly #buf = Buffer.allocUnsafe(1 << 20);
+  readonly #rate = Number(process.env.FAKE_ZFS_RECV_RATE ?? 0);
+  readonly #started = performance.now();
   #start = 0;
   #end = 0;
   #eof = false;
@@ -152,6 +157,13 @@ export class StreamReader {
     return skipped;
   }
 
+  /** Sleeps until reading more keeps the average at FAKE_ZFS_RECV_RATE. */
+  #throttle(): void {
+    if (this.#rate <= 0) return;
+    const due = (this.#total / this.#rate) * 1000 - (performance.now() - this.#started);
+    if (due > 1) Bun.sleepSync(due);
+  }
+
   /** Reads until end of stream, discarding; returns the count. */
   drain(): number {
     return this.skip(Number.POSITIVE_INFINITY);
@@ -159,6 +171,7 @@ export class StreamReader {
 
   #fill(): boolean {
     if (this.#eof) return false;
+    this.#throttle();
     if (this.#start === this.#end) this.#start = this.#end = 0;
     else if (this.#end === this.#buf.length) {
       this.#buf.copy(this.#buf, 0, this.#start, this.#end);

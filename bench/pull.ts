@@ -1,0 +1,164 @@
+/**
+ * Figures: `zferry pull` through `zferry stdinserver`, with the fake OpenZFS zfs producing N bytes
+ * for `send` and discarding them in `recv` (so disks do not hide the transport):
+ *  - local connect, against `zfs send | zfs recv` through one pipe (the machine's limit for the job);
+ *  - over ssh to sshd on 127.0.0.1 (aes128-gcm), against `zfs send | ssh … 'cat > /dev/null'`;
+ *  - peak RSS of client and server at two stream sizes and with a receiver throttled to 100 MB/s.
+ * `bun bench/pull.ts` (BENCH_GIB, BENCH_RUNS).
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createFakeZfs, type FakeZfs } from "../test/fake-zfs/fixture.ts";
+import { startSshd, type Sshd } from "../test/harness/sshd.ts";
+import { BUN, GIB, REPO, benchBytes, compareThroughput, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
+
+const CIPHER = "Ciphers=aes128-gcm@openssh.com";
+
+interface Side {
+  fake: FakeZfs;
+  config: string;
+}
+
+/** A fresh source (tank/data@s1 of `bytes`) and a fresh target pool, each with its own fake zfs. */
+function freshPair(dir: string, bytes: number, connect: string, extraEnv: Record<string, string> = {}): { server: Side; client: Side } {
+  const serverFake = createFakeZfs({ datasets: ["tank/data@s1"], env: { FAKE_ZFS_SEND_BYTES: String(bytes) } });
+  const clientFake = createFakeZfs({ datasets: ["sink/backup"], env: extraEnv });
+  const serverConfig = join(dir, "server.toml");
+  const clientConfig = join(dir, "client.toml");
+  writeFileSync(serverConfig, `[zfs]\nbin = "${serverFake.bin}"\n\n[clients.bench]\nfilesystems = { "tank/data" = true }\n`);
+  writeFileSync(
+    clientConfig,
+    `[zfs]\nbin = "${clientFake.bin}"\n\n[clients.bench]\nfilesystems = { "tank/data" = true }\n\n` +
+      `[jobs.bench]\ntype = "pull"\nconnect = ${connect}\nroot = "sink/backup"\n`,
+  );
+  return { server: { fake: serverFake, config: serverConfig }, client: { fake: clientFake, config: clientConfig } };
+}
+
+function dispose(pair: { server: Side; client: Side }): void {
+  pair.server.fake[Symbol.dispose]();
+  pair.client.fake[Symbol.dispose]();
+}
+
+async function pullOnce(dir: string, bytes: number, connect: string, env: Record<string, string> = {}): Promise<number> {
+  const pair = freshPair(dir, bytes, connect, env);
+  try {
+    return await timeShell(`${BUN} ${REPO}/src/cli.ts pull bench --config ${pair.client.config}`);
+  } finally {
+    dispose(pair);
+  }
+}
+
+async function pipeOnce(bytes: number, sinkCommand: (targetFake: FakeZfs) => string): Promise<number> {
+  const src = createFakeZfs({ datasets: ["tank/data@s1"], env: { FAKE_ZFS_SEND_BYTES: String(bytes) } });
+  const dst = createFakeZfs({ datasets: ["sink/backup"] });
+  try {
+    return await timeShell(`${src.bin} send tank/data@s1 | ${sinkCommand(dst)}`);
+  } finally {
+    src[Symbol.dispose]();
+    dst[Symbol.dispose]();
+  }
+}
+
+export async function pullLocalFigure(bytes = benchBytes()): Promise<Figure> {
+  const dir = mkdtempSync(join(tmpdir(), "zferry-bench-"));
+  try {
+    return await compareThroughput(
+      "pull, local connect (one-pipe `zfs send | zfs recv` baseline)",
+      bytes,
+      () => pullOnce(dir, bytes, `{ type = "local", identity = "bench" }`),
+      () => pipeOnce(bytes, (dst) => `${dst.bin} receive sink/backup/data`),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function pullSshFigure(bytes = benchBytes()): Promise<Figure> {
+  const dir = mkdtempSync(join(tmpdir(), "zferry-bench-"));
+  const serverConfig = join(dir, "server.toml");
+  let sshd: Sshd | undefined;
+  try {
+    sshd = await startSshd([{ command: `env ZFERRY_CONFIG=${serverConfig} ${BUN} ${REPO}/src/cli.ts stdinserver bench` }, { command: "cat > /dev/null" }]);
+    const s = sshd;
+    const connect = () => {
+      const c = s.sshConnect(0);
+      const options = [...c.options, CIPHER].map((o) => JSON.stringify(o)).join(", ");
+      return `{ type = "ssh", host = "${c.host}", user = "${c.user}", port = ${c.port}, identity_file = "${c.identity_file}", options = [${options}] }`;
+    };
+    const plain = s.sshArgv([], { key: 1 });
+    const catArgv = [plain[0]!, "-o", CIPHER, ...plain.slice(1)];
+    return await compareThroughput(
+      "pull over ssh, aes128-gcm (`zfs send | ssh … 'cat > /dev/null'` baseline)",
+      bytes,
+      () => pullOnce(dir, bytes, connect()),
+      () => pipeOnce(bytes, () => catArgv.map((a) => `'${a}'`).join(" ")),
+    );
+  } finally {
+    await sshd?.[Symbol.asyncDispose]();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Peak RSS (MiB) of the pull client and its local stdinserver while pulling `bytes`. */
+async function peakRss(bytes: number, env: Record<string, string> = {}): Promise<{ client: number; server: number; seconds: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "zferry-bench-"));
+  const pair = freshPair(dir, bytes, `{ type = "local", identity = "bench" }`, env);
+  let client = 0;
+  let server = 0;
+  const t0 = performance.now();
+  const proc = Bun.spawn([BUN, `${REPO}/src/cli.ts`, "pull", "bench", "--config", pair.client.config], { stdout: "ignore", stderr: "pipe" });
+  const sampler = setInterval(() => {
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      let cmd: string;
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      } catch {
+        continue;
+      }
+      if (!cmd.includes(pair.client.config) && !cmd.includes("stdinserver\0bench")) continue;
+      const rss = rssMiB(pid);
+      if (cmd.includes("stdinserver")) server = Math.max(server, rss);
+      else if (cmd.includes("\0pull\0")) client = Math.max(client, rss);
+    }
+  }, 20);
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  clearInterval(sampler);
+  dispose(pair);
+  rmSync(dir, { recursive: true, force: true });
+  if (code !== 0) throw new Error(`pull failed: ${err.slice(-1000)}`);
+  return { client, server, seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function memoryFigures(): Promise<string[]> {
+  const small = Number(process.env.BENCH_MEM_SMALL_GIB ?? 1) * GIB;
+  const large = Number(process.env.BENCH_MEM_LARGE_GIB ?? 8) * GIB;
+  const throttled = Number(process.env.BENCH_MEM_THROTTLED_MIB ?? 512) * (1 << 20);
+  const lines: string[] = [];
+  for (const [label, bytes, env] of [
+    [`${small / GIB} GiB`, small, {}],
+    [`${large / GIB} GiB`, large, {}],
+    [`${throttled >> 20} MiB, receiver throttled to 100 MB/s`, throttled, { FAKE_ZFS_RECV_RATE: "100000000" }],
+  ] as const) {
+    const r = await peakRss(bytes, env);
+    lines.push(`| peak RSS, pull ${label} | client ${r.client.toFixed(0)} MiB | server ${r.server.toFixed(0)} MiB | ${(bytes / GIB / r.seconds).toFixed(2)} GiB/s |`);
+  }
+  return lines;
+}
+
+function rssMiB(pid: string): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+if (import.meta.main) {
+  printHeader("Pull through stdinserver (fake zfs source and sink)");
+  printFigure(await pullLocalFigure());
+  printFigure(await pullSshFigure());
+  process.stdout.write("\n| memory | client | server | rate |\n|---|---|---|---|\n");
+  for (const line of await memoryFigures()) process.stdout.write(`${line}\n`);
+}

@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: every figure, one table. Run it on an otherwise idle machine; each figure
+ * alternates zferry and its baseline, so the ratio holds even when absolute numbers drift.
+ * BENCH_GIB (default 2) sets the stream size, BENCH_RUNS (default 5) the runs per subject.
+ */
+import { codecFigures } from "./codec.ts";
+import { printFigure, printHeader } from "./lib.ts";
+import { memoryFigures, pullLocalFigure, pullSshFigure } from "./pull.ts";
+import { relayFigures } from "./relay.ts";
+import { startFigures } from "./start.ts";
+
+printHeader("zferry bench (`npm run bench`)");
+for (const f of await codecFigures()) printFigure(f);
+for (const f of await relayFigures()) printFigure(f);
+printFigure(await pullLocalFigure());
+printFigure(await pullSshFigure());
+for (const f of await startFigures()) printFigure(f);
+process.stdout.write("\n| memory | client | server | rate |\n|---|---|---|---|\n");
+for (const line of await memoryFigures()) process.stdout.write(`${line}\n`);
