@@ -19,3 +19,4 @@ export { abortResumableReceive, recvArgv, type RecvRequest } from "./recv.ts";
 export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type ZfsRecvProcess, type ZfsSendProcess } from "./stream-process.ts";
 export { PLACEHOLDER_PROPERTY, createPlaceholder, listPlaceholders } from "./placeholder.ts";
 export { getProperties, setProperties, type PropertyValue } from "./properties.ts";
+export { startSendStream, type ZfsSendStream } from "./send-stream.ts";

@@ -6,18 +6,7 @@
  */
 import { ENDPOINTS, estimateResponse, sendArgs, type SendArgs, type WireSendFlag } from "../../api/index.ts";
 import { RpcError, defineEndpoint, type OctetProducer } from "../../rpc/index.ts";
-import {
-  estimateSendSize,
-  listVersions,
-  quote,
-  sendArgv,
-  startZfsSend,
-  zfsChildError,
-  type SendFlags,
-  type SendRequest,
-  type ZfsSendProcess,
-} from "../../zfs/index.ts";
-import { closeQuietly } from "../../sys/pipe.ts";
+import { estimateSendSize, listVersions, quote, sendArgv, startSendStream, type SendFlags, type SendRequest, type ZfsSendStream } from "../../zfs/index.ts";
 import { requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
 
 export function sendEndpoint(ctx: ServerContext) {
@@ -52,27 +41,23 @@ export function estimateSendEndpoint(ctx: ServerContext) {
   });
 }
 
-/** Turns a running `zfs send` into the producer of an octet response; the child is killed on abort. */
+/** Turns a running `zfs send` into the producer of an octet response, registered so a hang-up kills it. */
 export function zfsSendProducer(ctx: ServerContext, argv: string[]): OctetProducer {
-  let proc: ZfsSendProcess;
+  let stream: ZfsSendStream;
   try {
-    proc = ctx.children.add(startZfsSend(ctx.runner.bin, argv));
+    stream = ctx.children.add(startSendStream(ctx.runner.bin, argv));
   } catch (err) {
     throw new RpcError("server_error", (err as Error).message, { cause: err });
   }
-  let aborted: string | null = null;
   return {
-    source: { fd: proc.readFd },
-    abort(reason) {
-      aborted ??= reason;
-      void proc.kill("SIGTERM");
-    },
+    source: stream.source,
+    abort: (reason) => stream.abort(reason),
     async finish() {
-      const result = await proc.done();
-      ctx.children.remove(proc);
-      closeQuietly(proc.readFd);
-      if (aborted) return aborted;
-      return zfsChildError(argv, result)?.message ?? null;
+      try {
+        return await stream.finish();
+      } finally {
+        ctx.children.remove(stream);
+      }
     },
   };
 }
