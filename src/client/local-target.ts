@@ -21,7 +21,7 @@ import {
   type ZfsCapabilities,
   type ZfsRunner,
 } from "../zfs/index.ts";
-import type { PlanTarget, PlanVersion } from "./plan.ts";
+import { planVersionOf, type PlanTarget } from "./plan.ts";
 
 /**
  * Reads the target's versions, whether it is a zferry placeholder (the property set on the dataset
@@ -29,15 +29,15 @@ import type { PlanTarget, PlanVersion } from "./plan.ts";
  * @throws ZfsError when zfs fails
  */
 export async function inspectLocalTarget(runner: ZfsRunner, target: DatasetName, options: { exists: boolean }): Promise<PlanTarget> {
-  if (!options.exists) return { exists: false, placeholder: false, versions: [] };
-  const versions = (await listVersions(runner, target)).map(toPlanVersion);
+  if (!options.exists) return { name: target, exists: false, placeholder: false, versions: [] };
+  const versions = (await listVersions(runner, target)).map(planVersionOf);
   const props = await getProperties(runner, target, { properties: [PLACEHOLDER_PROPERTY] });
   const mark = props.get(PLACEHOLDER_PROPERTY);
   const placeholder = mark?.value === "on" && mark.source === "local";
   const token = await getResumeToken(runner, target);
-  if (!token) return { exists: true, placeholder, versions };
+  if (!token) return { name: target, exists: true, placeholder, versions };
   const info = await decodeResumeToken(runner, token);
-  return { exists: true, placeholder, versions, resume: { token, toguid: info.toguid, ...(info.fromguid === undefined ? {} : { fromguid: info.fromguid }) } };
+  return { name: target, exists: true, placeholder, versions, resume: { token, toguid: info.toguid, ...(info.fromguid === undefined ? {} : { fromguid: info.fromguid }) } };
 }
 
 /**
@@ -79,8 +79,4 @@ export async function finishTarget(runner: ZfsRunner, target: DatasetName, optio
   if (props.get("readonly")?.value !== "on" || props.get("readonly")?.source !== "local") values.readonly = "on";
   if (options.wasPlaceholder && props.get(PLACEHOLDER_PROPERTY)?.source === "local") values[PLACEHOLDER_PROPERTY] = "off";
   if (Object.keys(values).length > 0) await setProperties(runner, target, { values });
-}
-
-export function toPlanVersion(v: { name: { name: string; kind: "snapshot" | "bookmark" }; guid: bigint; createtxg: bigint }): PlanVersion {
-  return { name: v.name.name, kind: v.name.kind, guid: v.guid, createtxg: v.createtxg };
 }

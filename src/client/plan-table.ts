@@ -12,13 +12,15 @@ import type { Plan } from "./plan.ts";
 
 export interface PlanRow {
   readonly name: string;
-  readonly plan: Plan;
+  /** null when planning failed; `error` says why. */
+  readonly plan: Plan | null;
+  readonly error?: string;
   /** Estimated bytes per step (null: unknown); absent when not estimated. */
   readonly estimates?: readonly (bigint | null)[];
 }
 
 export function formatPlanTable(rows: readonly PlanRow[]): string[] {
-  const cells = rows.map((row) => [row.name, describeChange(row.plan), describeSize(row)] as const);
+  const cells = rows.map((row) => [row.name, row.plan ? describeChange(row.plan) : `error: ${row.error ?? "not planned"}`, describeSize(row)] as const);
   const header = ["FILESYSTEM", "FROM → TO", "SIZE"] as const;
   const w0 = Math.max(header[0].length, ...cells.map((c) => c[0].length));
   const w1 = Math.max(header[1].length, ...cells.filter((c) => c[2] !== "").map((c) => c[1].length));
@@ -44,7 +46,7 @@ export function describeChange(plan: Plan): string {
 // --- internal ---
 
 function describeSize(row: PlanRow): string {
-  if (row.plan.kind !== "replicate") return "";
+  if (row.plan?.kind !== "replicate") return "";
   const estimates = row.estimates;
   if (!estimates || estimates.length === 0 || estimates.some((e) => e === null)) return "?";
   return `~${formatBytes((estimates as bigint[]).reduce((a, b) => a + b, 0n))}`;

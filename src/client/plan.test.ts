@@ -131,19 +131,19 @@ describe("planReplication with a partial receive on the target", () => {
       "the sender cannot resume",
       { exists: true, placeholder: false, versions: [], resume: { token: "t", toguid: 1n } },
       MOST_RECENT,
-      'conflict: the target holds a partial receive, but the sender cannot resume it; discard it with "zfs receive -A" on the target to start that step over',
+      'conflict: the target holds a partial receive, but the sender cannot resume it; discard it with "zfs receive -A TARGET" to start that step over',
     ],
     [
       "the snapshot being received is gone from the source",
       { exists: true, placeholder: false, versions: [], resume: { token: "t", toguid: 77n } },
       RESUMABLE,
-      'conflict: the target holds a partial receive of a snapshot the source no longer has (GUID 77); discard it with "zfs receive -A" on the target to start that step over',
+      'conflict: the target holds a partial receive of a snapshot the source no longer has (GUID 77); discard it with "zfs receive -A TARGET" to start that step over',
     ],
     [
       "its incremental source is gone",
       { exists: true, placeholder: false, versions: versions("s0:5"), resume: { token: "t", toguid: 2n, fromguid: 5n } },
       RESUMABLE,
-      'conflict: the partial receive\'s incremental source (GUID 5) is gone from the source; discard it with "zfs receive -A" on the target to start that step over',
+      'conflict: the partial receive\'s incremental source (GUID 5) is gone from the source; discard it with "zfs receive -A TARGET" to start that step over',
     ],
   ])("refuses to resume when %s", (_name, target, options, expected) => {
     expect(show(planReplication(versions("s1:1", "s2:2"), target, options))).toBe(expected);

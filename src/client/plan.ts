@@ -33,6 +33,8 @@ export interface PlanResume {
 }
 
 export interface PlanTarget {
+  /** The target dataset's full name, for messages that give a command to run. */
+  readonly name?: string;
   readonly exists: boolean;
   /** A dataset zferry created to keep the tree's shape (zferry:placeholder=on, set locally). */
   readonly placeholder: boolean;
@@ -74,7 +76,7 @@ export function planReplication(source: readonly PlanVersion[], target: PlanTarg
   const snaps = src.filter((v) => v.kind === "snapshot");
   const targetSnaps = sortVersions(target.versions).filter((v) => v.kind === "snapshot");
 
-  if (target.resume) return planResume(src, snaps, targetSnaps, target.resume, options);
+  if (target.resume) return planResume(src, snaps, targetSnaps, { resume: target.resume, name: target.name, options });
   if (snaps.length === 0) return { kind: "skip", reason: "the source has no snapshots yet" };
 
   if (targetSnaps.length === 0) {
@@ -94,6 +96,11 @@ export function planReplication(source: readonly PlanVersion[], target: PlanTarg
   return { kind: "replicate", steps, initial: false, intoPlaceholder: false };
 }
 
+/** A version as the zfs layer lists it (`ZfsVersion`), for the planner. */
+export function planVersionOf(v: { name: { name: string; kind: "snapshot" | "bookmark" }; guid: bigint; createtxg: bigint }): PlanVersion {
+  return { name: v.name.name, kind: v.name.kind, guid: v.guid, createtxg: v.createtxg };
+}
+
 /** The snapshot a plan ends at, or null when it sends nothing. */
 export function planTarget(plan: Plan): PlanVersion | null {
   return plan.kind === "replicate" ? plan.steps.at(-1)!.to : null;
@@ -101,8 +108,13 @@ export function planTarget(plan: Plan): PlanVersion | null {
 
 // --- internal ---
 
-function planResume(src: PlanVersion[], snaps: PlanVersion[], targetSnaps: PlanVersion[], resume: PlanResume, options: PlanOptions): Plan {
-  const discard = 'discard it with "zfs receive -A" on the target to start that step over';
+function planResume(
+  src: PlanVersion[],
+  snaps: PlanVersion[],
+  targetSnaps: PlanVersion[],
+  { resume, name, options }: { resume: PlanResume; name: string | undefined; options: PlanOptions },
+): Plan {
+  const discard = `discard it with "zfs receive -A ${name ?? "TARGET"}" to start that step over`;
   if (!options.canResume) return { kind: "conflict", reason: `the target holds a partial receive, but the sender cannot resume it; ${discard}` };
   const to = snaps.find((v) => v.guid === resume.toguid);
   if (!to) return { kind: "conflict", reason: `the target holds a partial receive of a snapshot the source no longer has (GUID ${resume.toguid}); ${discard}` };

@@ -14,7 +14,8 @@ export default defineCommand({
   },
   async run({ args }) {
     const config = loadConfig(args.config);
-    configureLogging({ level: config.log.level });
+    // The client logs to stderr; ZFERRY_LOG_LEVEL (e.g. debug, to see every zfs command) wins over [log] level.
+    if (!process.env.ZFERRY_LOG_LEVEL) configureLogging({ level: config.log.level });
     const job = findJob(config, args.job, "pull");
     if ("problem" in job) throw new UsageError(job.problem);
     const dryRun = args["dry-run"];

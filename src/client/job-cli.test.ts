@@ -1,0 +1,24 @@
+import { expect, test } from "bun:test";
+import { parseConfig } from "../config/index.ts";
+import { findJob } from "./job-cli.ts";
+
+const config = parseConfig(
+  {
+    jobs: {
+      prod: { type: "pull", root: "pool/b", connect: { type: "ssh", host: "prod.example" } },
+      up: { type: "push", filesystems: { "tank<": true }, connect: { type: "ssh", host: "b.example" } },
+    },
+  },
+  "/etc/zferry/zferry.toml",
+);
+
+test.each([
+  ["prod", "pull", null],
+  ["up", "pull", 'Job "up" is a push job; run "zferry push up"'],
+  ["nope", "pull", 'Unknown job "nope" in /etc/zferry/zferry.toml (jobs: prod, up)'],
+  ["__proto__", "push", 'Unknown job "__proto__" in /etc/zferry/zferry.toml (jobs: prod, up)'],
+] as const)("findJob(%p, %p)", (name, type, problem) => {
+  const found = findJob(config, name, type);
+  if (problem === null) expect(found).toMatchObject({ name, type });
+  else expect(found).toEqual({ problem });
+});

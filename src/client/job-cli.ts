@@ -1,0 +1,52 @@
+/**
+ * The part of `zferry pull` / `zferry push` between citty and the job: pick the job from the
+ * config, run it on the terminal with Ctrl-C handling, print the summary. The commands turn the
+ * outcome into an exit code (cli.ts: a thrown Error is one line and exit 1).
+ */
+import type { Config, JobConfig, PullJobConfig, PushJobConfig } from "../config/index.ts";
+import { terminalOutput } from "./output.ts";
+import { runPull } from "./pull.ts";
+import { runPush } from "./push.ts";
+import { failedCount, formatSummary } from "./summary.ts";
+
+type JobOfType<T extends JobConfig["type"]> = T extends "pull" ? PullJobConfig : PushJobConfig;
+
+/** The job named `name` of type `type`, or a line saying why there is none (a usage error). */
+export function findJob<T extends JobConfig["type"]>(config: Config, name: string, type: T): JobOfType<T> | { problem: string } {
+  const job = Object.hasOwn(config.jobs, name) ? config.jobs[name] : undefined;
+  if (!job) {
+    const known = Object.keys(config.jobs).sort();
+    return { problem: `Unknown job ${JSON.stringify(name)} in ${config.file}${known.length ? ` (jobs: ${known.join(", ")})` : " (it has no [jobs])"}` };
+  }
+  if (job.type !== type) return { problem: `Job ${JSON.stringify(name)} is a ${job.type} job; run "zferry ${job.type} ${name}"` };
+  return job as JobOfType<T>;
+}
+
+/**
+ * Runs `job` with output on the terminal. The first SIGINT/SIGTERM stops the transfer in flight
+ * and skips the rest (still printing the summary); a second one exits at once.
+ * @returns the number of filesystems that failed
+ * @throws Error `"pull prod: <reason>"` when the job could not run at all
+ */
+export async function runJobOnTerminal(config: Config, job: JobConfig, options: { dryRun: boolean }): Promise<number> {
+  const output = terminalOutput();
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+    output.error(`zferry: ${job.type} ${job.name}: ${signal}: stopping after cleaning up (again to quit at once)`);
+    stop.abort(signal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const run = { dryRun: options.dryRun, output, signal: stop.signal };
+    const result = job.type === "pull" ? await runPull(config, job, run) : await runPush(config, job, run);
+    output.line(formatSummary(result));
+    return failedCount(result);
+  } catch (err) {
+    throw new Error(`${job.type} ${job.name}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

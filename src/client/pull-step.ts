@@ -1,0 +1,115 @@
+/**
+ * One step of a pull: a local `zfs receive` fed by the server's `zfs send` (or a resumed send),
+ * then a check that the new snapshot has the source's GUID. Never `-F`, except for a full stream
+ * into an empty zferry placeholder, where there is nothing to lose (the server does the same).
+ *
+ * Which error wins: when the server's send failed, its message (the local receive only saw a cut
+ * stream); when our receive failed first, the local zfs message ("has been modified …").
+ */
+import type { SendArgs, WireSendFlag } from "../api/index.ts";
+import { StreamError, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
+import { closeQuietly } from "../sys/pipe.ts";
+import {
+  listVersions,
+  parseVersionShortName,
+  quote,
+  recvArgv,
+  startZfsRecv,
+  versionOf,
+  zfsChildError,
+  type DatasetName,
+  type ZfsCapabilities,
+  type ZfsChildResult,
+  type ZfsRunner,
+} from "../zfs/index.ts";
+import type { Step } from "./plan.ts";
+import type { Progress } from "./progress.ts";
+import type { RemoteSession } from "./remote.ts";
+
+/** How long `zfs receive` may take to fail after a failed transfer before it is killed. */
+const RECV_EXIT_GRACE_MS = 30_000;
+
+export interface PullStepContext {
+  readonly remote: RemoteSession;
+  readonly runner: ZfsRunner;
+  readonly caps: ZfsCapabilities;
+  /** Receive with `-s`: both sides can resume. */
+  readonly resumable: boolean;
+  readonly flags: readonly WireSendFlag[];
+  readonly progress: Progress;
+  readonly signal?: AbortSignal;
+}
+
+/** The send request for a step that is not a resume. */
+export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "resume" }>, flags: readonly WireSendFlag[]): SendArgs {
+  const args: SendArgs = { dataset: source, to: parseVersionShortName(step.to.name), to_guid: step.to.guid };
+  const withFlags = flags.length > 0 ? { ...args, flags: [...flags] } : args;
+  if (step.kind === "full") return withFlags;
+  return { ...withFlags, from: { name: parseVersionShortName(step.from.name, step.from.kind), kind: step.from.kind }, from_guid: step.from.guid };
+}
+
+/**
+ * Runs one step; resolves with the stream bytes received.
+ * @throws Error (ZfsError, RpcError, StreamError-derived) with a one-line reason
+ */
+export async function pullStep(
+  ctx: PullStepContext,
+  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null },
+): Promise<number> {
+  const { source, target, step, force, estimate } = args;
+  const to = parseVersionShortName(step.to.name);
+  // A resumed stream names its snapshot itself; zfs wants the filesystem then.
+  const recvTarget = step.kind === "resume" ? target : versionOf(target, "snapshot", to);
+  const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force }, ctx.caps);
+  const subject = `receive ${quote(`${target}@${to}`)}`;
+  const probe: ProgressProbe = { bytes: () => 0 };
+  const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}` : to}`;
+  const recv = startZfsRecv(ctx.runner.bin, argv);
+  const line = ctx.progress.start({ label, estimate, probe });
+  let received: ReceivedBody | null = null;
+  let failure: unknown = null;
+  let result: ZfsChildResult;
+  try {
+    try {
+      const sink = { fd: recv.writeFd };
+      const options = { signal: ctx.signal, probe };
+      received =
+        step.kind === "resume"
+          ? await ctx.remote.resumeSend(step.token, [], sink, options)
+          : await ctx.remote.send(sendArgsFor(source, step, ctx.flags), sink, options);
+    } catch (err) {
+      failure = err;
+    } finally {
+      closeQuietly(recv.writeFd); // EOF: zfs receive finishes, or fails on a cut stream
+    }
+    // zfs receive has EOF now: it finishes (the progress line stays up while it digests what is
+    // still in its pipe, however long that takes), or fails on the cut stream and cleans up after
+    // itself; killing it could return before the zfs-fuse daemon removed a partial dataset, so it
+    // is killed only if it hangs after a failed transfer.
+    const exited = failure === null ? await recv.done() : await Promise.race([recv.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
+    result = exited ?? (await recv.kill("SIGTERM"));
+  } finally {
+    line.stop();
+  }
+  const recvError = zfsChildError(argv, result, { subject });
+  if (failure instanceof StreamError) {
+    if (failure.sinkError !== null && recvError) throw recvError;
+    throw new Error(`${subject}: the server's send failed: ${failure.message}`, { cause: failure });
+  }
+  if (failure !== null) throw failure;
+  if (recvError) throw recvError;
+  if (received!.sinkError !== null) throw new Error(`${subject}: ${received!.sinkError}`);
+  await verifyReceived(ctx.runner, target, { name: to, guid: step.to.guid });
+  return received!.bytes;
+}
+
+/**
+ * Checks that `target@name` exists with the source's GUID.
+ * @throws Error when it is missing or has another GUID
+ */
+export async function verifyReceived(runner: ZfsRunner, target: DatasetName, expected: { name: string; guid: bigint }): Promise<void> {
+  const full = `${target}@${expected.name}`;
+  const snap = (await listVersions(runner, target)).find((v) => v.name.kind === "snapshot" && v.name.name === expected.name);
+  if (!snap) throw new Error(`receive ${quote(full)}: zfs reported success but the snapshot is not there`);
+  if (snap.guid !== expected.guid) throw new Error(`receive ${quote(full)}: it has GUID ${snap.guid}, the source's has ${expected.guid}`);
+}

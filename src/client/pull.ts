@@ -1,0 +1,118 @@
+/**
+ * `zferry pull JOB`: replicate what a stdinserver offers into `<root>/<remote name>` here.
+ *
+ * Per filesystem, in name order (parents first): list the source's versions over RPC and the
+ * target's here, plan by GUID (plan.ts), create missing parents as unmounted placeholders, then
+ * receive step by step, verifying each snapshot's GUID. A filesystem that fails does not stop the
+ * others.
+ */
+import type { Config, PullJobConfig } from "../config/index.ts";
+import { RpcError } from "../rpc/index.ts";
+import { datasetExists, listFilesystems, parseDatasetName, quote, ZfsRunner, type DatasetName } from "../zfs/index.ts";
+import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
+import { finishTarget, inspectLocalTarget, prepareParents } from "./local-target.ts";
+import { planReplication, type Step } from "./plan.ts";
+import { pullStep, sendArgsFor } from "./pull-step.ts";
+import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
+import type { JobResult } from "./summary.ts";
+
+/**
+ * Runs a pull job.
+ * @throws Error with one line when the job cannot start at all (no root, no connection, refused)
+ */
+export async function runPull(config: Config, job: PullJobConfig, options: RunJobOptions): Promise<JobResult> {
+  const { dryRun = false, output, signal, now = () => performance.now() } = options;
+  const started = now();
+  const runner = new ZfsRunner({ bin: config.zfs.bin });
+  const caps = await runner.capabilities();
+  if (!(await datasetExists(runner, job.root))) {
+    throw new Error(`The job's root ${quote(job.root)} does not exist here: create it first, e.g. "zfs create -o mountpoint=none ${job.root}"`);
+  }
+  if (job.send.properties && !caps.recvNoMount) {
+    throw new Error(`send.properties would make received datasets mount at the source's mountpoints: this zfs has no "zfs receive -u"; turn it off in [jobs.${job.name}.send]`);
+  }
+  await using session = await openJobSession(config, job);
+  const names = await selectFilesystems(session, job);
+  output.line(`pull ${job.name}: ${names.length} filesystem${names.length === 1 ? "" : "s"} from ${session.label} into ${job.root}${dryRun ? " (dry run)" : ""}`);
+
+  const existing = new Set<string>(await listFilesystems(runner, job.root));
+  const canResume = caps.resumable && session.info.capabilities.resumable;
+  const planned: PullPlanned[] = [];
+  for (const name of names) planned.push(await planFilesystem(session, runner, { job, name, existing, canResume }));
+
+  const ctx = { remote: session.remote, runner, caps, resumable: canResume, flags: session.flags, progress: output.progress, signal };
+  // `return await`: the session must stay open until every filesystem is done (await using).
+  return await runPlanned(planned, { action: "pull", job: job.name, dryRun, output, signal, now, started, broken: session.broken }, async (p, moved) => {
+    const { source, target } = p;
+    await prepareParents(runner, target, { root: job.root, existing, caps });
+    let failure: unknown = null;
+    try {
+      for (const [i, step] of p.plan.steps.entries()) {
+        const force = i === 0 && step.kind === "full" && p.plan.intoPlaceholder;
+        moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null });
+        moved.snapshots++;
+        existing.add(target);
+      }
+    } catch (err) {
+      failure = err;
+    }
+    // What arrived is kept and made readonly even when a later step failed.
+    if (moved.snapshots > 0) await finishTarget(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }).catch((err: unknown) => void (failure ??= err));
+    if (failure !== null) throw failure;
+  });
+}
+
+// --- internal ---
+
+interface PullPlanned extends PlannedFilesystem {
+  readonly source: DatasetName;
+  readonly target: DatasetName;
+}
+
+/** What the server offers, narrowed by the job's filter, parents first. */
+async function selectFilesystems(session: JobSession, job: PullJobConfig): Promise<string[]> {
+  const identity = session.info.identity;
+  let offered;
+  try {
+    offered = await session.remote.listFilesystems();
+  } catch (err) {
+    throw new Error(explainRpcError(err, identity), { cause: err });
+  }
+  if (offered.length === 0) {
+    throw new Error(`The server offers no filesystems to identity ${quote(identity)}: check filesystems in [clients.${identity}] of the server's config`);
+  }
+  const names = offered.map((e) => e.name).filter((name) => job.filesystems.allows(name));
+  if (names.length === 0) {
+    throw new Error(`None of the ${offered.length} filesystems the server offers matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
+  }
+  return names.sort();
+}
+
+async function planFilesystem(
+  session: JobSession,
+  runner: ZfsRunner,
+  args: { job: PullJobConfig; name: string; existing: Set<string>; canResume: boolean },
+): Promise<PullPlanned> {
+  const { job, name, existing, canResume } = args;
+  let source = name as DatasetName;
+  let target = name as DatasetName;
+  try {
+    source = parseDatasetName(name);
+    target = parseDatasetName(`${job.root}/${name}`);
+    const versions = await session.remote.listVersions(source);
+    const plan = planReplication(versions, await inspectLocalTarget(runner, target, { exists: existing.has(target) }), { initial: job.initial, canResume });
+    const estimates = plan.kind === "replicate" && session.info.capabilities.send_estimate ? await estimateSteps(session, source, plan.steps) : undefined;
+    return { name, source, target, plan, ...(estimates ? { estimates } : {}) };
+  } catch (err) {
+    const message = err instanceof RpcError ? explainRpcError(err, session.info.identity) : (err as Error).message;
+    return { name, source, target, plan: null, error: message };
+  }
+}
+
+async function estimateSteps(session: JobSession, source: DatasetName, steps: readonly Step[]): Promise<(bigint | null)[]> {
+  const out: (bigint | null)[] = [];
+  for (const step of steps) {
+    out.push(step.kind === "resume" ? null : await session.remote.estimateSend(sendArgsFor(source, step, session.flags)));
+  }
+  return out;
+}
