@@ -414,7 +414,7 @@ describe.skipIf(!ready)("connection failures are one line that says what to fix"
       const run = await pullWith({ type: "ssh", host: "127.0.0.1", user: "root", port, identity_file: "/nonexistent", options: ["ConnectTimeout=5"] });
       expect(run.exitCode).toBe(1);
       expect(run.stderr.trim().split("\n")).toHaveLength(1);
-      expect(run.stderr).toStartWith(`zferry: pull j: Cannot connect to ssh root@127.0.0.1:${port}: `);
+      expect(run.stderr).toStartWith(`zferry: pull j: Cannot connect to ssh root@127.0.0.1:${port}: ssh failed: `);
       expect(run.stderr).toContain("Connection refused");
     },
     TIMEOUT_MS,

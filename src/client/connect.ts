@@ -42,13 +42,18 @@ export async function connect(config: Config, target: ConnectConfig, options: { 
     const conn = await RpcConnection.open(child, { software: SOFTWARE, idleTimeoutMs: options.idleTimeoutMs ?? config.server.idleTimeoutMs });
     return { conn, child, label };
   } catch (err) {
+    const exitCode = await Promise.race([child.exited, Bun.sleep(1_000).then(() => null)]);
     await child.close().catch(() => {});
-    throw new Error(`Cannot connect to ${label}: ${explain(err as Error, child)}`, { cause: err });
+    throw new Error(`Cannot connect to ${label}: ${explain(err as Error, child, target.type === "ssh" ? exitCode : null)}`, { cause: err });
   }
 }
 
-function explain(err: Error, child: ChildDuplex): string {
+/** ssh exits 255 for its own failures (refused, unknown host, authentication), else with the remote command's status. */
+const SSH_FAILED = 255;
+
+function explain(err: Error, child: ChildDuplex, sshExit: number | null): string {
   const stderr = child.diagnostics?.().split("\n").filter((l) => l.trim()).slice(-3).join(" / ") ?? "";
+  if (sshExit === SSH_FAILED) return `ssh failed: ${stderr || "no message"}`;
   if (err instanceof ProtocolError && err.message.includes("does not speak zferry")) {
     return `${err.message}. Check that the authorized_keys line runs \`zferry stdinserver IDENTITY\` and that nothing (motd, shell rc files) prints to stdout`;
   }

@@ -2,10 +2,7 @@
  * The receiving side of a pull, on this machine: what the target dataset holds (for the planner),
  * the placeholders that keep the tree's shape, and what a received dataset is left as.
  *
- * Received datasets are set `readonly=on` (as zrepl does): on zfs without `recv -u` (zfs-fuse) a
- * received dataset may be mounted, and a mounted, writable dataset changes (atime alone does it),
- * after which the next incremental receive fails with "has been modified since most recent
- * snapshot". Readonly also keeps a backup from being edited by accident.
+ * What a received dataset is left as (readonly, no longer a placeholder) is zfs/received.ts.
  */
 import {
   PLACEHOLDER_PROPERTY,
@@ -16,7 +13,6 @@ import {
   listVersions,
   parseDatasetName,
   quote,
-  setProperties,
   type DatasetName,
   type ZfsCapabilities,
   type ZfsRunner,
@@ -71,12 +67,3 @@ export async function prepareParents(
   }
 }
 
-/** After the last step: a former placeholder stops being one, and the dataset is made readonly. */
-export async function finishTarget(runner: ZfsRunner, target: DatasetName, options: { wasPlaceholder: boolean }): Promise<void> {
-  const props = await getProperties(runner, target, { properties: ["readonly", PLACEHOLDER_PROPERTY] });
-  const values: Record<string, string> = {};
-  // zfs-fuse reports readonly "off (temporary)" after remounting a received dataset: set it again.
-  if (props.get("readonly")?.value !== "on" || props.get("readonly")?.source !== "local") values.readonly = "on";
-  if (options.wasPlaceholder && props.get(PLACEHOLDER_PROPERTY)?.source === "local") values[PLACEHOLDER_PROPERTY] = "off";
-  if (Object.keys(values).length > 0) await setProperties(runner, target, { values });
-}

@@ -8,9 +8,9 @@
  */
 import type { Config, PullJobConfig } from "../config/index.ts";
 import { RpcError } from "../rpc/index.ts";
-import { datasetExists, listFilesystems, parseDatasetName, quote, ZfsRunner, type DatasetName } from "../zfs/index.ts";
+import { datasetExists, listFilesystems, markReceived, parseDatasetName, quote, ZfsRunner, type DatasetName } from "../zfs/index.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
-import { finishTarget, inspectLocalTarget, prepareParents } from "./local-target.ts";
+import { inspectLocalTarget, prepareParents } from "./local-target.ts";
 import { planReplication, type Step } from "./plan.ts";
 import { pullStep, sendArgsFor } from "./pull-step.ts";
 import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
@@ -57,7 +57,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
       failure = err;
     }
     // What arrived is kept and made readonly even when a later step failed.
-    if (moved.snapshots > 0) await finishTarget(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }).catch((err: unknown) => void (failure ??= err));
+    if (moved.snapshots > 0) await markReceived(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }).catch((err: unknown) => void (failure ??= err));
     if (failure !== null) throw failure;
   });
 }

@@ -20,3 +20,4 @@ export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type Zf
 export { PLACEHOLDER_PROPERTY, createPlaceholder, listPlaceholders } from "./placeholder.ts";
 export { getProperties, setProperties, type PropertyValue } from "./properties.ts";
 export { startSendStream, type ZfsSendStream } from "./send-stream.ts";
+export { markReceived } from "./received.ts";

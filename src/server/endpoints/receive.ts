@@ -9,9 +9,11 @@ import { closeQuietly } from "../../sys/pipe.ts";
 import {
   createPlaceholder,
   datasetExists,
+  getResumeToken,
   isSameOrBelow,
   listPlaceholders,
   listVersions,
+  markReceived,
   parseDatasetName,
   quote,
   recvArgv,
@@ -35,13 +37,18 @@ export function receiveEndpoint(ctx: ServerContext) {
       const target = receiveTarget(ctx, args.dataset);
       h.note.dataset = target;
       h.note.snapshot = args.snapshot;
-      const force = await withZfsErrors(() => checkTarget(ctx, target, args.from_guid));
+      const resuming = (args.resumable ?? false) && ctx.caps.resumable && (await withZfsErrors(() => hasResumeToken(ctx, target)));
+      // A resumed stream continues the partial state zfs kept (`recv -s`); zfs itself checks that
+      // the stream matches it, and nothing is overwritten.
+      const force = resuming ? false : await withZfsErrors(() => checkTarget(ctx, target, args.from_guid));
       await withZfsErrors(() => ensureParents(ctx, target));
       const snapshot = versionOf(target, "snapshot", args.snapshot);
       const argv = await withZfsErrors(async () =>
         recvArgv({ target: snapshot, force, resumable: (args.resumable ?? false) && ctx.caps.resumable, noMount: ctx.caps.recvNoMount }, ctx.caps),
       );
-      return withZfsErrors(() => receiveInto(ctx, argv, h.body, snapshot.full));
+      const received = await withZfsErrors(() => receiveInto(ctx, argv, h.body, snapshot.full));
+      await withZfsErrors(() => markReceived(ctx.runner, target, { wasPlaceholder: force }));
+      return received;
     },
   });
 }
@@ -73,6 +80,10 @@ async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOct
   const snap = (await listVersions(ctx.runner, dataset)).find((v) => v.name.full === what);
   if (!snap) throw new RpcError("server_error", `receive ${quote(what)}: zfs exited 0 but the snapshot is not there`);
   return { target: dataset, guid: snap.guid };
+}
+
+async function hasResumeToken(ctx: ServerContext, target: DatasetName): Promise<boolean> {
+  return (await datasetExists(ctx.runner, target)) && (await getResumeToken(ctx.runner, target)) !== null;
 }
 
 /**
