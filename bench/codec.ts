@@ -1,5 +1,5 @@
 /**
- * Figure: encode + decode in memory. FrameWriter → in-memory queue → FrameReader, 256 KiB DATA
+ * Figure: encode + decode in memory. FrameWriter → in-memory queue → FrameReader, DATA_FRAME_BYTES
  * frames, against the same queue carrying the same payload bytes unframed: the cost of framing
  * itself, without pipes or processes. `bun bench/codec.ts` (BENCH_GIB, BENCH_RUNS).
  */

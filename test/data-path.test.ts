@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { closeQuietly, makePipe } from "../src/sys/pipe.ts";
-import { FrameType, frameHeader, startReceivePump, startSendPump } from "../src/wire/index.ts";
+import { FrameType, frameHeader, sendFrameBytes, startReceivePump, startSendPump } from "../src/wire/index.ts";
 import { patternChunk } from "./helpers/test-endpoints.ts";
 
 const WRITER = `${import.meta.dir}/fixtures/pattern-writer.ts`;
@@ -40,7 +40,7 @@ describe("data path", () => {
     const copied = await wireBytes("copy", bytes);
     expect(spliced.usedMode).toBe("splice");
     expect(copied.usedMode).toBe("copy");
-    expect(spliced.wire.length).toBe(bytes + 8 * Math.ceil(bytes / (256 << 10)));
+    expect(spliced.wire.length).toBe(bytes + 8 * Math.ceil(bytes / sendFrameBytes()));
     expect(Buffer.compare(spliced.wire, copied.wire)).toBe(0);
   });
 

@@ -10,7 +10,6 @@
 import { FdSink, FdSource, type ByteSource, type Duplex } from "../transport/index.ts";
 import {
   ConnectionError,
-  DATA_FRAME_BYTES,
   DEFAULT_IDLE_TIMEOUT_MS,
   FrameReader,
   FrameType,
@@ -22,6 +21,7 @@ import {
   checkPeerHello,
   encodeHello,
   frameTypeName,
+  sendFrameBytes,
   startReceivePump,
   startSendPump,
   type Frame,
@@ -244,7 +244,7 @@ export class RpcConnection {
   // --- internal ---
 
   async #sendOctetsPortable(source: ByteSource, options: { signal?: AbortSignal; probe?: ProgressProbe }): Promise<{ bytes: number; aborted: boolean }> {
-    const buf = new Uint8Array(DATA_FRAME_BYTES);
+    const buf = new Uint8Array(sendFrameBytes());
     let bytes = 0;
     if (options.probe) options.probe.bytes = () => bytes;
     for (;;) {

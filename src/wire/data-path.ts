@@ -9,6 +9,7 @@
 import { ConnectionError, ProtocolError } from "./errors.ts";
 import { DATA_FRAME_BYTES, HEARTBEAT_INTERVAL_MS } from "./limits.ts";
 import { newPumpControl, CONTROL_ABORT, CONTROL_DISCARD, type PumpControl, type PumpMode, type ReceivePumpResult, type SendPumpResult } from "./pump.ts";
+import { pipeCapacityLimit } from "../sys/pipe.ts";
 import { workerUrl } from "../sys/worker-url.ts";
 import type { RelayEvent, RelayJob } from "./relay-worker.ts";
 
@@ -42,7 +43,7 @@ export function startSendPump(srcFd: number, outFd: number, options: { frameByte
     srcFd,
     outFd,
     mode: pumpMode(),
-    frameBytes: options.frameBytes ?? DATA_FRAME_BYTES,
+    frameBytes: options.frameBytes ?? sendFrameBytes(),
     heartbeatMs: options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,
     control,
   };
@@ -67,6 +68,15 @@ export function startReceivePump(
     bytes: () => control.progress[0]!,
     discard: () => Atomics.store(control.flags, CONTROL_DISCARD, 1),
   };
+}
+
+/**
+ * The DATA frame size this host sends: DATA_FRAME_BYTES, or the pipe capacity where that is
+ * smaller (the splice path gathers a whole frame in a pipe before writing its header). Both
+ * modes use it, so they frame a stream identically.
+ */
+export function sendFrameBytes(): number {
+  return Math.min(DATA_FRAME_BYTES, pipeCapacityLimit());
 }
 
 // --- internal ---

@@ -10,4 +10,4 @@ export { FrameReader, type Frame } from "./frame-reader.ts";
 export { FrameWriter } from "./frame-writer.ts";
 export { checkPeerHello, decodeHello, encodeHello, escapeBytes, type Hello } from "./handshake.ts";
 export * from "./limits.ts";
-export { pumpMode, startReceivePump, startSendPump, type ReceiveHandle, type SendHandle } from "./data-path.ts";
+export { pumpMode, sendFrameBytes, startReceivePump, startSendPump, type ReceiveHandle, type SendHandle } from "./data-path.ts";

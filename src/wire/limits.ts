@@ -20,8 +20,11 @@ export const MAX_HEADER_BYTES = 64 << 10;
 export const MAX_VALUE_BYTES = 16 << 20;
 /** Largest TRAILER or RESET payload. */
 export const MAX_CONTROL_BYTES = 64 << 10;
-/** Payload size a sender puts in each DATA frame but the last; receivers accept up to MAX_FRAME_PAYLOAD. */
-export const DATA_FRAME_BYTES = 256 << 10;
+/**
+ * Payload size a sender puts in each DATA frame but the last (less where the system's pipes are
+ * smaller); receivers accept any size up to MAX_FRAME_PAYLOAD. 1 MiB measured fastest for splice.
+ */
+export const DATA_FRAME_BYTES = 1 << 20;
 /** Longest error text carried in a response, trailer or reset; longer text is cut (tail kept). */
 export const MAX_ERROR_TEXT = 8 << 10;
 /** How long a handshake may take before the connection is given up. */

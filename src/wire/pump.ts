@@ -12,6 +12,7 @@ import { readSync, writeSync } from "node:fs";
 import {
   EAGAIN,
   EINTR,
+  F_GETPIPE_SZ,
   POLLERR,
   POLLHUP,
   POLLIN,
@@ -169,6 +170,12 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
   try {
     mid = makePipe();
   } catch {
+    return null;
+  }
+  // The private pipe must hold a whole frame, or gathering one would block forever.
+  if (lib.fcntl(mid.writeFd, F_GETPIPE_SZ, 0) < o.frameBytes) {
+    closeQuietly(mid.readFd);
+    closeQuietly(mid.writeFd);
     return null;
   }
   const header = new Uint8Array(FRAME_HEADER_BYTES);
