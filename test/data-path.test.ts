@@ -16,11 +16,11 @@ afterEach(() => {
 });
 
 /** Runs the send pump over `bytes` of the pattern and returns every byte it wrote to the wire. */
-async function wireBytes(mode: "splice" | "copy", bytes: number): Promise<{ wire: Uint8Array; usedMode: string }> {
+async function wireBytes(mode: "splice" | "copy", bytes: number, writeSize = 0): Promise<{ wire: Uint8Array; usedMode: string }> {
   process.env.ZFERRY_COPY = mode === "copy" ? "1" : "0";
   const src = makePipe();
   const out = makePipe();
-  const writer = Bun.spawn([process.execPath, WRITER, "4", String(bytes)], { stdout: src.writeFd });
+  const writer = Bun.spawn([process.execPath, WRITER, "4", String(bytes), String(writeSize)], { stdout: src.writeFd });
   closeQuietly(src.writeFd);
   const collector = Bun.spawn(["cat"], { stdin: out.readFd, stdout: "pipe" });
   closeQuietly(out.readFd);
@@ -42,6 +42,17 @@ describe("data path", () => {
     expect(copied.usedMode).toBe("copy");
     expect(spliced.wire.length).toBe(bytes + 8 * Math.ceil(bytes / sendFrameBytes()));
     expect(Buffer.compare(spliced.wire, copied.wire)).toBe(0);
+  });
+
+  test("splice does not hang when small writes leave the pipe's pages partly filled", async () => {
+    // A pipe holds page buffers, not bytes: 700-byte writes can fill the gathering pipe's slots
+    // long before a frame's worth of bytes is in. This once blocked the sender forever.
+    const bytes = 6 * 1024 * 1024 + 5;
+    const { wire, usedMode } = await wireBytes("splice", bytes, 700);
+    expect(usedMode).toBe("splice");
+    const payload = deframe(wire);
+    expect(payload.length).toBe(bytes);
+    expect(Buffer.compare(payload, Buffer.from(patternChunk(4, 0, bytes)))).toBe(0);
   });
 
   for (const mode of ["splice", "copy"] as const) {
@@ -102,6 +113,18 @@ describe("data path", () => {
     expect(peak - rssBefore).toBeLessThan(48); // MiB: a fixed buffer, not the stream
   });
 });
+
+/** The payload of a sequence of DATA frames. */
+function deframe(wire: Uint8Array): Buffer {
+  const parts: Uint8Array[] = [];
+  const view = new DataView(wire.buffer, wire.byteOffset, wire.byteLength);
+  for (let off = 0; off < wire.length; ) {
+    const length = view.getUint32(off + 4);
+    parts.push(wire.subarray(off + 8, off + 8 + length));
+    off += 8 + length;
+  }
+  return Buffer.concat(parts);
+}
 
 function rssMiB(): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));

@@ -6,7 +6,8 @@
  *
  * Framing is deterministic: every DATA frame carries exactly `frameBytes` except the last, in both
  * modes. The splice sender gathers a frame's worth in a private pipe before writing its header, so
- * the copy and splice paths put identical bytes on the wire.
+ * the copy and splice paths put identical bytes on the wire (the one exception: a private pipe
+ * whose page buffers fill up before a whole frame is in sends a shorter frame; see RULE below).
  */
 import { readSync, writeSync } from "node:fs";
 import {
@@ -19,6 +20,7 @@ import {
   POLLNVAL,
   POLLOUT,
   SPLICE_F_MOVE,
+  SPLICE_F_NONBLOCK,
   errno,
   libc,
   type Libc,
@@ -185,6 +187,10 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
     for (;;) {
       if (Atomics.load(flags, CONTROL_ABORT) === 1) return { bytes, aborted: true, mode: "splice" };
       // Gather one frame's worth in the private pipe, so the header can state the exact length.
+      // RULE: this splice never blocks on the private pipe. A pipe holds a fixed number of page
+      // buffers, not bytes; partly filled pages can fill it before a frame's worth of bytes is in,
+      // and a blocked splice there could never be woken (only the source's end could). So it is
+      // non-blocking, and a full private pipe sends what it holds as a shorter frame.
       let gathered = 0;
       let eof = false;
       while (gathered < o.frameBytes) {
@@ -192,14 +198,18 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
           if (Atomics.load(flags, CONTROL_ABORT) === 1) break;
           continue;
         }
-        const k = Number(lib.splice(o.srcFd, null, mid.writeFd, null, o.frameBytes - gathered, SPLICE_F_MOVE));
+        const k = Number(lib.splice(o.srcFd, null, mid.writeFd, null, o.frameBytes - gathered, SPLICE_F_MOVE | SPLICE_F_NONBLOCK));
         if (k > 0) gathered += k;
         else if (k === 0) {
           eof = true;
           break;
         } else {
           const e = errno(lib);
-          if (e === EINTR || e === EAGAIN) continue;
+          if (e === EINTR) continue;
+          if (e === EAGAIN) {
+            if (gathered > 0) break; // the private pipe is full: send what it holds
+            continue; // the source was readable a moment ago but its data went elsewhere? poll again
+          }
           if (bytes === 0 && gathered === 0) return null; // the source cannot be spliced: copy instead
           throw new Error(`Reading the source failed: ${errnoText(e)}`);
         }
