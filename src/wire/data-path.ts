@@ -71,12 +71,12 @@ export function startReceivePump(
 }
 
 /**
- * The DATA frame size this host sends: DATA_FRAME_BYTES, or half the pipe capacity where that is
- * smaller (the splice path gathers a whole frame in a pipe before writing its header, and wants
- * slack there). Both modes use it, so they frame a stream identically.
+ * The DATA frame size this host sends: DATA_FRAME_BYTES, or the pipe capacity where that is
+ * smaller (the splice path gathers a whole frame in a pipe before writing its header). Both modes
+ * use it, so they frame a stream identically.
  */
 export function sendFrameBytes(): number {
-  return Math.min(DATA_FRAME_BYTES, pipeCapacityLimit() / 2);
+  return Math.min(DATA_FRAME_BYTES, pipeCapacityLimit());
 }
 
 // --- internal ---
