@@ -20,10 +20,14 @@ interface Side {
   config: string;
 }
 
-/** A fresh source (tank/data@s1 of `bytes`) and a fresh target pool, each with its own fake zfs. */
+/**
+ * A fresh source (tank/data@s1 of `bytes`) and a fresh target pool. Over ssh each side has its own
+ * fake zfs; a local connect runs the server with the client's config, so one fake holds both.
+ */
 function freshPair(dir: string, bytes: number, connect: string, extraEnv: Record<string, string> = {}): { server: Side; client: Side } {
-  const serverFake = createFakeZfs({ datasets: ["tank/data@s1"], env: { FAKE_ZFS_SEND_BYTES: String(bytes) } });
-  const clientFake = createFakeZfs({ datasets: ["sink/backup"], env: extraEnv });
+  const local = connect.includes('"local"');
+  const serverFake = createFakeZfs({ datasets: local ? ["tank/data@s1", "sink/backup"] : ["tank/data@s1"], env: { FAKE_ZFS_SEND_BYTES: String(bytes), ...(local ? extraEnv : {}) } });
+  const clientFake = local ? serverFake : createFakeZfs({ datasets: ["sink/backup"], env: extraEnv });
   const serverConfig = join(dir, "server.toml");
   const clientConfig = join(dir, "client.toml");
   writeFileSync(serverConfig, `[zfs]\nbin = "${serverFake.bin}"\n\n[clients.bench]\nfilesystems = { "tank/data" = true }\n`);
@@ -37,7 +41,7 @@ function freshPair(dir: string, bytes: number, connect: string, extraEnv: Record
 
 function dispose(pair: { server: Side; client: Side }): void {
   pair.server.fake[Symbol.dispose]();
-  pair.client.fake[Symbol.dispose]();
+  if (pair.client.fake !== pair.server.fake) pair.client.fake[Symbol.dispose]();
 }
 
 async function pullOnce(dir: string, bytes: number, connect: string, env: Record<string, string> = {}): Promise<number> {
