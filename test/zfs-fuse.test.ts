@@ -24,6 +24,7 @@ import {
 } from "../src/zfs/index.ts";
 import { closeQuietly } from "../src/sys/pipe.ts";
 import { createFilesystem, createTestPool, ensureZfsFuse, mountAt, readFiles, snapshot, writeFiles, zfsCli, type TestPool } from "./harness/pool.ts";
+import { ZFS_FUSE_CAPABILITIES } from "./helpers/zfs-fuse-capabilities.ts";
 
 const fuse = await ensureZfsFuse();
 if (!fuse.ok) console.warn(`zfs-fuse tests skipped: ${fuse.reason}`);
@@ -46,19 +47,7 @@ describe.skipIf(!fuse.ok)("zfs layer on zfs-fuse", () => {
   });
 
   test("detectCapabilities sees an old zfs: no list -p, bookmarks, resume or recv -u", async () => {
-    expect(await detectCapabilities("zfs")).toEqual({
-      listParsable: false,
-      bookmarks: false,
-      sendEstimate: false,
-      resumable: false,
-      raw: false,
-      compressed: false,
-      largeBlocks: false,
-      embedded: false,
-      properties: true,
-      recvNoMount: false,
-      intermediates: true,
-    });
+    expect(await detectCapabilities("zfs")).toEqual(ZFS_FUSE_CAPABILITIES);
   });
 
   test("listVersions takes guids from zfs get -p, exactly equal to `zfs get -Hp guid`", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseCapabilities } from "./capabilities.ts";
+import { ZFS_FUSE_CAPABILITIES } from "../../test/helpers/zfs-fuse-capabilities.ts";
 
 // Captured from Debian's zfs-fuse 0.7 (pool v23): `zfs`, `zfs send`, `zfs receive`, `zfs list -?`.
 const ZFS_FUSE = {
@@ -28,19 +29,7 @@ const OPENZFS_2_0 = {
 
 describe("parseCapabilities", () => {
   test("zfs-fuse has -p and -I but none of the OpenZFS features", () => {
-    expect(parseCapabilities(ZFS_FUSE)).toEqual({
-      listParsable: false,
-      bookmarks: false,
-      sendEstimate: false,
-      resumable: false,
-      raw: false,
-      compressed: false,
-      largeBlocks: false,
-      embedded: false,
-      properties: true,
-      recvNoMount: false,
-      intermediates: true,
-    });
+    expect(parseCapabilities(ZFS_FUSE)).toEqual(ZFS_FUSE_CAPABILITIES);
   });
 
   test("OpenZFS 2.0 has everything", () => {
