@@ -4,7 +4,7 @@
  */
 import { FrameType } from "../wire/index.ts";
 import type { RpcConnection } from "./connection.ts";
-import { PeerResetError, RpcError, StreamError } from "./errors.ts";
+import { RpcError, StreamError } from "./errors.ts";
 import { parseResponseHeader, type BodyKind, type ResponseHeader } from "./messages.ts";
 import type { OctetProducer, OctetSink, ProgressProbe, ReceivedBody } from "./octets.ts";
 import type { Parser } from "./schema.ts";

@@ -17,7 +17,7 @@ export { estimateSendSize, resumeSendArgv, sendArgv, type SendFlags, type SendRe
 export { checkToken, decodeResumeToken, type ResumeTokenInfo } from "./resume-token.ts";
 export { abortResumableReceive, recvArgv, type RecvRequest } from "./recv.ts";
 export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type ZfsRecvProcess, type ZfsSendProcess } from "./stream-process.ts";
-export { PLACEHOLDER_PROPERTY, createPlaceholder, listPlaceholders } from "./placeholder.ts";
+export { PLACEHOLDER_PROPERTY, createPlaceholder, isPlaceholder, listPlaceholders } from "./placeholder.ts";
 export { getProperties, setProperties, type PropertyValue } from "./properties.ts";
 export { startSendStream, type ZfsSendStream } from "./send-stream.ts";
 export { markReceived } from "./received.ts";

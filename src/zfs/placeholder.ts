@@ -5,6 +5,7 @@
  * the user property zferry:placeholder=on so they can be told apart from real data.
  */
 import type { DatasetName } from "./names.ts";
+import { getProperties } from "./properties.ts";
 import type { ZfsRunOptions, ZfsRunner } from "./runner.ts";
 
 export const PLACEHOLDER_PROPERTY = "zferry:placeholder";
@@ -15,6 +16,12 @@ export async function createPlaceholder(runner: ZfsRunner, dataset: DatasetName,
     subject: `create placeholder ${JSON.stringify(dataset)}`,
     ...options,
   });
+}
+
+/** Whether `dataset` itself is a placeholder (the property set on it, not inherited). */
+export async function isPlaceholder(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions = {}): Promise<boolean> {
+  const value = (await getProperties(runner, dataset, { ...options, properties: [PLACEHOLDER_PROPERTY] })).get(PLACEHOLDER_PROPERTY);
+  return value?.value === "on" && value.source === "local";
 }
 
 /**

@@ -8,10 +8,11 @@ import { RpcError, defineEndpoint, type IncomingOctets } from "../../rpc/index.t
 import { closeQuietly } from "../../sys/pipe.ts";
 import {
   createPlaceholder,
-  datasetExists,
+  ZfsError,
   getResumeToken,
+  isPlaceholder,
   isSameOrBelow,
-  listPlaceholders,
+  listFilesystems,
   listVersions,
   markReceived,
   parseDatasetName,
@@ -21,6 +22,7 @@ import {
   versionOf,
   zfsChildError,
   type DatasetName,
+  type VersionName,
 } from "../../zfs/index.ts";
 import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
 
@@ -37,23 +39,25 @@ export function receiveEndpoint(ctx: ServerContext) {
       const target = receiveTarget(ctx, args.dataset);
       h.note.dataset = target;
       h.note.snapshot = args.snapshot;
-      const resuming = (args.resumable ?? false) && ctx.caps.resumable && (await withZfsErrors(() => hasResumeToken(ctx, target)));
+      const resumable = (args.resumable ?? false) && ctx.caps.resumable;
+      const below = await withZfsErrors(() => datasetsBelowRoot(ctx));
+      const exists = below.has(target);
       // A resumed stream continues the partial state zfs kept (`recv -s`); zfs itself checks that
       // the stream matches it, and nothing is overwritten.
-      const force = resuming ? false : await withZfsErrors(() => checkTarget(ctx, target, args.from_guid));
-      await withZfsErrors(() => ensureParents(ctx, target));
+      const resuming = exists && resumable && (await withZfsErrors(() => getResumeToken(ctx.runner, target))) !== null;
+      const force = resuming ? false : await withZfsErrors(() => checkTarget(ctx, target, exists, args.from_guid));
+      await withZfsErrors(() => ensureParents(ctx, target, below));
       const snapshot = versionOf(target, "snapshot", args.snapshot);
-      const argv = await withZfsErrors(async () =>
-        recvArgv({ target: snapshot, force, resumable: (args.resumable ?? false) && ctx.caps.resumable, noMount: ctx.caps.recvNoMount }, ctx.caps),
-      );
-      const received = await withZfsErrors(() => receiveInto(ctx, argv, h.body, snapshot.full));
+      const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount }, ctx.caps));
+      const received = await withZfsErrors(() => receiveInto(ctx, argv, h.body, snapshot));
       await withZfsErrors(() => markReceived(ctx.runner, target, { wasPlaceholder: force }));
       return received;
     },
   });
 }
 
-async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOctets, what: string) {
+async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOctets, snapshot: VersionName) {
+  const what = snapshot.full;
   const proc = ctx.children.add(startZfsRecv(ctx.runner.bin, argv));
   let received;
   try {
@@ -76,22 +80,30 @@ async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOct
   const err = zfsChildError(argv, result, { subject: `receive ${quote(what)}` });
   if (err) throw err;
   if (received.sinkError !== null) throw new RpcError("server_error", `receive ${quote(what)}: ${received.sinkError}`);
-  const dataset = what.slice(0, what.indexOf("@")) as DatasetName;
-  const snap = (await listVersions(ctx.runner, dataset)).find((v) => v.name.full === what);
+  const snap = (await listVersions(ctx.runner, snapshot.dataset)).find((v) => v.name.full === what);
   if (!snap) throw new RpcError("server_error", `receive ${quote(what)}: zfs exited 0 but the snapshot is not there`);
-  return { target: dataset, guid: snap.guid };
+  return { target: snapshot.dataset, guid: snap.guid };
 }
 
-async function hasResumeToken(ctx: ServerContext, target: DatasetName): Promise<boolean> {
-  return (await datasetExists(ctx.runner, target)) && (await getResumeToken(ctx.runner, target)) !== null;
+/**
+ * Every filesystem at and below receive_root, in one `zfs list`.
+ * @throws RpcError server_error when receive_root itself is missing
+ */
+async function datasetsBelowRoot(ctx: ServerContext): Promise<Set<string>> {
+  const root = ctx.acl.receiveRoot!;
+  try {
+    return new Set<string>(await listFilesystems(ctx.runner, root));
+  } catch (err) {
+    if (err instanceof ZfsError && err.isDatasetMissing) throw new RpcError("server_error", `receive_root ${quote(root)} does not exist on the server`);
+    throw err;
+  }
 }
 
 /**
  * Checks that receiving here cannot overwrite anything. Returns whether `-F` is needed, which is
  * only for a full stream into an empty placeholder.
  */
-async function checkTarget(ctx: ServerContext, target: DatasetName, fromGuid: bigint | undefined): Promise<boolean> {
-  const exists = await datasetExists(ctx.runner, target);
+async function checkTarget(ctx: ServerContext, target: DatasetName, exists: boolean, fromGuid: bigint | undefined): Promise<boolean> {
   if (fromGuid !== undefined) {
     if (!exists) throw new RpcError("conflict", `Cannot receive an incremental stream into ${quote(target)}: it does not exist (a full stream is needed)`);
     const snaps = (await listVersions(ctx.runner, target)).filter((v) => v.name.kind === "snapshot");
@@ -105,22 +117,19 @@ async function checkTarget(ctx: ServerContext, target: DatasetName, fromGuid: bi
     return false;
   }
   if (!exists) return false;
-  const placeholders = await listPlaceholders(ctx.runner, target);
-  const versions = await listVersions(ctx.runner, target);
-  if (placeholders.has(target) && versions.length === 0) return true;
+  if ((await isPlaceholder(ctx.runner, target)) && (await listVersions(ctx.runner, target)).length === 0) return true;
   throw new RpcError("conflict", `Cannot receive a full stream into ${quote(target)}: it already exists; zferry does not overwrite datasets`);
 }
 
 /** Creates missing datasets between receive_root and the target's parent as placeholders. */
-async function ensureParents(ctx: ServerContext, target: DatasetName): Promise<void> {
+async function ensureParents(ctx: ServerContext, target: DatasetName, existing: Set<string>): Promise<void> {
   const root = ctx.acl.receiveRoot!;
-  if (!(await datasetExists(ctx.runner, root))) throw new RpcError("server_error", `receive_root ${quote(root)} does not exist on the server`);
   const parts = target.slice(root.length + 1).split("/");
   let current = root as string;
   for (const part of parts.slice(0, -1)) {
     current = `${current}/${part}`;
     const ds = parseDatasetName(current);
     if (!isSameOrBelow(ds, root)) throw new RpcError("permission_denied", `${quote(ds)} is outside receive_root`);
-    if (!(await datasetExists(ctx.runner, ds))) await createPlaceholder(ctx.runner, ds);
+    if (!existing.has(ds)) await createPlaceholder(ctx.runner, ds);
   }
 }
