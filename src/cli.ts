@@ -27,7 +27,9 @@ export async function runCli(rawArgs: string[]): Promise<number> {
   }
   if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
     const [cmd, parent] = await resolveForUsage(rawArgs);
-    writeStderrLine(await renderUsage(cmd, parent));
+    const usage = await renderUsage(cmd, parent);
+    // citty colours its usage unconditionally; plain text where stderr is not a terminal or NO_COLOR is set
+    writeStderrLine(process.stderr.isTTY && !process.env.NO_COLOR ? usage : stripAnsi(usage));
     return rawArgs.length === 0 ? 2 : 0;
   }
   try {

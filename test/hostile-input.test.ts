@@ -18,6 +18,7 @@ import { closeQuietly, makePipe } from "../src/sys/pipe.ts";
 import { FdSink, FdSource, memoryPair, type ByteSink, type Duplex } from "../src/transport/index.ts";
 import { FrameReader, FrameType, MAX_FRAME_PAYLOAD, MAX_HEADER_BYTES, MAX_VALUE_BYTES, type Hello } from "../src/wire/index.ts";
 import { testRegistry } from "./helpers/test-endpoints.ts";
+import { prng } from "./helpers/prng.ts";
 
 const FIXTURE = `${import.meta.dir}/fixtures/rpc-test-server.ts`;
 /** Longest any single wait may take before the case counts as a hang. */
@@ -289,17 +290,6 @@ function hexBytes(h: string): Uint8Array {
   return new Uint8Array(Buffer.from(h, "hex"));
 }
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // --- the cases ---
 

@@ -1,26 +1,4 @@
 /** `zferry pull JOB`: replicate a stdinserver's filesystems into the job's root here. */
-import { defineCommand } from "citty";
-import { findJob, runJobOnTerminal } from "../client/index.ts";
-import { loadConfig } from "../config/index.ts";
-import { configureLogging } from "../log.ts";
-import { UsageError } from "./errors.ts";
+import { jobCommand } from "./_job-command.ts";
 
-export default defineCommand({
-  meta: { name: "pull", description: "Pull the filesystems a stdinserver offers into the job's root" },
-  args: {
-    job: { type: "positional", description: "A [jobs.NAME] of type pull in the config", required: true },
-    config: { type: "string", description: "Config file (default $ZFERRY_CONFIG or /etc/zferry/zferry.toml)" },
-    "dry-run": { type: "boolean", description: "Print the plan (filesystem, from → to, estimated size) and change nothing", default: false },
-  },
-  async run({ args }) {
-    const config = loadConfig(args.config);
-    // The client logs to stderr; ZFERRY_LOG_LEVEL (e.g. debug, to see every zfs command) wins over [log] level.
-    if (!process.env.ZFERRY_LOG_LEVEL) configureLogging({ level: config.log.level });
-    const job = findJob(config, args.job, "pull");
-    if ("problem" in job) throw new UsageError(job.problem);
-    const dryRun = args["dry-run"];
-    const failed = await runJobOnTerminal(config, job, { dryRun });
-    // Exit 1 without a stack (cli.ts); the reasons are already printed, one line per filesystem.
-    if (failed > 0) throw new Error(`pull ${job.name}: ${failed} filesystem${failed === 1 ? "" : "s"} ${dryRun ? "cannot be replicated" : "failed"}`);
-  },
-});
+export default jobCommand("pull", "Pull the filesystems a stdinserver offers into the job's root");

@@ -5,6 +5,7 @@ import { FrameType, frameHeader } from "./frame.ts";
 import { FrameReader } from "./frame-reader.ts";
 import { encodeHello } from "./handshake.ts";
 import { FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD } from "./limits.ts";
+import { prng } from "../../test/helpers/prng.ts";
 
 const T = FrameType;
 
@@ -14,17 +15,6 @@ interface Spec {
   payload: Uint8Array;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing split can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -1,0 +1,28 @@
+/** The citty command shared by `zferry pull JOB` and `zferry push JOB`: they differ only in the job type. */
+import { defineCommand } from "citty";
+import { findJob, runJobOnTerminal } from "../client/index.ts";
+import { loadConfig } from "../config/index.ts";
+import { configureLogging } from "../log.ts";
+import { UsageError } from "./errors.ts";
+
+export function jobCommand(type: "pull" | "push", description: string) {
+  return defineCommand({
+    meta: { name: type, description },
+    args: {
+      job: { type: "positional", description: `A [jobs.NAME] of type ${type} in the config`, required: true },
+      config: { type: "string", description: "Config file (default $ZFERRY_CONFIG or /etc/zferry/zferry.toml)" },
+      "dry-run": { type: "boolean", description: "Print the plan (filesystem, from → to, estimated size) and change nothing", default: false },
+    },
+    async run({ args }) {
+      const config = loadConfig(args.config);
+      // The client logs to stderr; ZFERRY_LOG_LEVEL (e.g. debug, to see every zfs command) wins over [log] level.
+      if (!process.env.ZFERRY_LOG_LEVEL) configureLogging({ level: config.log.level });
+      const job = findJob(config, args.job, type);
+      if ("problem" in job) throw new UsageError(job.problem);
+      const dryRun = args["dry-run"];
+      const failed = await runJobOnTerminal(config, job, { dryRun });
+      // Exit 1 without a stack (cli.ts); the reasons are already printed, one line per filesystem.
+      if (failed > 0) throw new Error(`${type} ${job.name}: ${failed} filesystem${failed === 1 ? "" : "s"} ${dryRun ? "cannot be replicated" : "failed"}`);
+    },
+  });
+}
