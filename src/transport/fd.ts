@@ -9,9 +9,16 @@ import { workerUrl } from "../sys/worker-url.ts";
 import type { ReadReply, ReadRequest } from "./read-worker.ts";
 import type { ByteSink, ByteSource } from "./types.ts";
 
+/**
+ * Read workers are pooled for the whole process and never terminated: a read takes an idle one
+ * and gives it back. Terminating a Worker could hang the process (seen here with Bun 1.4.4: the
+ * worker's event loop spun on epoll_pwait2 failing with EINVAL while terminate() waited for it,
+ * both threads at 100% CPU), and the pool also saves a worker start per connection.
+ */
+const idleReaders: Worker[] = [];
+
 export class FdSource implements ByteSource {
   readonly fd: number;
-  #worker: Worker | null = null;
   readonly #cancel = new Int32Array(new SharedArrayBuffer(4));
   #busy = false;
 
@@ -24,28 +31,34 @@ export class FdSource implements ByteSource {
     if (this.#busy) return Promise.reject(new Error("FdSource: a read is already pending"));
     if (Atomics.load(this.#cancel, 0) === 1) return Promise.resolve(0);
     this.#busy = true;
-    const worker = (this.#worker ??= new Worker(workerUrl(import.meta.url, "./read-worker.ts", "transport/read-worker.ts")));
+    const worker = idleReaders.pop() ?? new Worker(workerUrl(import.meta.url, "./read-worker.ts", "transport/read-worker.ts"));
     worker.ref();
     return new Promise<number>((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<ReadReply>) => {
+      const done = () => {
         this.#busy = false;
+        worker.onmessage = null;
+        worker.onerror = null;
         worker.unref();
+      };
+      worker.onmessage = (event: MessageEvent<ReadReply>) => {
+        done();
+        idleReaders.push(worker);
         const reply = event.data;
         if ("error" in reply) return reject(Object.assign(new Error(reply.error), { code: reply.code }));
         if (reply.bytes) buf.set(reply.bytes.subarray(0, reply.n));
         resolve(reply.n);
       };
+      worker.onerror = (event) => {
+        done(); // a broken worker is not returned to the pool
+        reject(new Error(`The read worker failed: ${event.message}`));
+      };
       worker.postMessage({ fd: this.fd, max: buf.length, cancel: this.#cancel } satisfies ReadRequest);
     });
   }
 
-  /** Ends any pending read with 0 and releases the worker; the fd itself is the owner's to close. */
+  /** Ends a pending read with 0 (within the worker's 200 ms poll slice) and every later one; the fd is the owner's to close. */
   close(): void {
     Atomics.store(this.#cancel, 0, 1);
-    const w = this.#worker;
-    this.#worker = null;
-    if (w && !this.#busy) w.terminate();
-    else if (w) setTimeout(() => w.terminate(), 500).unref();
   }
 }
 
