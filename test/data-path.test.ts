@@ -9,6 +9,8 @@ import { FrameType, frameHeader, sendFrameBytes, startReceivePump, startSendPump
 import { patternChunk } from "./helpers/test-endpoints.ts";
 
 const WRITER = `${import.meta.dir}/fixtures/pattern-writer.ts`;
+/** A consumer that drains its 1 MiB pipe 32 KiB at a time with pauses, as ssh does. */
+const SLOW_READER = [process.execPath, `${import.meta.dir}/fixtures/slow-reader.ts`];
 const saved = process.env.ZFERRY_COPY;
 afterEach(() => {
   if (saved === undefined) delete process.env.ZFERRY_COPY;
@@ -16,13 +18,13 @@ afterEach(() => {
 });
 
 /** Runs the send pump over `bytes` of the pattern and returns every byte it wrote to the wire. */
-async function wireBytes(mode: "splice" | "copy", bytes: number, writeSize = 0): Promise<{ wire: Uint8Array; usedMode: string }> {
+async function wireBytes(mode: "splice" | "copy", bytes: number, writeSize = 0, collect = ["cat"]): Promise<{ wire: Uint8Array; usedMode: string }> {
   process.env.ZFERRY_COPY = mode === "copy" ? "1" : "0";
   const src = makePipe();
   const out = makePipe();
   const writer = Bun.spawn([process.execPath, WRITER, "4", String(bytes), String(writeSize)], { stdout: src.writeFd });
   closeQuietly(src.writeFd);
-  const collector = Bun.spawn(["cat"], { stdin: out.readFd, stdout: "pipe" });
+  const collector = Bun.spawn(collect, { stdin: out.readFd, stdout: "pipe" });
   closeQuietly(out.readFd);
   const collected = new Response(collector.stdout).bytes();
   const result = await startSendPump(src.readFd, out.writeFd).result;
@@ -55,14 +57,26 @@ describe("data path", () => {
     expect(Buffer.compare(payload, Buffer.from(patternChunk(4, 0, bytes)))).toBe(0);
   });
 
-  for (const mode of ["splice", "copy"] as const) {
-    test(`the ${mode} receiver deframes into exactly the source bytes and stops at the trailer`, async () => {
-      const bytes = 2 * 1024 * 1024 + 77;
+  test("the sender waits out a connection that stays full (batched waits) and loses nothing", async () => {
+    const bytes = 5 * 1024 * 1024 + 3;
+    const { wire, usedMode } = await wireBytes("splice", bytes, 0, SLOW_READER);
+    expect(usedMode).toBe("splice");
+    expect(Buffer.compare(deframe(wire), Buffer.from(patternChunk(4, 0, bytes)))).toBe(0);
+  });
+
+  const receivers = [
+    ["splice", "a fast sink"],
+    ["copy", "a fast sink"],
+    ["splice", "a sink that stays full (batched waits)"],
+  ] as const;
+  for (const [mode, sink] of receivers) {
+    test(`the ${mode} receiver deframes into ${sink} exactly the source bytes and stops at the trailer`, async () => {
+      const bytes = 5 * 1024 * 1024 + 77;
       const { wire } = await wireBytes("copy", bytes);
       process.env.ZFERRY_COPY = mode === "copy" ? "1" : "0";
       const inPipe = makePipe();
       const dst = makePipe();
-      const collector = Bun.spawn(["cat"], { stdin: dst.readFd, stdout: "pipe" });
+      const collector = Bun.spawn(sink === "a fast sink" ? ["cat"] : SLOW_READER, { stdin: dst.readFd, stdout: "pipe" });
       closeQuietly(dst.readFd);
       const collected = new Response(collector.stdout).bytes();
       // feed the wire bytes, a trailer, and one more frame that must stay unread

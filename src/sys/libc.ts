@@ -1,7 +1,7 @@
 /**
  * The few libc calls Bun has no API for: real pipes (Bun's "pipe" is a socketpair), pipe sizing,
- * FIONREAD, poll and splice. Loaded lazily so that a platform without libc.so.6 still runs the
- * portable copy path; `libc()` returns null there.
+ * FIONREAD, poll, splice and sub-millisecond sleeps in a Worker. Loaded lazily so that a platform
+ * without libc.so.6 still runs the portable copy path; `libc()` returns null there.
  *
  * Pitfall (measured): small typed arrays can move under the GC, so a cached `ptr()` goes stale.
  * Every call here passes the TypedArray itself and lets bun:ffi take its address per call.
@@ -14,6 +14,7 @@ const symbols = {
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   splice: { args: ["i32", "ptr", "i32", "ptr", "u64", "u32"], returns: "i64" },
+  usleep: { args: ["u32"], returns: "i32" },
   __errno_location: { args: [], returns: "ptr" },
 } as const;
 

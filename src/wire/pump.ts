@@ -8,6 +8,9 @@
  * modes. The splice sender gathers a frame's worth in a private pipe before writing its header, so
  * the copy and splice paths put identical bytes on the wire (the one exception: a private pipe
  * whose page buffers fill up before a whole frame is in sends a shorter frame; see RULE below).
+ *
+ * On 1 MiB pipes the splice loops wait in batches (pipe-batcher.ts) rather than wake for every
+ * 32 KiB that ssh reads or writes.
  */
 import { readSync, writeSync } from "node:fs";
 import {
@@ -29,6 +32,7 @@ import { closeQuietly, makePipe, type Pipe } from "../sys/pipe.ts";
 import { ConnectionError, ProtocolError } from "./errors.ts";
 import { FrameType, decodeFrameHeader, encodeFrameHeader, frameTypeName } from "./frame.ts";
 import { FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD } from "./limits.ts";
+import { PipeBatcher } from "./pipe-batcher.ts";
 
 export type PumpMode = "splice" | "copy";
 
@@ -111,6 +115,10 @@ export function receivePump(options: ReceivePumpOptions): ReceivePumpResult {
   const header = new Uint8Array(FRAME_HEADER_BYTES);
   const scratch = Buffer.allocUnsafe(MAX_FRAME_PAYLOAD);
   let spliceOk = options.mode === "splice" && lib !== null;
+  const inBatch = spliceOk ? PipeBatcher.for(lib!, options.inFd) : null;
+  const dstBatch = spliceOk && options.dstFd >= 0 ? PipeBatcher.for(lib!, options.dstFd) : null;
+  // Non-blocking on the sink only where a full sink can be waited out in batches.
+  const spliceFlags = SPLICE_F_MOVE | (dstBatch ? SPLICE_F_NONBLOCK : 0);
   let sinkError: string | null = null;
   let bytes = 0;
   const { flags, progress } = options.control;
@@ -141,14 +149,21 @@ export function receivePump(options: ReceivePumpOptions): ReceivePumpResult {
     while (left > 0) {
       if (spliceOk && !discard()) {
         input.waitReadable();
-        const k = Number(lib!.splice(options.inFd, null, options.dstFd, null, left, SPLICE_F_MOVE));
+        inBatch?.awaitFill(left);
+        const k = Number(lib!.splice(options.inFd, null, options.dstFd, null, left, spliceFlags));
         if (k > 0) {
           left -= k;
           continue;
         }
         if (k === 0) throw new ConnectionError("The connection ended in the middle of a DATA frame");
         const e = errno(lib!);
-        if (e === EINTR || e === EAGAIN) continue;
+        if (e === EINTR) continue;
+        if (e === EAGAIN) {
+          // The sink is full (the input was readable): wait for room, then for a batch of it.
+          waitWritable(lib!, options.dstFd);
+          dstBatch?.awaitRoom(left);
+          continue;
+        }
         if (e === 22 /* EINVAL: fds splice cannot join */) {
           spliceOk = false;
           continue;
@@ -182,6 +197,10 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
   }
   const header = new Uint8Array(FRAME_HEADER_BYTES);
   const { flags, progress } = o.control;
+  const srcBatch = PipeBatcher.for(lib, o.srcFd);
+  const outBatch = PipeBatcher.for(lib, o.outFd);
+  // Non-blocking on the connection only where a full one can be waited out in batches.
+  const outFlags = SPLICE_F_MOVE | (outBatch ? SPLICE_F_NONBLOCK : 0);
   let bytes = 0;
   try {
     for (;;) {
@@ -198,6 +217,7 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
           if (Atomics.load(flags, CONTROL_ABORT) === 1) break;
           continue;
         }
+        srcBatch?.awaitFill(o.frameBytes - gathered);
         const k = Number(lib.splice(o.srcFd, null, mid.writeFd, null, o.frameBytes - gathered, SPLICE_F_MOVE | SPLICE_F_NONBLOCK));
         if (k > 0) gathered += k;
         else if (k === 0) {
@@ -219,11 +239,17 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
         writeAllOrThrow(o.outFd, header);
         let moved = 0;
         while (moved < gathered) {
-          const k = Number(lib.splice(mid.readFd, null, o.outFd, null, gathered - moved, SPLICE_F_MOVE));
+          const k = Number(lib.splice(mid.readFd, null, o.outFd, null, gathered - moved, outFlags));
           if (k > 0) moved += k;
           else {
             const e = errno(lib);
-            if (e === EINTR || e === EAGAIN) continue;
+            if (e === EINTR) continue;
+            if (e === EAGAIN) {
+              // The connection is full (the private pipe holds the frame): wait for room, then for a batch of it.
+              waitWritable(lib, o.outFd);
+              outBatch?.awaitRoom(gathered - moved);
+              continue;
+            }
             if (e === 22 /* EINVAL: out cannot take splice */) {
               moved += copyFd(mid.readFd, o.outFd, gathered - moved);
               continue;
@@ -366,15 +392,21 @@ class ExactInput {
   /** Blocks until the fd is readable or at EOF. @throws ConnectionError after the idle timeout */
   waitReadable(): void {
     const lib = this.#lib;
-    if (!lib || this.#idleMs <= 0) return;
+    if (!lib) return;
     const fds = new Int32Array([this.#fd, POLLIN]);
     for (;;) {
-      const r = lib.poll(fds, 1, this.#idleMs);
+      const r = lib.poll(fds, 1, this.#idleMs > 0 ? this.#idleMs : -1);
       if (r > 0) return;
       if (r === 0) throw new ConnectionError(`The peer sent nothing for ${(this.#idleMs / 1000).toFixed(1)} s (idle timeout)`);
       if (errno(lib) !== EINTR) return;
     }
   }
+}
+
+/** Blocks until `fd` has room or an error to report (the next write reports which). */
+function waitWritable(lib: Libc, fd: number): void {
+  const fds = new Int32Array([fd, POLLOUT]);
+  while (lib.poll(fds, 1, -1) < 0 && errno(lib) === EINTR);
 }
 
 function writeAllOrThrow(fd: number, bytes: Uint8Array): void {
