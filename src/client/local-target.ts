@@ -26,11 +26,15 @@ import { planVersionOf, type PlanTarget } from "./plan.ts";
  */
 export async function inspectLocalTarget(runner: ZfsRunner, target: DatasetName, options: { exists: boolean }): Promise<PlanTarget> {
   if (!options.exists) return { name: target, exists: false, placeholder: false, versions: [] };
-  const versions = (await listVersions(runner, target)).map(planVersionOf);
-  const props = await getProperties(runner, target, { properties: [PLACEHOLDER_PROPERTY] });
+  // Three independent reads: one process start each, side by side.
+  const [listed, props, token] = await Promise.all([
+    listVersions(runner, target),
+    getProperties(runner, target, { properties: [PLACEHOLDER_PROPERTY] }),
+    getResumeToken(runner, target),
+  ]);
+  const versions = listed.map(planVersionOf);
   const mark = props.get(PLACEHOLDER_PROPERTY);
   const placeholder = mark?.value === "on" && mark.source === "local";
-  const token = await getResumeToken(runner, target);
   if (!token) return { name: target, exists: true, placeholder, versions };
   const info = await decodeResumeToken(runner, token);
   return { name: target, exists: true, placeholder, versions, resume: { token, toguid: info.toguid, ...(info.fromguid === undefined ? {} : { fromguid: info.fromguid }) } };

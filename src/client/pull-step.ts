@@ -1,7 +1,8 @@
 /**
- * One step of a pull: a local `zfs receive` fed by the server's `zfs send` (or a resumed send),
- * then a check that the new snapshot has the source's GUID. Never `-F`, except for a full stream
- * into an empty zferry placeholder, where there is nothing to lose (the server does the same).
+ * One step of a pull: a local `zfs receive` fed by the server's `zfs send` (or a resumed send);
+ * `verifyReceived` then checks that the new snapshot has the source's GUID. Never `-F`, except for
+ * a full stream into an empty zferry placeholder, where there is nothing to lose (the server does
+ * the same).
  *
  * Which error wins: when the server's send failed, its message (the local receive only saw a cut
  * stream); when our receive failed first, the local zfs message ("has been modified …").
@@ -49,7 +50,7 @@ export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "re
 }
 
 /**
- * Runs one step; resolves with the stream bytes received.
+ * Runs one step; resolves with the stream bytes received, once `zfs receive` has succeeded.
  * @throws Error (ZfsError, RpcError, StreamError-derived) with a one-line reason
  */
 export async function pullStep(
@@ -99,7 +100,6 @@ export async function pullStep(
   if (failure !== null) throw failure;
   if (recvError) throw recvError;
   if (received!.sinkError !== null) throw new Error(`${subject}: ${received!.sinkError}`);
-  await verifyReceived(ctx.runner, target, { name: to, guid: step.to.guid });
   return received!.bytes;
 }
 

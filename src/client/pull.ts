@@ -5,15 +5,30 @@
  * target's here, plan by GUID (plan.ts), create missing parents as unmounted placeholders, then
  * receive step by step, verifying each snapshot's GUID. A filesystem that fails does not stop the
  * others.
+ *
+ * Every zfs command and round trip costs a process start or more, so what does not depend on
+ * another runs alongside it: the local checks with the connection, the local listing of a target
+ * with the remote one, the last snapshot's check with marking the target received.
  */
 import type { Config, PullJobConfig } from "../config/index.ts";
 import { RpcError } from "../rpc/index.ts";
-import { datasetExists, listFilesystems, markReceived, parseDatasetName, quote, ZfsRunner, type DatasetName } from "../zfs/index.ts";
+import {
+  listFilesystems,
+  markReceived,
+  parseDatasetName,
+  parseVersionShortName,
+  quote,
+  ZfsError,
+  ZfsRunner,
+  type DatasetName,
+  type ZfsCapabilities,
+} from "../zfs/index.ts";
+import { allSettled } from "./_settled.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
 import { inspectLocalTarget, prepareParents } from "./local-target.ts";
 import { planReplication, type Step } from "./plan.ts";
-import { pullStep, sendArgsFor } from "./pull-step.ts";
-import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
+import { pullStep, sendArgsFor, verifyReceived } from "./pull-step.ts";
+import { explainRpcError, openJobSession, withLocalChecks, type JobSession } from "./session.ts";
 import type { JobResult } from "./summary.ts";
 
 /**
@@ -24,18 +39,11 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
   const { dryRun = false, output, signal, now = () => performance.now() } = options;
   const started = now();
   const runner = new ZfsRunner({ bin: config.zfs.bin });
-  const caps = await runner.capabilities();
-  if (!(await datasetExists(runner, job.root))) {
-    throw new Error(`The job's root ${quote(job.root)} does not exist here: create it first, e.g. "zfs create -o mountpoint=none ${job.root}"`);
-  }
-  if (job.send.properties && !caps.recvNoMount) {
-    throw new Error(`send.properties would make received datasets mount at the source's mountpoints: this zfs has no "zfs receive -u"; turn it off in [jobs.${job.name}.send]`);
-  }
-  await using session = await openJobSession(config, job);
+  const [{ caps, existing }, opened] = await withLocalChecks(openJobSession(config, job), checkLocalSide(runner, job));
+  await using session = opened;
   const names = await selectFilesystems(session, job);
   output.line(`pull ${job.name}: ${names.length} filesystem${names.length === 1 ? "" : "s"} from ${session.label} into ${job.root}${dryRun ? " (dry run)" : ""}`);
 
-  const existing = new Set<string>(await listFilesystems(runner, job.root));
   const canResume = caps.resumable && session.info.capabilities.resumable;
   const planned: PullPlanned[] = [];
   for (const name of names) planned.push(await planFilesystem(session, runner, { job, name, existing, canResume }));
@@ -46,23 +54,51 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
     const { source, target } = p;
     await prepareParents(runner, target, { root: job.root, existing, caps });
     let failure: unknown = null;
+    let lastCheck: Promise<void> = Promise.resolve();
     try {
-      for (const [i, step] of p.plan.steps.entries()) {
+      const steps = p.plan.steps;
+      for (const [i, step] of steps.entries()) {
         const force = i === 0 && step.kind === "full" && p.plan.intoPlaceholder;
         moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null });
         moved.snapshots++;
         existing.add(target);
+        // The next step builds on this snapshot, so it is checked first; the last one is checked
+        // while the target is marked received.
+        const check = verifyReceived(runner, target, { name: parseVersionShortName(step.to.name), guid: step.to.guid });
+        if (i < steps.length - 1) await check;
+        else lastCheck = check;
       }
     } catch (err) {
       failure = err;
     }
     // What arrived is kept and made readonly even when a later step failed.
-    if (moved.snapshots > 0) await markReceived(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }).catch((err: unknown) => void (failure ??= err));
+    const marked = moved.snapshots > 0 ? markReceived(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }) : Promise.resolve();
+    for (const settled of await Promise.allSettled([lastCheck, marked])) {
+      if (settled.status === "rejected") failure ??= settled.reason;
+    }
     if (failure !== null) throw failure;
   });
 }
 
 // --- internal ---
+
+/** What the local side must have before anything is planned; checked while the connection opens. */
+async function checkLocalSide(runner: ZfsRunner, job: PullJobConfig): Promise<{ caps: ZfsCapabilities; existing: Set<string> }> {
+  const caps = await runner.capabilities();
+  let existing: Set<string>;
+  try {
+    existing = new Set<string>(await listFilesystems(runner, job.root));
+  } catch (err) {
+    if (err instanceof ZfsError && err.isDatasetMissing) {
+      throw new Error(`The job's root ${quote(job.root)} does not exist here: create it first, e.g. "zfs create -o mountpoint=none ${job.root}"`);
+    }
+    throw err;
+  }
+  if (job.send.properties && !caps.recvNoMount) {
+    throw new Error(`send.properties would make received datasets mount at the source's mountpoints: this zfs has no "zfs receive -u"; turn it off in [jobs.${job.name}.send]`);
+  }
+  return { caps, existing };
+}
 
 interface PullPlanned extends PlannedFilesystem {
   readonly source: DatasetName;
@@ -99,8 +135,8 @@ async function planFilesystem(
   try {
     source = parseDatasetName(name);
     target = parseDatasetName(`${job.root}/${name}`);
-    const versions = await session.remote.listVersions(source);
-    const plan = planReplication(versions, await inspectLocalTarget(runner, target, { exists: existing.has(target) }), { initial: job.initial, canResume });
+    const [versions, local] = await allSettled([session.remote.listVersions(source), inspectLocalTarget(runner, target, { exists: existing.has(target) })]);
+    const plan = planReplication(versions, local, { initial: job.initial, canResume });
     const estimates = plan.kind === "replicate" && session.info.capabilities.send_estimate ? await estimateSteps(session, source, plan.steps) : undefined;
     return { name, source, target, plan, ...(estimates ? { estimates } : {}) };
   } catch (err) {

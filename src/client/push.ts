@@ -12,10 +12,11 @@ import type { FilesystemEntry } from "../api/index.ts";
 import type { Config, PushJobConfig } from "../config/index.ts";
 import { RpcError } from "../rpc/index.ts";
 import { ZfsRunner, decodeResumeToken, estimateSendSize, listFilesystems, listVersions, quote, type DatasetName, type ZfsCapabilities } from "../zfs/index.ts";
+import { allSettled } from "./_settled.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
 import { planReplication, planVersionOf, type PlanResume, type PlanTarget, type Step } from "./plan.ts";
 import { pushSendRequest, pushStep } from "./push-step.ts";
-import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
+import { explainRpcError, openJobSession, withLocalChecks, type JobSession } from "./session.ts";
 import type { JobResult } from "./summary.ts";
 
 /**
@@ -26,11 +27,8 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
   const { dryRun = false, output, signal, now = () => performance.now() } = options;
   const started = now();
   const runner = new ZfsRunner({ bin: config.zfs.bin });
-  const caps = await runner.capabilities();
-  const names = (await listFilesystems(runner)).filter((ds) => job.filesystems.allows(ds)).sort();
-  if (names.length === 0) throw new Error(`No local filesystem matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
-
-  await using session = await openJobSession(config, job);
+  const [{ caps, names }, opened] = await withLocalChecks(openJobSession(config, job), checkLocalSide(runner, job));
+  await using session = opened;
   const { info } = session;
   if (info.receive_root === undefined) {
     throw new Error(`The server has no receive_root for identity ${quote(info.identity)}: set receive_root in [clients.${info.identity}] of the server's config`);
@@ -60,6 +58,14 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
 
 // --- internal ---
 
+/** The local filesystems the job sends; found while the connection opens. */
+async function checkLocalSide(runner: ZfsRunner, job: PushJobConfig): Promise<{ caps: ZfsCapabilities; names: DatasetName[] }> {
+  const [caps, all] = await Promise.all([runner.capabilities(), listFilesystems(runner)]);
+  const names = all.filter((ds) => job.filesystems.allows(ds)).sort();
+  if (names.length === 0) throw new Error(`No local filesystem matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
+  return { caps, names };
+}
+
 interface PushPlanned extends PlannedFilesystem {
   readonly source: DatasetName;
 }
@@ -71,14 +77,14 @@ async function planFilesystem(
 ): Promise<PushPlanned> {
   const { job, name, entry, caps, canResume, receiveRoot } = args;
   try {
-    const versions = (await listVersions(runner, name)).map(planVersionOf);
-    const target: PlanTarget = {
-      name: `${receiveRoot}/${name}`,
-      exists: entry !== undefined,
-      placeholder: entry?.placeholder ?? false,
-      versions: entry ? await session.remote.listVersions(name, { received: true }) : [],
-      resume: entry?.resume_token ? await checkedResume(runner, name, { token: entry.resume_token, job }) : null,
-    };
+    // The local and the remote reads are independent: side by side.
+    const [local, remote, resume] = await allSettled([
+      listVersions(runner, name),
+      entry ? session.remote.listVersions(name, { received: true }) : [],
+      entry?.resume_token ? checkedResume(runner, name, { token: entry.resume_token, job }) : null,
+    ]);
+    const versions = local.map(planVersionOf);
+    const target: PlanTarget = { name: `${receiveRoot}/${name}`, exists: entry !== undefined, placeholder: entry?.placeholder ?? false, versions: remote, resume };
     const plan = planReplication(versions, target, { initial: job.initial, canResume });
     const estimates = plan.kind === "replicate" && caps.sendEstimate ? await estimateSteps(runner, name, { steps: plan.steps, job }) : undefined;
     return { name, source: name, plan, ...(estimates ? { estimates } : {}) };

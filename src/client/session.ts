@@ -54,3 +54,18 @@ export function explainRpcError(err: unknown, identity: string): string {
   if (err.status === "permission_denied") return `${err.message} (check [clients.${identity}] in the server's config)`;
   return err.message;
 }
+
+/**
+ * Waits for a job's connection and its local checks, which run side by side (each costs process
+ * starts or round trips; start the connection first, it takes longest). A failed local check
+ * wins, and the session, if it opened, is closed.
+ */
+export async function withLocalChecks<T>(opening: Promise<JobSession>, local: Promise<T>): Promise<[T, JobSession]> {
+  const [opened, checked] = await Promise.allSettled([opening, local]);
+  if (checked.status === "rejected") {
+    if (opened.status === "fulfilled") await opened.value.close();
+    throw checked.reason;
+  }
+  if (opened.status === "rejected") throw opened.reason;
+  return [checked.value, opened.value];
+}

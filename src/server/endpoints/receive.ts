@@ -49,14 +49,16 @@ export function receiveEndpoint(ctx: ServerContext) {
       await withZfsErrors(() => ensureParents(ctx, target, below));
       const snapshot = versionOf(target, "snapshot", args.snapshot);
       const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount }, ctx.caps));
-      const received = await withZfsErrors(() => receiveInto(ctx, argv, h.body, snapshot));
-      await withZfsErrors(() => markReceived(ctx.runner, target, { wasPlaceholder: force }));
-      return received;
+      await withZfsErrors(() => receiveInto(ctx, argv, h.body, snapshot));
+      // Two independent zfs commands after the receive: side by side.
+      const [guid] = await withZfsErrors(() => Promise.all([receivedGuid(ctx, snapshot), markReceived(ctx.runner, target, { wasPlaceholder: force })]));
+      return { target, guid };
     },
   });
 }
 
-async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOctets, snapshot: VersionName) {
+/** Streams the request body into `zfs recv`; resolves once it has succeeded. */
+async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOctets, snapshot: VersionName): Promise<void> {
   const what = snapshot.full;
   const proc = ctx.children.add(startZfsRecv(ctx.runner.bin, argv));
   let received;
@@ -80,9 +82,13 @@ async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOct
   const err = zfsChildError(argv, result, { subject: `receive ${quote(what)}` });
   if (err) throw err;
   if (received.sinkError !== null) throw new RpcError("server_error", `receive ${quote(what)}: ${received.sinkError}`);
-  const snap = (await listVersions(ctx.runner, snapshot.dataset)).find((v) => v.name.full === what);
-  if (!snap) throw new RpcError("server_error", `receive ${quote(what)}: zfs exited 0 but the snapshot is not there`);
-  return { target: snapshot.dataset, guid: snap.guid };
+}
+
+/** The GUID of the snapshot just received, which the client compares with its own. */
+async function receivedGuid(ctx: ServerContext, snapshot: VersionName): Promise<bigint> {
+  const snap = (await listVersions(ctx.runner, snapshot.dataset)).find((v) => v.name.full === snapshot.full);
+  if (!snap) throw new RpcError("server_error", `receive ${quote(snapshot.full)}: zfs exited 0 but the snapshot is not there`);
+  return snap.guid;
 }
 
 /**
