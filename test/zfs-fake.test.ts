@@ -3,7 +3,9 @@
  * errors, stream children on real pipes, failure tails, kill, and the resumable receive cycle.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   ZfsError,
   ZfsNotFoundError,
@@ -86,7 +88,36 @@ describe("detectCapabilities", () => {
       listParsable: true, bookmarks: true, sendEstimate: true, resumable: true, raw: true, compressed: true,
       largeBlocks: true, embedded: true, properties: true, recvNoMount: true, intermediates: true,
     });
-    expect(fake.calls()).toContainEqual(["list", "-?"]);
+    expect(fake.calls()).toEqual([[]]); // one process: the overview has every usage line
+  });
+
+  test("asks each subcommand when the overview lacks its usage lines", async () => {
+    // A zfs that names its commands without usage in the overview, as a trimmed build might.
+    const dir = mkdtempSync(join(tmpdir(), "zferry-usage-"));
+    const bin = join(dir, "zfs");
+    writeFileSync(
+      bin,
+      [
+        "#!/bin/sh",
+        `echo "$*" >> ${dir}/calls`,
+        'case "$1" in',
+        "  send) printf 'usage:\\n\\tsend [-Rp] [-[iI] snapshot] <snapshot>\\n' >&2;;",
+        "  receive) printf 'usage:\\n\\treceive [-vnFu] <filesystem|volume|snapshot>\\n' >&2;;",
+        "  list) printf 'usage:\\n\\tlist [-rH] [-o property[,...]]\\n' >&2;;",
+        "  *) printf 'usage: zfs command args ...\\n\\tsend\\n\\treceive\\n\\tlist\\n' >&2;;",
+        "esac",
+        "exit 2",
+        "",
+      ].join("\n"),
+    );
+    chmodSync(bin, 0o755);
+    try {
+      const caps = await detectCapabilities(bin);
+      expect(caps).toMatchObject({ recvNoMount: true, properties: true, intermediates: true, listParsable: false, resumable: false });
+      expect(readFileSync(join(dir, "calls"), "utf8").split("\n").slice(0, -1).sort()).toEqual(["", "list -?", "receive", "send"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("rejects with ZfsNotFoundError for a missing binary, and does not cache the failure", async () => {

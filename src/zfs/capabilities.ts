@@ -1,7 +1,9 @@
 /**
  * Which OpenZFS features the installed zfs has, read from its own usage text. zfs prints the usage
- * of a subcommand on stderr (exit 2) when called without arguments, so probing changes nothing.
- * Old zfs (zfs-fuse, pool v23) and OpenZFS 2.x differ in exactly the flags zferry cares about.
+ * of every subcommand on stderr (exit 2) when called without arguments, so probing changes nothing
+ * and takes one process; a zfs whose overview lacks the send, receive or list lines is asked for
+ * each subcommand's usage instead. Old zfs (zfs-fuse, pool v23) and OpenZFS 2.x differ in exactly
+ * the flags zferry cares about.
  */
 import { ZfsError } from "./errors.ts";
 import { runZfsCapture, type ZfsOutput } from "./run.ts";
@@ -73,18 +75,18 @@ export function parseCapabilities(usage: { main: string; send: string; receive: 
 // --- internal ---
 
 async function probe(bin: string): Promise<ZfsCapabilities> {
-  const [main, send, receive, list] = await Promise.all([
-    runZfsCapture([], { bin }),
-    runZfsCapture(["send"], { bin }),
-    runZfsCapture(["receive"], { bin }),
-    runZfsCapture(["list", "-?"], { bin }),
-  ]);
+  const main = await runZfsCapture([], { bin });
+  const overview = textOf(main);
+  if (SUBCOMMANDS.every((word) => usageLine(word).test(overview))) {
+    return parseCapabilities({ main: overview, send: overview, receive: overview, list: overview });
+  }
+  const [send, receive, list] = await Promise.all([runZfsCapture(["send"], { bin }), runZfsCapture(["receive"], { bin }), runZfsCapture(["list", "-?"], { bin })]);
   for (const [argv, out, word] of [
     [["send"], send, "send"],
     [["receive"], receive, "receive"],
     [["list", "-?"], list, "list"],
   ] as const) {
-    if (!new RegExp(`^\\t${word} `, "m").test(textOf(out))) {
+    if (!usageLine(word).test(textOf(out))) {
       throw new ZfsError(`detect capabilities of ${JSON.stringify(bin)}: "zfs ${argv.join(" ")}" printed no ${word} usage`, {
         argv,
         exitCode: out.exitCode,
@@ -93,6 +95,13 @@ async function probe(bin: string): Promise<ZfsCapabilities> {
     }
   }
   return parseCapabilities({ main: textOf(main), send: textOf(send), receive: textOf(receive), list: textOf(list) });
+}
+
+const SUBCOMMANDS = ["send", "receive", "list"] as const;
+
+/** The start of a usage line for `word` (zfs indents each with a tab). */
+function usageLine(word: string): RegExp {
+  return new RegExp(`^\\t${word} `, "m");
 }
 
 /** Usage goes to stderr on error and to stdout when asked for; take both. */
