@@ -14,6 +14,7 @@ import {
   listVersions,
   parseVersionShortName,
   quote,
+  receivedProperties,
   recvArgv,
   startZfsRecv,
   versionOf,
@@ -61,7 +62,9 @@ export async function pullStep(
   const to = parseVersionShortName(step.to.name);
   // A resumed stream names its snapshot itself; zfs wants the filesystem then.
   const recvTarget = step.kind === "resume" ? target : versionOf(target, "snapshot", to);
-  const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force }, ctx.caps);
+  // The receive marks the target itself where zfs can (not a resumed one: it continues saved state).
+  const properties = ctx.caps.recvProperties && step.kind !== "resume" ? receivedProperties({ wasPlaceholder: force }) : {};
+  const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, properties }, ctx.caps);
   const subject = `receive ${quote(`${target}@${to}`)}`;
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}` : to}`;

@@ -71,8 +71,10 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
     } catch (err) {
       failure = err;
     }
-    // What arrived is kept and made readonly even when a later step failed.
-    const marked = moved.snapshots > 0 ? markReceived(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }) : Promise.resolve();
+    // What arrived is kept and made readonly even when a later step failed. A receive with
+    // `-o` (pull-step.ts) did that itself; a resumed one and zfs without `-o` need a `zfs set`.
+    const markedByReceive = caps.recvProperties && !p.plan.steps.some((s) => s.kind === "resume");
+    const marked = moved.snapshots > 0 && !markedByReceive ? markReceived(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }) : Promise.resolve();
     for (const settled of await Promise.allSettled([lastCheck, marked])) {
       if (settled.status === "rejected") failure ??= settled.reason;
     }

@@ -29,6 +29,8 @@ export interface ZfsCapabilities {
   readonly properties: boolean;
   /** `zfs recv -u` */
   readonly recvNoMount: boolean;
+  /** `zfs recv -o property=value`: properties set by the receive itself (no `zfs set` after it). */
+  readonly recvProperties: boolean;
   /** `zfs send -I` */
   readonly intermediates: boolean;
 }
@@ -68,6 +70,7 @@ export function parseCapabilities(usage: { main: string; send: string; receive: 
     embedded: send.has("e"),
     properties: send.has("p"),
     recvNoMount: receive.has("u"),
+    recvProperties: /^\treceive .*-o <?property>?=/m.test(usage.receive),
     intermediates: /-\[iI\]|-\[i\|I\]|-i\|-I/.test(usage.send),
   };
 }

@@ -20,4 +20,4 @@ export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type Zf
 export { PLACEHOLDER_PROPERTY, createPlaceholder, isPlaceholder, listPlaceholders } from "./placeholder.ts";
 export { getProperties, setProperties, type PropertyValue } from "./properties.ts";
 export { startSendStream, type ZfsSendStream } from "./send-stream.ts";
-export { markReceived } from "./received.ts";
+export { markReceived, receivedProperties } from "./received.ts";

@@ -15,15 +15,17 @@ export interface RecvRequest {
   readonly noMount?: boolean;
   /** `-F`: roll back or replace the target first. Destroys data; callers opt in per receive. */
   readonly force?: boolean;
+  /** `-o name=value` each: set on the target as part of the receive. */
+  readonly properties?: Readonly<Record<string, string>>;
 }
 
 /**
- * Builds `receive [-s] [-u] [-F] target`.
+ * Builds `receive [-s] [-u] [-F] [-o name=value]... target`.
  * @throws TypeError when the target is a bookmark
  * @throws ZfsUnsupportedError for a flag this zfs lacks
  */
 export function recvArgv(request: RecvRequest, caps: ZfsCapabilities): string[] {
-  const { target, resumable = false, noMount = false, force = false } = request;
+  const { target, resumable = false, noMount = false, force = false, properties = {} } = request;
   const name = typeof target === "string" ? target : target.full;
   if (typeof target !== "string" && target.kind !== "snapshot") {
     throw new TypeError(`receive ${JSON.stringify(name)}: a bookmark cannot be received into`);
@@ -38,6 +40,9 @@ export function recvArgv(request: RecvRequest, caps: ZfsCapabilities): string[] 
     argv.push("-u");
   }
   if (force) argv.push("-F");
+  const props = Object.entries(properties);
+  if (props.length > 0 && !caps.recvProperties) throw new ZfsUnsupportedError("setting properties in the receive (zfs receive -o)");
+  for (const [prop, value] of props) argv.push("-o", `${prop}=${value}`);
   argv.push(name);
   return argv;
 }

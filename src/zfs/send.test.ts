@@ -6,9 +6,9 @@ import { parseSendEstimate, resumeSendArgv, sendArgv } from "./send.ts";
 
 const ALL: ZfsCapabilities = {
   listParsable: true, bookmarks: true, sendEstimate: true, resumable: true, raw: true, compressed: true,
-  largeBlocks: true, embedded: true, properties: true, recvNoMount: true, intermediates: true,
+  largeBlocks: true, embedded: true, properties: true, recvNoMount: true, recvProperties: true, intermediates: true,
 };
-const ZFS_FUSE: ZfsCapabilities = { ...ALL, listParsable: false, bookmarks: false, sendEstimate: false, resumable: false, raw: false, compressed: false, largeBlocks: false, embedded: false, recvNoMount: false };
+const ZFS_FUSE: ZfsCapabilities = { ...ALL, listParsable: false, bookmarks: false, sendEstimate: false, resumable: false, raw: false, compressed: false, largeBlocks: false, embedded: false, recvNoMount: false, recvProperties: false };
 const v = parseVersionName;
 const TOKEN = "1-f0aa34c6b-e0-789c6360";
 

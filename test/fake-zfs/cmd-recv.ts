@@ -166,6 +166,7 @@ function commit(dsName: string, snapname: string, h: RecordHeader, plan: Plan, o
       state.datasets[dsName] = ds;
     }
     for (const name of plan.rollback) delete ds.snapshots[name];
+    Object.assign(ds.props, o.props); // -o applies to an existing target too (zfs_receive_one)
     delete ds.partial;
     ds.snapshots[snapname] = { guid: h.toguid, createtxg: nextTxg(state), creation: h.creation, payload: h.payload };
     ds.referenced = h.payload;

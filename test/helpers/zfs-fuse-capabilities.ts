@@ -12,5 +12,6 @@ export const ZFS_FUSE_CAPABILITIES: ZfsCapabilities = {
   embedded: false,
   properties: true,
   recvNoMount: false,
+  recvProperties: false,
   intermediates: true,
 };

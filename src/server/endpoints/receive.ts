@@ -15,6 +15,7 @@ import {
   listFilesystems,
   listVersions,
   markReceived,
+  receivedProperties,
   parseDatasetName,
   quote,
   recvArgv,
@@ -48,10 +49,14 @@ export function receiveEndpoint(ctx: ServerContext) {
       const force = resuming ? false : await withZfsErrors(() => checkTarget(ctx, target, exists, args.from_guid));
       await withZfsErrors(() => ensureParents(ctx, target, below));
       const snapshot = versionOf(target, "snapshot", args.snapshot);
-      const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount }, ctx.caps));
+      // The receive marks the target itself where zfs can (not a resumed one: it continues saved
+      // state); otherwise a `zfs set` follows it, side by side with reading the new GUID.
+      const markedByReceive = ctx.caps.recvProperties && !resuming;
+      const properties = markedByReceive ? receivedProperties({ wasPlaceholder: force }) : {};
+      const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount, properties }, ctx.caps));
       await withZfsErrors(() => receiveInto(ctx, argv, h.body, snapshot));
-      // Two independent zfs commands after the receive: side by side.
-      const [guid] = await withZfsErrors(() => Promise.all([receivedGuid(ctx, snapshot), markReceived(ctx.runner, target, { wasPlaceholder: force })]));
+      const marked = markedByReceive ? Promise.resolve() : markReceived(ctx.runner, target, { wasPlaceholder: force });
+      const [guid] = await withZfsErrors(() => Promise.all([receivedGuid(ctx, snapshot), marked]));
       return { target, guid };
     },
   });
