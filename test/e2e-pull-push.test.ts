@@ -133,7 +133,11 @@ const SERVERS: { name: string; argv: (dir: string) => Promise<string> }[] = [
     name: "compiled dist/zferry",
     async argv(dir) {
       const outfile = join(dir, "zferry");
-      const build = Bun.spawn([process.execPath, "build", "--compile", "src/cli.ts", "src/wire/relay-worker.ts", "src/transport/read-worker.ts", "--outfile", outfile], {
+      // Exactly what `npm run build` runs, into this test's directory.
+      const script: string = (await Bun.file(join(REPO, "package.json")).json()).scripts.build;
+      const [bun, ...args] = script.split(" ").map((a) => (a === "dist/zferry" ? outfile : a));
+      if (bun !== "bun" || !args.includes(outfile)) throw new Error(`unexpected build script: ${script}`);
+      const build = Bun.spawn([process.execPath, ...args], {
         cwd: REPO,
         stdout: "pipe",
         stderr: "pipe",
