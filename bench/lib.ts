@@ -65,6 +65,17 @@ export async function compareThroughput(
   return { name, zferry: median(a), baseline: median(b), unit: "GiB/s", note: `${runs} runs × ${(bytes / GIB).toFixed(2)} GiB; zferry ${range(a)}, baseline ${range(b)}` };
 }
 
+/** Alternates subject and baseline `runs` times; returns the median seconds of each, in ms. */
+export async function compareLatency(name: string, subject: () => Promise<number>, baseline: () => Promise<number>, runs = benchRuns()): Promise<Figure> {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    b.push((await baseline()) * 1000);
+    a.push((await subject()) * 1000);
+  }
+  return { name, zferry: median(a), baseline: median(b), unit: "ms", note: `${runs} runs; zferry ${range(a, 0)} ms, baseline ${range(b, 0)} ms` };
+}
+
 export function printFigure(f: Figure): void {
   const ratio = f.unit === "GiB/s" ? f.zferry / f.baseline : f.baseline / f.zferry;
   const fmt = (x: number) => (f.unit === "GiB/s" ? x.toFixed(2) : x.toFixed(1));
@@ -75,6 +86,6 @@ export function printHeader(title: string): void {
   process.stdout.write(`\n${title}\n${machineLine()}\n\n| figure | zferry | baseline | ratio | runs |\n|---|---|---|---|---|\n`);
 }
 
-function range(xs: number[]): string {
-  return `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+function range(xs: number[], digits = 2): string {
+  return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 }

@@ -2,16 +2,19 @@
  * Figures: `zferry pull` through `zferry stdinserver`, with the fake OpenZFS zfs producing N bytes
  * for `send` and discarding them in `recv` (so disks do not hide the transport):
  *  - local connect, against `zfs send | zfs recv` through one pipe (the machine's limit for the job);
- *  - over ssh to sshd on 127.0.0.1 (aes128-gcm), against `zfs send | ssh … 'cat > /dev/null'`;
+ *  - over ssh to sshd on 127.0.0.1 (aes128-gcm), against `zfs send | ssh … 'cat > /dev/null'`:
+ *    the compiled binary and `bun src/cli.ts` at BENCH_GIB, the binary at BENCH_SSH_LARGE_GIB, and
+ *    the fixed cost of a whole job (a 1 MiB pull: connect, plan, receive, check) against the same
+ *    pipeline moving 1 MiB;
  *  - peak RSS of client and server at two stream sizes and with a receiver throttled to 100 MB/s.
- * `bun bench/pull.ts` (BENCH_GIB, BENCH_RUNS).
+ * `bun bench/pull.ts` (BENCH_GIB, BENCH_RUNS, BENCH_SSH_LARGE_GIB; needs `npm run build`).
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFakeZfs, type FakeZfs } from "../test/fake-zfs/fixture.ts";
 import { startSshd, type Sshd } from "../test/harness/sshd.ts";
-import { BUN, GIB, REPO, benchBytes, compareThroughput, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
+import { BUN, GIB, REPO, benchBytes, benchRuns, compareLatency, compareThroughput, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
 
 const CIPHER = "Ciphers=aes128-gcm@openssh.com";
 
@@ -44,10 +47,14 @@ function dispose(pair: { server: Side; client: Side }): void {
   if (pair.client.fake !== pair.server.fake) pair.client.fake[Symbol.dispose]();
 }
 
-async function pullOnce(dir: string, bytes: number, connect: string, env: Record<string, string> = {}): Promise<number> {
+/** How zferry is run: `bun src/cli.ts` or the compiled binary. */
+const BUN_RUN = `${BUN} ${REPO}/src/cli.ts`;
+const COMPILED = `${REPO}/dist/zferry`;
+
+async function pullOnce(dir: string, bytes: number, connect: string, env: Record<string, string> = {}, zferry = BUN_RUN): Promise<number> {
   const pair = freshPair(dir, bytes, connect, env);
   try {
-    return await timeShell(`${BUN} ${REPO}/src/cli.ts pull bench --config ${pair.client.config}`);
+    return await timeShell(`${zferry} pull bench --config ${pair.client.config}`);
   } finally {
     dispose(pair);
   }
@@ -68,7 +75,7 @@ export async function pullLocalFigure(bytes = benchBytes()): Promise<Figure> {
   const dir = mkdtempSync(join(tmpdir(), "zferry-bench-"));
   try {
     return await compareThroughput(
-      "pull, local connect (one-pipe `zfs send | zfs recv` baseline)",
+      "pull, local connect (one-pipe `zfs send \\| zfs recv` baseline)",
       bytes,
       () => pullOnce(dir, bytes, `{ type = "local", identity = "bench" }`),
       () => pipeOnce(bytes, (dst) => `${dst.bin} receive sink/backup/data`),
@@ -78,26 +85,38 @@ export async function pullLocalFigure(bytes = benchBytes()): Promise<Figure> {
   }
 }
 
-export async function pullSshFigure(bytes = benchBytes()): Promise<Figure> {
+/**
+ * Pull over ssh: the compiled binary and `bun src/cli.ts` (each the forced command and the client)
+ * at `bytes`, the binary at BENCH_SSH_LARGE_GIB (default 8), and the fixed cost of a 1 MiB job.
+ */
+export async function pullSshFigures(bytes = benchBytes()): Promise<Figure[]> {
+  if (!existsSync(COMPILED)) throw new Error("dist/zferry is missing: run `npm run build` first");
   const dir = mkdtempSync(join(tmpdir(), "zferry-bench-"));
   const serverConfig = join(dir, "server.toml");
+  const large = Math.round(Number(process.env.BENCH_SSH_LARGE_GIB ?? 8) * GIB);
+  const mib = 1 << 20;
   let sshd: Sshd | undefined;
   try {
-    sshd = await startSshd([{ command: `env ZFERRY_CONFIG=${serverConfig} ${BUN} ${REPO}/src/cli.ts stdinserver bench` }, { command: "cat > /dev/null" }]);
+    const forced = (zferry: string) => ({ command: `env ZFERRY_CONFIG=${serverConfig} ${zferry} stdinserver bench` });
+    sshd = await startSshd([forced(COMPILED), forced(BUN_RUN), { command: "cat > /dev/null" }]);
     const s = sshd;
-    const connect = () => {
-      const c = s.sshConnect(0);
+    const connect = (key: number) => {
+      const c = s.sshConnect(key);
       const options = [...c.options, CIPHER].map((o) => JSON.stringify(o)).join(", ");
       return `{ type = "ssh", host = "${c.host}", user = "${c.user}", port = ${c.port}, identity_file = "${c.identity_file}", options = [${options}] }`;
     };
-    const plain = s.sshArgv([], { key: 1 });
-    const catArgv = [plain[0]!, "-o", CIPHER, ...plain.slice(1)];
-    return await compareThroughput(
-      "pull over ssh, aes128-gcm (`zfs send | ssh … 'cat > /dev/null'` baseline)",
-      bytes,
-      () => pullOnce(dir, bytes, connect()),
-      () => pipeOnce(bytes, () => catArgv.map((a) => `'${a}'`).join(" ")),
-    );
+    const plain = s.sshArgv([], { key: 2 });
+    const sshCat = [plain[0]!, "-o", CIPHER, ...plain.slice(1)].map((a) => `'${a}'`).join(" ");
+    const baseline = (n: number) => () => pipeOnce(n, () => sshCat);
+    const viaCompiled = (n: number) => () => pullOnce(dir, n, connect(0), {}, COMPILED);
+    const viaBunRun = (n: number) => () => pullOnce(dir, n, connect(1), {}, BUN_RUN);
+    const against = "against `zfs send \\| ssh … 'cat > /dev/null'`";
+    return [
+      await compareThroughput(`pull over ssh, aes128-gcm, compiled binary; ${against}`, bytes, viaCompiled(bytes), baseline(bytes)),
+      await compareThroughput(`pull over ssh, aes128-gcm, \`bun src/cli.ts\`; ${against}`, bytes, viaBunRun(bytes), baseline(bytes)),
+      await compareThroughput(`pull over ssh, compiled binary, ${+(large / GIB).toFixed(2)} GiB per run; ${against}`, large, viaCompiled(large), baseline(large), Math.max(3, benchRuns() - 2)),
+      await compareLatency(`fixed cost over ssh: a whole pull job of 1 MiB (compiled); the same pipeline moving 1 MiB`, viaCompiled(mib), baseline(mib), benchRuns() + 2),
+    ];
   } finally {
     await sshd?.[Symbol.asyncDispose]();
     rmSync(dir, { recursive: true, force: true });
@@ -162,7 +181,7 @@ function rssMiB(pid: string): number {
 if (import.meta.main) {
   printHeader("Pull through stdinserver (fake zfs source and sink)");
   printFigure(await pullLocalFigure());
-  printFigure(await pullSshFigure());
+  for (const f of await pullSshFigures()) printFigure(f);
   process.stdout.write("\n| memory | client | server | rate |\n|---|---|---|---|\n");
   for (const line of await memoryFigures()) process.stdout.write(`${line}\n`);
 }

@@ -5,7 +5,7 @@
  */
 import { codecFigures } from "./codec.ts";
 import { printFigure, printHeader } from "./lib.ts";
-import { memoryFigures, pullLocalFigure, pullSshFigure } from "./pull.ts";
+import { memoryFigures, pullLocalFigure, pullSshFigures } from "./pull.ts";
 import { relayFigures } from "./relay.ts";
 import { startFigures } from "./start.ts";
 
@@ -13,7 +13,7 @@ printHeader("zferry bench (`npm run bench`)");
 for (const f of await codecFigures()) printFigure(f);
 for (const f of await relayFigures()) printFigure(f);
 printFigure(await pullLocalFigure());
-printFigure(await pullSshFigure());
+for (const f of await pullSshFigures()) printFigure(f);
 for (const f of await startFigures()) printFigure(f);
 process.stdout.write("\n| memory | client | server | rate |\n|---|---|---|---|\n");
 for (const line of await memoryFigures()) process.stdout.write(`${line}\n`);
