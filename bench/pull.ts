@@ -156,11 +156,13 @@ async function peakRss(bytes: number, env: Record<string, string> = {}): Promise
 export async function memoryFigures(): Promise<string[]> {
   const small = Number(process.env.BENCH_MEM_SMALL_GIB ?? 1) * GIB;
   const large = Number(process.env.BENCH_MEM_LARGE_GIB ?? 8) * GIB;
+  const huge = Number(process.env.BENCH_MEM_HUGE_GIB ?? 24) * GIB;
   const throttled = Number(process.env.BENCH_MEM_THROTTLED_MIB ?? 512) * (1 << 20);
   const lines: string[] = [];
   for (const [label, bytes, env] of [
     [`${small / GIB} GiB`, small, {}],
     [`${large / GIB} GiB`, large, {}],
+    [`${huge / GIB} GiB`, huge, {}],
     [`${throttled >> 20} MiB, receiver throttled to 100 MB/s`, throttled, { FAKE_ZFS_RECV_RATE: "100000000" }],
   ] as const) {
     const r = await peakRss(bytes, env);

@@ -6,14 +6,15 @@
  * Pitfall (measured): small typed arrays can move under the GC, so a cached `ptr()` goes stale.
  * Every call here passes the TypedArray itself and lets bun:ffi take its address per call.
  */
-import { dlopen, toArrayBuffer } from "bun:ffi";
+import { FFIType, dlopen, toArrayBuffer } from "bun:ffi";
 
 const symbols = {
   pipe2: { args: ["ptr", "i32"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
-  splice: { args: ["i32", "ptr", "i32", "ptr", "u64", "u32"], returns: "i64" },
+  // i64_fast: a plain number (a BigInt per call would be garbage in the data path's hot loop)
+  splice: { args: ["i32", "ptr", "i32", "ptr", "u64", "u32"], returns: FFIType.i64_fast },
   usleep: { args: ["u32"], returns: "i32" },
   __errno_location: { args: [], returns: "ptr" },
 } as const;
@@ -51,11 +52,17 @@ export const SPLICE_F_NONBLOCK = 2;
 export const EINTR = 4;
 export const EAGAIN = 11;
 
-/** errno of the last failed libc call on this thread. */
+/** errno's thread-local location; this module is loaded once per thread (each Worker has its own). */
+let errnoView: Int32Array | null = null;
+
+/** errno of the last failed libc call on this thread (read without allocating: it runs in hot loops). */
 export function errno(lib: Libc): number {
-  const p = lib.__errno_location();
-  if (p === null) return 0;
-  return new Int32Array(toArrayBuffer(p, 0, 4))[0] ?? 0;
+  if (errnoView === null) {
+    const p = lib.__errno_location();
+    if (p === null) return 0;
+    errnoView = new Int32Array(toArrayBuffer(p, 0, 4));
+  }
+  return errnoView[0] ?? 0;
 }
 
 

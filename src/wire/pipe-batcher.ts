@@ -51,15 +51,18 @@ export class PipeBatcher {
 
   /** Call once the pipe is readable: naps while it fills toward `want` bytes (capped at a batch). */
   awaitFill(want: number): void {
-    this.#napWhile(() => this.queued(), Math.min(want, this.batchBytes));
+    this.#napWhile(false, Math.min(want, this.batchBytes));
   }
 
   /** Call once the pipe is writable: naps while it drains toward `want` free bytes (capped at a batch). */
   awaitRoom(want: number): void {
-    this.#napWhile(() => {
-      const q = this.queued();
-      return q < 0 ? -1 : this.#capacity - q;
-    }, Math.min(want, this.batchBytes));
+    this.#napWhile(true, Math.min(want, this.batchBytes));
+  }
+
+  /** Bytes queued, or free when `room`; -1 when the kernel will not say. */
+  #measure(room: boolean): number {
+    const q = this.queued();
+    return q < 0 || !room ? q : this.#capacity - q;
   }
 
   /**
@@ -67,11 +70,11 @@ export class PipeBatcher {
    * the pipe to `want`. Half the pipe stays as slack, so the peer is not held up even if it
    * speeds up meanwhile.
    */
-  #napWhile(measure: () => number, want: number): void {
-    const first = measure();
+  #napWhile(room: boolean, want: number): void {
+    const first = this.#measure(room);
     if (first < 0 || first >= want) return;
     this.#lib.usleep(PROBE_NAP_US);
-    const second = measure();
+    const second = this.#measure(room);
     if (second <= first || second >= want) return; // an idle or slow peer: batching would only add latency
     const perUs = (second - first) / PROBE_NAP_US;
     this.#lib.usleep(Math.min(NAP_US_MAX, Math.ceil((want - second) / perUs)));

@@ -122,6 +122,7 @@ export function receivePump(options: ReceivePumpOptions): ReceivePumpResult {
   let sinkError: string | null = null;
   let bytes = 0;
   const { flags, progress } = options.control;
+  const discard = () => sinkError !== null || options.dstFd < 0 || Atomics.load(flags, CONTROL_DISCARD) === 1;
 
   for (;;) {
     if (!input.readExact(header, FRAME_HEADER_BYTES, true)) {
@@ -138,7 +139,6 @@ export function receivePump(options: ReceivePumpOptions): ReceivePumpResult {
       throw new ProtocolError(`Unexpected ${frameTypeName(frame.type)} frame inside an octet stream`);
     }
     let left = frame.length;
-    const discard = () => sinkError !== null || options.dstFd < 0 || Atomics.load(flags, CONTROL_DISCARD) === 1;
     // 1. bytes already in hand
     const inHand = input.takeBuffered(left);
     if (inHand.length) {
@@ -304,9 +304,13 @@ function copySend(lib: Libc | null, o: SendPumpOptions): SendPumpResult {
  * @throws ConnectionError when the connection's write side is gone
  */
 function waitSource(lib: Libc, o: SendPumpOptions): boolean {
-  const fds = new Int32Array([o.srcFd, POLLIN, o.outFd, 0]);
   // struct pollfd is { int fd; short events; short revents; }: fd, then events|revents<<16
+  const fds = POLL_TWO;
   for (;;) {
+    fds[0] = o.srcFd;
+    fds[1] = POLLIN;
+    fds[2] = o.outFd;
+    fds[3] = 0;
     const r = lib.poll(fds, 2, o.heartbeatMs);
     if (r < 0) {
       if (errno(lib) === EINTR) continue;
@@ -327,6 +331,14 @@ const HEARTBEAT_FRAME = (() => {
   encodeFrameHeader(b, 0, FrameType.HEARTBEAT, true, 0);
   return b;
 })();
+
+/**
+ * pollfd scratch for the loops above, which run one at a time on their thread; reused because the
+ * loops poll thousands of times a second and garbage there grows the worker's heap.
+ */
+const POLL_ONE = new Int32Array(2);
+const POLL_TWO = new Int32Array(4);
+const NOTHING = new Uint8Array(0);
 
 /** Reads exact byte counts from leftover bytes first, then from the fd, with an idle timeout. */
 class ExactInput {
@@ -380,6 +392,7 @@ class ExactInput {
   /** Up to `max` leftover bytes, as a view. */
   takeBuffered(max: number): Uint8Array {
     const n = Math.min(max, this.#pending.length - this.#off);
+    if (n === 0) return NOTHING;
     const view = this.#pending.subarray(this.#off, this.#off + n);
     this.#off += n;
     return view;
@@ -393,8 +406,10 @@ class ExactInput {
   waitReadable(): void {
     const lib = this.#lib;
     if (!lib) return;
-    const fds = new Int32Array([this.#fd, POLLIN]);
+    const fds = POLL_ONE;
     for (;;) {
+      fds[0] = this.#fd;
+      fds[1] = POLLIN;
       const r = lib.poll(fds, 1, this.#idleMs > 0 ? this.#idleMs : -1);
       if (r > 0) return;
       if (r === 0) throw new ConnectionError(`The peer sent nothing for ${(this.#idleMs / 1000).toFixed(1)} s (idle timeout)`);
@@ -405,8 +420,11 @@ class ExactInput {
 
 /** Blocks until `fd` has room or an error to report (the next write reports which). */
 function waitWritable(lib: Libc, fd: number): void {
-  const fds = new Int32Array([fd, POLLOUT]);
-  while (lib.poll(fds, 1, -1) < 0 && errno(lib) === EINTR);
+  const fds = POLL_ONE;
+  do {
+    fds[0] = fd;
+    fds[1] = POLLOUT;
+  } while (lib.poll(fds, 1, -1) < 0 && errno(lib) === EINTR);
 }
 
 function writeAllOrThrow(fd: number, bytes: Uint8Array): void {
