@@ -43,32 +43,46 @@ describe("PipeBatcher", () => {
     expect(naps).toEqual([]);
   });
 
-  test("measures the peer in one probe nap, then naps as long as that rate needs to fill the batch", () => {
-    // 0 → 100 KiB in the 100 µs probe: ~1 KiB/µs, so 412 KiB more take ~412 µs
-    const { lib, naps } = stubLibc(MiB, [0, 100 * 1024]);
-    PipeBatcher.for(lib, 3)!.awaitFill(MiB);
+  test("probes the peer's rate in a first nap, then naps as long as that rate needs to fill the batch", () => {
+    // 0 → 100 KiB in the 100 µs probe: 1 KiB/µs, so the other 412 KiB take 412 µs
+    const { lib, naps } = stubLibc(MiB, [0, 100 * 1024, MiB / 2]);
+    expect(PipeBatcher.for(lib, 3)!.awaitFill(MiB)).toBe(true);
     expect(naps).toEqual([100, 412]);
   });
 
-  test("bounds the second nap, so a slow peer adds little latency", () => {
+  test("remembers the rate: the next batch costs one nap", () => {
+    const { lib, naps } = stubLibc(MiB, [0, 100 * 1024, MiB / 2, 0, MiB / 2]);
+    const batcher = PipeBatcher.for(lib, 3)!;
+    batcher.awaitFill(MiB);
+    expect(batcher.awaitFill(MiB)).toBe(true);
+    expect(naps).toEqual([100, 412, 512]); // 512 KiB at 1 KiB/µs
+  });
+
+  test("bounds a nap, so a slow peer adds little latency, and reports a peer that moved nothing", () => {
     const { lib, naps } = stubLibc(MiB, [0, 1024]);
-    PipeBatcher.for(lib, 3)!.awaitFill(MiB);
+    expect(PipeBatcher.for(lib, 3)!.awaitFill(MiB)).toBe(false);
     expect(naps).toEqual([100, 1000]);
   });
 
   test("stops after the probe when the peer moved nothing (idle) or the batch is in", () => {
     const idle = stubLibc(MiB, [10, 10]);
-    PipeBatcher.for(idle.lib, 3)!.awaitFill(MiB);
+    expect(PipeBatcher.for(idle.lib, 3)!.awaitFill(MiB)).toBe(false);
     expect(idle.naps).toEqual([100]);
     const fast = stubLibc(MiB, [10, MiB]);
-    PipeBatcher.for(fast.lib, 3)!.awaitFill(MiB);
+    expect(PipeBatcher.for(fast.lib, 3)!.awaitFill(MiB)).toBe(true);
     expect(fast.naps).toEqual([100]);
   });
 
+  test("naps at most three times per batch", () => {
+    const { lib, naps } = stubLibc(MiB, [0, 1000, 2000, 3000, 4000, 5000]);
+    expect(PipeBatcher.for(lib, 3)!.awaitFill(MiB)).toBe(true);
+    expect(naps).toHaveLength(3);
+  });
+
   test("awaitRoom waits for free space: capacity minus what is queued", () => {
-    // full, then 900 KiB queued after the probe: 124 KiB free, ~1.24 KiB/µs, 388 KiB more in ~313 µs
-    const { lib, naps } = stubLibc(MiB, [MiB, 900 * 1024]);
-    PipeBatcher.for(lib, 3)!.awaitRoom(MiB);
+    // full, then 900 KiB queued after the probe: 124 KiB free at ~1.24 KiB/µs, 388 KiB more in ~313 µs
+    const { lib, naps } = stubLibc(MiB, [MiB, 900 * 1024, MiB / 2]);
+    expect(PipeBatcher.for(lib, 3)!.awaitRoom(MiB)).toBe(true);
     expect(naps).toEqual([100, 313]);
   });
 

@@ -9,15 +9,20 @@
  * pipe is still filling (or draining), and one splice then moves a batch.
  *
  * The pump waits for half a pipe at most, so the other half is slack for the peer: it neither
- * blocks on a full pipe nor starves on an empty one while the pump naps. A peer that moved nothing
- * during the first nap is idle or slow, and the pump goes on with what there is.
+ * blocks on a full pipe nor starves on an empty one while the pump naps. Each nap lasts as long
+ * as the peer's rate, remembered from earlier naps, needs to move the rest of the batch, so a
+ * steady stream costs about one wake-up per half pipe. A peer that moved nothing during a nap is
+ * idle or slow, and the pump goes on with what there is (or blocks in poll).
  */
 import { F_GETPIPE_SZ, FIONREAD, type Libc } from "../sys/libc.ts";
 
-/** The first nap, which measures how fast the peer moves. */
+/** The first nap on a pipe, before the peer's rate is known. */
 const PROBE_NAP_US = 100;
-/** The longest second nap: bounds the latency a batch adds. */
+const NAP_US_MIN = 20;
+/** Bounds the latency one nap adds. */
 const NAP_US_MAX = 1000;
+/** Naps per batch at most: the rate is re-measured after each. */
+const NAPS_MAX = 3;
 /** Below this capacity a nap would be about as long as the syscalls it saves. */
 const MIN_BATCH_CAPACITY = 256 * 1024;
 
@@ -26,6 +31,8 @@ export class PipeBatcher {
   readonly #fd: number;
   readonly #capacity: number;
   readonly #count = new Int32Array(1);
+  /** The peer's rate in bytes per µs, as measured over earlier naps (0: not yet). */
+  #rate = 0;
 
   private constructor(lib: Libc, fd: number, capacity: number) {
     this.#lib = lib;
@@ -49,14 +56,20 @@ export class PipeBatcher {
     return this.#lib.ioctl(this.#fd, FIONREAD, this.#count) === 0 ? this.#count[0]! : -1;
   }
 
-  /** Call once the pipe is readable: naps while it fills toward `want` bytes (capped at a batch). */
-  awaitFill(want: number): void {
-    this.#napWhile(false, Math.min(want, this.batchBytes));
+  /**
+   * Naps while the pipe fills toward `want` bytes (capped at a batch). Returns false when the
+   * peer moved nothing during a nap (idle or slow).
+   */
+  awaitFill(want: number): boolean {
+    return this.#napWhile(false, Math.min(want, this.batchBytes));
   }
 
-  /** Call once the pipe is writable: naps while it drains toward `want` free bytes (capped at a batch). */
-  awaitRoom(want: number): void {
-    this.#napWhile(true, Math.min(want, this.batchBytes));
+  /**
+   * Naps while the pipe drains toward `want` free bytes (capped at a batch). Returns false when
+   * the peer moved nothing during a nap: block in poll(POLLOUT) then, rather than nap again.
+   */
+  awaitRoom(want: number): boolean {
+    return this.#napWhile(true, Math.min(want, this.batchBytes));
   }
 
   /** Bytes queued, or free when `room`; -1 when the kernel will not say. */
@@ -65,18 +78,18 @@ export class PipeBatcher {
     return q < 0 || !room ? q : this.#capacity - q;
   }
 
-  /**
-   * One probe nap to measure the peer's rate, then one nap for as long as that rate needs to bring
-   * the pipe to `want`. Half the pipe stays as slack, so the peer is not held up even if it
-   * speeds up meanwhile.
-   */
-  #napWhile(room: boolean, want: number): void {
-    const first = this.#measure(room);
-    if (first < 0 || first >= want) return;
-    this.#lib.usleep(PROBE_NAP_US);
-    const second = this.#measure(room);
-    if (second <= first || second >= want) return; // an idle or slow peer: batching would only add latency
-    const perUs = (second - first) / PROBE_NAP_US;
-    this.#lib.usleep(Math.min(NAP_US_MAX, Math.ceil((want - second) / perUs)));
+  #napWhile(room: boolean, want: number): boolean {
+    let before = this.#measure(room);
+    for (let i = 0; i < NAPS_MAX && before >= 0 && before < want; i++) {
+      const us = this.#rate > 0 ? Math.min(NAP_US_MAX, Math.max(NAP_US_MIN, Math.ceil((want - before) / this.#rate))) : PROBE_NAP_US;
+      this.#lib.usleep(us);
+      const after = this.#measure(room);
+      if (after <= before) return false;
+      // Per requested µs: naps overshoot a little, which overrates the peer: shorter naps, never starving it.
+      const sample = (after - before) / us;
+      this.#rate = this.#rate > 0 ? (this.#rate + sample) / 2 : sample;
+      before = after;
+    }
+    return true;
   }
 }

@@ -159,9 +159,8 @@ export function receivePump(options: ReceivePumpOptions): ReceivePumpResult {
         const e = errno(lib!);
         if (e === EINTR) continue;
         if (e === EAGAIN) {
-          // The sink is full (the input was readable): wait for room, then for a batch of it.
-          waitWritable(lib!, options.dstFd);
-          dstBatch?.awaitRoom(left);
+          // The sink is full (the input was readable): nap while it drains, or block until it does.
+          if (!dstBatch?.awaitRoom(left)) waitWritable(lib!, options.dstFd);
           continue;
         }
         if (e === 22 /* EINVAL: fds splice cannot join */) {
@@ -245,9 +244,8 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
             const e = errno(lib);
             if (e === EINTR) continue;
             if (e === EAGAIN) {
-              // The connection is full (the private pipe holds the frame): wait for room, then for a batch of it.
-              waitWritable(lib, o.outFd);
-              outBatch?.awaitRoom(gathered - moved);
+              // The connection is full (the private pipe holds the frame): nap while it drains, or block until it does.
+              if (!outBatch?.awaitRoom(gathered - moved)) waitWritable(lib, o.outFd);
               continue;
             }
             if (e === 22 /* EINVAL: out cannot take splice */) {
