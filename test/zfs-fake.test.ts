@@ -17,6 +17,7 @@ import {
   estimateSendSize,
   getResumeToken,
   listFilesystems,
+  listTree,
   listVersions,
   parseDatasetName,
   parseVersionName,
@@ -310,6 +311,29 @@ describe("resumable receive", () => {
     expect(BigInt(resumed.bytes)).toBe(rest);
     expect(await getResumeToken(runner, target)).toBeNull();
     expect((await listVersions(runner, target)).map((x) => [x.name.full, x.guid])).toEqual([["tank/sink/resumed@s2", source.guid]]);
+  });
+
+  test("listTree reads a whole tree's placeholders and resume tokens in one zfs get, skipping snapshots", async () => {
+    const caps = await runner.capabilities();
+    await runner.run(["create", "-o", "zferry:placeholder=on", "tank/sink/ph"]);
+    await runner.run(["create", "tank/sink/ph/kid"]);
+    await runner.run(["snapshot", "tank/sink/ph/kid@k1"]);
+    fake.setEnv({ FAKE_ZFS_FAIL_AFTER: "5000" });
+    await transfer(sendArgv({ to: v("tank/src a@s1") }, caps), recvArgv({ target: ds("tank/sink/partial"), resumable: true }, caps));
+    fake.setEnv({ FAKE_ZFS_FAIL_AFTER: undefined });
+    const before = fake.calls().length;
+    const tree = await listTree(runner, ds("tank/sink"));
+    expect(fake.calls().length - before).toBe(1);
+    const byName = new Map(tree.map((e) => [e.name as string, e]));
+    expect(byName.get("tank/sink")).toEqual({ name: "tank/sink", placeholder: false, resumeToken: null } as never);
+    expect(byName.get("tank/sink/ph")).toEqual({ name: "tank/sink/ph", placeholder: true, resumeToken: null } as never);
+    expect(byName.get("tank/sink/ph/kid")?.placeholder).toBe(false); // inherits "on", is not one
+    expect(byName.get("tank/sink/partial")?.resumeToken).toBe(await getResumeToken(runner, ds("tank/sink/partial")));
+    expect(byName.get("tank/sink/partial")?.resumeToken).toMatch(/^1-/);
+    expect(tree.some((e) => e.name.includes("@"))).toBe(false);
+    const missing = (await listTree(runner, ds("tank/nope")).catch((e: unknown) => e)) as ZfsError;
+    expect(missing.isDatasetMissing).toBe(true);
+    await runner.run(["receive", "-A", "tank/sink/partial"]);
   });
 
   test("abortResumableReceive discards partial state once, then reports there is none", async () => {

@@ -13,6 +13,7 @@ import {
   estimateSendSize,
   getResumeToken,
   listFilesystems,
+  listTree,
   listVersions,
   parseDatasetName,
   parseVersionName,
@@ -68,6 +69,13 @@ describe.skipIf(!fuse.ok)("zfs layer on zfs-fuse", () => {
     const error = (await listVersions(runner, parseDatasetName(`${pool.name}/nope`)).catch((e: unknown) => e)) as ZfsError;
     expect(error).toBeInstanceOf(ZfsError);
     expect([error.exitCode, error.isDatasetMissing]).toEqual([1, true]);
+  });
+
+  test("listTree on zfs-fuse: every filesystem once, no snapshot lines, no tokens", async () => {
+    expect(await listTree(runner, parseDatasetName(pool.name))).toEqual([
+      { name: pool.name, placeholder: false, resumeToken: null },
+      { name: src, placeholder: false, resumeToken: null },
+    ] as never);
   });
 
   test("features zfs-fuse lacks answer null instead of failing", async () => {

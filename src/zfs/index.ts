@@ -12,12 +12,12 @@ export { MAX_STDERR_BYTES, ZfsError, ZfsNotFoundError, ZfsUnsupportedError, desc
 export { DEFAULT_ZFS_BIN, runZfs, runZfsCapture, type RunZfsOptions, type ZfsOutput } from "./run.ts";
 export { ZfsRunner, type ZfsRunOptions } from "./runner.ts";
 export { detectCapabilities, type ZfsCapabilities } from "./capabilities.ts";
-export { datasetExists, getResumeToken, listFilesystems, listVersions, type ZfsVersion } from "./list.ts";
+export { datasetExists, getResumeToken, listFilesystems, listTree, listVersions, type TreeEntry, type ZfsVersion } from "./list.ts";
 export { estimateSendSize, resumeSendArgv, sendArgv, type SendFlags, type SendRequest } from "./send.ts";
 export { checkToken, decodeResumeToken, type ResumeTokenInfo } from "./resume-token.ts";
 export { abortResumableReceive, recvArgv, type RecvRequest } from "./recv.ts";
 export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type ZfsRecvProcess, type ZfsSendProcess } from "./stream-process.ts";
-export { PLACEHOLDER_PROPERTY, createPlaceholder, isPlaceholder, listPlaceholders } from "./placeholder.ts";
+export { PLACEHOLDER_PROPERTY, createPlaceholder, isPlaceholder } from "./placeholder.ts";
 export { getProperties, setProperties, type PropertyValue } from "./properties.ts";
 export { startSendStream, type ZfsSendStream } from "./send-stream.ts";
 export { markReceived, receivedProperties } from "./received.ts";

@@ -5,6 +5,7 @@
  */
 import { NameError, parseDatasetName, parseVersionName, type DatasetName, type VersionName } from "./names.ts";
 import { ZfsError, zfsOutputError } from "./errors.ts";
+import { PLACEHOLDER_PROPERTY } from "./placeholder.ts";
 import { RESUME_TOKEN_PATTERN } from "./resume-token.ts";
 import type { ZfsRunOptions, ZfsRunner } from "./runner.ts";
 
@@ -75,6 +76,45 @@ export async function getResumeToken(runner: ZfsRunner, dataset: DatasetName, op
     throw zfsOutputError(argv, `receive_resume_token is not a token: ${JSON.stringify(value.slice(0, 80))}`);
   }
   return value;
+}
+
+/** A filesystem at or below a root, with what planning a push needs to know of it. */
+export interface TreeEntry {
+  readonly name: DatasetName;
+  /** zferry:placeholder=on set on the dataset itself (what is received below one inherits it). */
+  readonly placeholder: boolean;
+  /** OpenZFS receive_resume_token of a partial receive; null where there is none. */
+  readonly resumeToken: string | null;
+}
+
+/**
+ * Every filesystem and volume at and below `root`, with its placeholder mark and resume token, in
+ * one recursive `zfs get` (not one command per dataset). Snapshot lines are skipped: old zfs has
+ * no `zfs get -t`.
+ * @throws ZfsError when zfs fails (`isDatasetMissing` for a missing root) or prints something unparseable
+ */
+export async function listTree(runner: ZfsRunner, root: DatasetName, options: ZfsRunOptions = {}): Promise<TreeEntry[]> {
+  const resumable = (await runner.capabilities()).resumable;
+  const properties = resumable ? `${PLACEHOLDER_PROPERTY},receive_resume_token` : PLACEHOLDER_PROPERTY;
+  const argv = ["get", "-H", "-r", "-o", "name,property,value,source", properties, root];
+  const out = await runner.run(argv, options);
+  const found = new Map<string, { placeholder: boolean; resumeToken: string | null }>();
+  lines(out).forEach((line, i) =>
+    parseOrThrow(argv, line, i, () => {
+      const fields = line.split("\t");
+      if (fields.length !== 4) throw new SyntaxError(`expected 4 tab-separated fields, got ${fields.length}`);
+      const [name, property, value, source] = fields as [string, string, string, string];
+      if (name.includes("@") || name.includes("#")) return;
+      const entry = found.get(name) ?? { placeholder: false, resumeToken: null };
+      found.set(name, entry);
+      if (property === PLACEHOLDER_PROPERTY) entry.placeholder = value === "on" && source === "local";
+      else if (property === "receive_resume_token" && value !== NO_TOKEN && value !== "") {
+        if (!RESUME_TOKEN_PATTERN.test(value)) throw new SyntaxError(`receive_resume_token is not a token: ${JSON.stringify(value.slice(0, 80))}`);
+        entry.resumeToken = value;
+      }
+    }),
+  );
+  return [...found].map(([name, entry]) => parseOrThrow(argv, name, 0, () => ({ name: parseDatasetName(name), ...entry })));
 }
 
 /**

@@ -24,17 +24,3 @@ export async function isPlaceholder(runner: ZfsRunner, dataset: DatasetName, opt
   return value?.value === "on" && value.source === "local";
 }
 
-/**
- * Names under (and including) `root` that are placeholders. User properties are inherited, so
- * only a value set on the dataset itself (source "local") marks one; what was received below a
- * placeholder inherits "on" and is not one.
- */
-export async function listPlaceholders(runner: ZfsRunner, root: DatasetName, options: ZfsRunOptions = {}): Promise<Set<string>> {
-  const out = await runner.run(["get", "-H", "-r", "-o", "name,value,source", PLACEHOLDER_PROPERTY, root], options);
-  const found = new Set<string>();
-  for (const line of out.split("\n")) {
-    const [name, value, source] = line.split("\t");
-    if (name && value === "on" && source === "local" && !name.includes("@")) found.add(name);
-  }
-  return found;
-}

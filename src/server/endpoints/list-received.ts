@@ -1,6 +1,6 @@
 import { ENDPOINTS, listReceivedArgs, type FilesystemEntry } from "../../api/index.ts";
 import { RpcError, defineEndpoint } from "../../rpc/index.ts";
-import { datasetExists, getResumeToken, listFilesystems, listPlaceholders, quote } from "../../zfs/index.ts";
+import { ZfsError, listTree, quote, type TreeEntry } from "../../zfs/index.ts";
 import { withZfsErrors, type ServerContext } from "../context.ts";
 
 /**
@@ -17,18 +17,20 @@ export function listReceivedEndpoint(ctx: ServerContext) {
       const root = ctx.acl.receiveRoot;
       if (!root) throw new RpcError("permission_denied", `Client ${quote(ctx.identity)} may not push: no receive_root is configured for it`);
       return withZfsErrors(async () => {
-        if (!(await datasetExists(ctx.runner, root))) return { filesystems: [] };
-        const below = (await listFilesystems(ctx.runner, root)).filter((ds) => ds !== root);
-        const placeholders = await listPlaceholders(ctx.runner, root);
-        const entries: FilesystemEntry[] = [];
-        for (const ds of below) {
-          const token = await getResumeToken(ctx.runner, ds);
-          entries.push({
-            name: ds.slice(root.length + 1),
-            ...(token ? { resume_token: token } : {}),
-            ...(placeholders.has(ds) ? { placeholder: true } : {}),
-          });
+        let tree: TreeEntry[];
+        try {
+          tree = await listTree(ctx.runner, root);
+        } catch (err) {
+          if (err instanceof ZfsError && err.isDatasetMissing) return { filesystems: [] }; // nothing pushed yet
+          throw err;
         }
+        const entries = tree
+          .filter((e) => e.name !== root)
+          .map((e) => ({
+            name: e.name.slice(root.length + 1),
+            ...(e.resumeToken ? { resume_token: e.resumeToken } : {}),
+            ...(e.placeholder ? { placeholder: true } : {}),
+          }));
         return { filesystems: entries };
       });
     },
