@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ProtocolError } from "../wire/index.ts";
-import { decodeCbor, encodeCbor } from "./codec.ts";
+import { decodeCbor, encodeCbor, wideIntsToBigInt } from "./codec.ts";
 
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
@@ -71,6 +71,16 @@ describe("encodeCbor", () => {
 });
 
 describe("decodeCbor", () => {
+  test("wide integers become bigints in a copy; a value without any is not copied", () => {
+    const listing = { versions: Array.from({ length: 1000 }, (_, i) => ({ name: `s${i}`, guid: 2n ** 63n + BigInt(i), createtxg: BigInt(i), creation: 1_700_000_000 + i })) };
+    expect(wideIntsToBigInt(listing)).toBe(listing);
+    const trailer = { ok: true, bytes: 5 * 2 ** 30, parts: [1, 2 ** 40] };
+    const wide = wideIntsToBigInt(trailer) as typeof trailer;
+    expect(wide).toEqual({ ok: true, bytes: 5n * 2n ** 30n, parts: [1, 2n ** 40n] } as never);
+    expect(trailer.bytes).toBe(5 * 2 ** 30); // the input is left alone
+    expect(trailer.parts[1]).toBe(2 ** 40);
+  });
+
   test("decodeCbor reads unsigned 64-bit integers exactly, as bigints", () => {
     expect(decodeCbor(bytes("1bffffffffffffffff"), "x")).toBe(18446744073709551615n);
     expect(decodeCbor(bytes("1b0020000000000001"), "x")).toBe(9007199254740993n);

@@ -19,14 +19,29 @@ export function encodeCbor(value: unknown): Uint8Array {
   return new Uint8Array(encoder.encode(wideIntsToBigInt(value)));
 }
 
-/** Replaces integers outside ±2^32 with bigints, which cbor-x writes as CBOR integers. */
-function wideIntsToBigInt(value: unknown): unknown {
+/**
+ * Replaces integers outside ±2^32 with bigints, which cbor-x writes as CBOR integers. Copies only
+ * what changes: a listing of 100 000 snapshots whose numbers are bigints already is walked, not
+ * copied. Exported for tests.
+ */
+export function wideIntsToBigInt(value: unknown): unknown {
   if (typeof value === "number") return Number.isInteger(value) && Math.abs(value) >= 2 ** 32 ? BigInt(value) : value;
-  if (Array.isArray(value)) return value.map(wideIntsToBigInt);
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = wideIntsToBigInt(value[i]);
+      if (!Object.is(v, value[i])) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
   if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value) && !(value instanceof Date) && !(value instanceof Map)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = wideIntsToBigInt(v);
-    return out;
+    const record = value as Record<string, unknown>;
+    let out: Record<string, unknown> | null = null;
+    for (const k of Object.keys(record)) {
+      const v = wideIntsToBigInt(record[k]);
+      if (!Object.is(v, record[k])) (out ??= { ...record })[k] = v;
+    }
+    return out ?? value;
   }
   return value;
 }
