@@ -4,9 +4,10 @@
  * A pipe wakes a sleeping reader at every write into it when empty, and a sleeping writer at every
  * read from it when full. ssh and sshd move 32 KiB at a time, so a splice blocked on their side of
  * a pipe wakes some 30 000 times a second at 1 GiB/s, and on a 2-core machine each of those
- * wake-ups is CPU taken from ssh itself (batching cut the stdinserver's CPU for a 2 GiB pull over ssh by
- * a third). Pipes have no low-water mark (SO_RCVLOWAT is for sockets), so after the first wake-up
- * the pump naps while the pipe is still filling (or draining), and one splice then moves a batch.
+ * wake-ups is CPU taken from ssh itself (batching cut the stdinserver's CPU for a 2 GiB pull over
+ * ssh by a third). Pipes have no low-water mark (SO_RCVLOWAT is for sockets), so after the first
+ * wake-up the pump naps while the pipe is still filling (or draining), and one splice then moves
+ * a batch.
  *
  * The pump waits for half a pipe at most, so the other half is slack for the peer: it neither
  * blocks on a full pipe nor starves on an empty one while the pump naps. Each nap lasts as long as
