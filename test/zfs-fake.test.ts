@@ -31,7 +31,7 @@ import {
   type SendRequest,
 } from "../src/zfs/index.ts";
 import { closeQuietly } from "../src/sys/pipe.ts";
-import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
+import { compileFakeZfs, createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
 
 const PAYLOAD = 64 * 1024;
 let fake: FakeZfs;
@@ -365,5 +365,24 @@ describe("resumable receive", () => {
     expect(error).toBeInstanceOf(ZfsError);
     expect(error.exitCode).toBe(255);
     expect(error.message).toContain("cannot resume send: resume token is corrupt (incorrect checksum)");
+  });
+});
+
+describe("compiled fake (benches)", () => {
+  test("answers exactly as the script: usage, listings, streams", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zferry-fake-build-"));
+    try {
+      const program = compileFakeZfs(join(dir, "zfs"));
+      const fixtures = ["tank/a@s1", "tank/a#b1", "tank/a/kid@k1", "sink"];
+      using script = createFakeZfs({ datasets: fixtures, env: { FAKE_ZFS_NOW: "1700000000" } });
+      using compiled = createFakeZfs({ datasets: fixtures, env: { FAKE_ZFS_NOW: "1700000000" }, program });
+      for (const argv of [[], ["list", "-H", "-p", "-o", "name,guid,createtxg,creation", "-t", "all", "-r", "tank"], ["send", "tank/a@s1"], ["get", "nope"]]) {
+        const a = Bun.spawnSync([script.bin, ...argv]);
+        const b = Bun.spawnSync([compiled.bin, ...argv]);
+        expect([b.exitCode, b.stdout.toString(), b.stderr.toString()]).toEqual([a.exitCode, a.stdout.toString(), a.stderr.toString()]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
