@@ -54,17 +54,18 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
     const { source, target } = p;
     await prepareParents(runner, target, { root: job.root, existing, caps });
     let failure: unknown = null;
+    let received = 0; // receives zfs finished; `moved.snapshots` counts those whose GUID checked out
     let lastCheck: Promise<void> = Promise.resolve();
     try {
       const steps = p.plan.steps;
       for (const [i, step] of steps.entries()) {
         const force = i === 0 && step.kind === "full" && p.plan.intoPlaceholder;
         moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null });
-        moved.snapshots++;
+        received++;
         existing.add(target);
         // The next step builds on this snapshot, so it is checked first; the last one is checked
         // while the target is marked received.
-        const check = verifyReceived(runner, target, { name: parseVersionShortName(step.to.name), guid: step.to.guid });
+        const check = verifyReceived(runner, target, { name: parseVersionShortName(step.to.name), guid: step.to.guid }).then(() => void moved.snapshots++);
         if (i < steps.length - 1) await check;
         else lastCheck = check;
       }
@@ -74,7 +75,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
     // What arrived is kept and made readonly even when a later step failed. A receive with
     // `-o` (pull-step.ts) did that itself; a resumed one and zfs without `-o` need a `zfs set`.
     const markedByReceive = caps.recvProperties && !p.plan.steps.some((s) => s.kind === "resume");
-    const marked = moved.snapshots > 0 && !markedByReceive ? markReceived(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }) : Promise.resolve();
+    const marked = received > 0 && !markedByReceive ? markReceived(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }) : Promise.resolve();
     for (const settled of await Promise.allSettled([lastCheck, marked])) {
       if (settled.status === "rejected") failure ??= settled.reason;
     }
