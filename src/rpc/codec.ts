@@ -8,7 +8,11 @@
  *   numbers that large), so a byte count over 4 GiB is a uint64 for every peer.
  * Decoded byte strings are copies (Buffers); nothing decoded points into the frame reader's buffer.
  */
-import { Decoder, Encoder } from "cbor-x";
+// The subpath entries, not "cbor-x": its main entry loads the native cbor-extract addon, which
+// costs about 20 ms at every start (once per ssh connection) to speed up decoding large strings,
+// which zferry's messages do not have.
+import { Decoder } from "cbor-x/decode";
+import { Encoder } from "cbor-x/encode";
 import { ProtocolError } from "../wire/index.ts";
 
 const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8Array: false, copyBuffers: true } as ConstructorParameters<typeof Encoder>[0]);
