@@ -69,13 +69,8 @@ export async function datasetExists(runner: ZfsRunner, dataset: DatasetName, opt
 export async function getResumeToken(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions = {}): Promise<string | null> {
   if (!(await runner.capabilities()).resumable) return null;
   const argv = ["get", "-H", "-o", "value", "receive_resume_token", dataset];
-  const out = await runner.run(argv, options);
-  const value = out.trim();
-  if (value === NO_TOKEN || value === "") return null;
-  if (!RESUME_TOKEN_PATTERN.test(value)) {
-    throw zfsOutputError(argv, `receive_resume_token is not a token: ${JSON.stringify(value.slice(0, 80))}`);
-  }
-  return value;
+  const value = (await runner.run(argv, options)).trim();
+  return parseOrThrow(argv, value, 0, () => resumeTokenOf(value));
 }
 
 /** A filesystem at or below a root, with what planning a push needs to know of it. */
@@ -108,10 +103,7 @@ export async function listTree(runner: ZfsRunner, root: DatasetName, options: Zf
       const entry = found.get(name) ?? { placeholder: false, resumeToken: null };
       found.set(name, entry);
       if (property === PLACEHOLDER_PROPERTY) entry.placeholder = value === "on" && source === "local";
-      else if (property === "receive_resume_token" && value !== NO_TOKEN && value !== "") {
-        if (!RESUME_TOKEN_PATTERN.test(value)) throw new SyntaxError(`receive_resume_token is not a token: ${JSON.stringify(value.slice(0, 80))}`);
-        entry.resumeToken = value;
-      }
+      else if (property === "receive_resume_token") entry.resumeToken = resumeTokenOf(value);
     }),
   );
   return [...found].map(([name, entry]) => parseOrThrow(argv, name, 0, () => ({ name: parseDatasetName(name), ...entry })));
@@ -206,6 +198,16 @@ function compareVersions(a: ZfsVersion, b: ZfsVersion): number {
   if (a.createtxg !== b.createtxg) return a.createtxg < b.createtxg ? -1 : 1;
   if (a.name.kind !== b.name.kind) return a.name.kind === "bookmark" ? -1 : 1;
   return a.name.full < b.name.full ? -1 : a.name.full > b.name.full ? 1 : 0;
+}
+
+/**
+ * A `receive_resume_token` value: null for none ("-"), the token when it looks like one.
+ * @throws SyntaxError for anything else
+ */
+function resumeTokenOf(value: string): string | null {
+  if (value === NO_TOKEN || value === "") return null;
+  if (!RESUME_TOKEN_PATTERN.test(value)) throw new SyntaxError(`receive_resume_token is not a token: ${JSON.stringify(value.slice(0, 80))}`);
+  return value;
 }
 
 function lines(out: string): string[] {
