@@ -480,6 +480,42 @@ const CASES: Case[] = [
       await p.expectReset("ProtocolError: Malformed CBOR in a request header: expected exactly one item, found 2");
     },
   },
+  // Regression: cbor-x let the last of two equal keys win, and repaired invalid UTF-8 with U+FFFD.
+  {
+    name: "a request header with the key endpoint twice (the last would win)",
+    async run(p) {
+      // {endpoint: "info", body: "none", accept: "none", endpoint: "ping"}
+      await p.send(frame(T.HEADER, END, hexBytes("a4 68656e64706f696e74 64696e666f 64626f6479 646e6f6e65 66616363657074 646e6f6e65 68656e64706f696e74 6470696e67".replace(/ /g, ""))));
+      await p.expectReset('ProtocolError: Malformed CBOR in a request header: a map with the key "endpoint" twice at byte 38');
+    },
+  },
+  {
+    name: "a request header with invalid UTF-8 in the endpoint name",
+    async run(p) {
+      // {endpoint: "p\xffng", body: "none", accept: "none"}
+      await p.send(frame(T.HEADER, END, hexBytes("a3 68656e64706f696e74 6470ff6e67 64626f6479 646e6f6e65 66616363657074 646e6f6e65".replace(/ /g, ""))));
+      await p.expectReset("ProtocolError: Malformed CBOR in a request header: a text string that is not valid UTF-8 at byte 12");
+    },
+  },
+  // Regression: a whole float decoded to the same number as the integer, so it passed for one.
+  {
+    name: "a float where an argument must be an integer (n: 12345.0)",
+    async run(p) {
+      // {endpoint: "echo", args: {text: "x", n: 12345.0}, body: "none", accept: "value"}
+      const args = "a2 6474657874 6178 616e fb40c81c8000000000";
+      await p.send(frame(T.HEADER, END, hexBytes(`a4 68656e64706f696e74 646563686f 6461726773 ${args} 64626f6479 646e6f6e65 66616363657074 6576616c7565`.replace(/ /g, ""))));
+      await p.expectReset("ProtocolError: Malformed CBOR in a request header: a floating-point number (zferry's numbers are integers, major types 0 and 1) at byte 30");
+    },
+  },
+  {
+    name: "a trailer with bytes: 1000.0 (a float) ending a request octet body",
+    async run(p) {
+      await p.send(request({ endpoint: "consume", args: {}, body: "octets", accept: "value" }), frame(T.DATA, 0, new Uint8Array(1000)));
+      // {ok: true, bytes: 1000.0}
+      await p.send(frame(T.TRAILER, END, hexBytes("a2 626f6b f5 656279746573 f9 63d0".replace(/ /g, ""))));
+      await p.expectReset("ProtocolError: Malformed CBOR in trailer: a floating-point number");
+    },
+  },
   ...(
     [
       ["missing its endpoint", { body: "none", accept: "none" }, '"request header.endpoint": expected a string, got undefined'],

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ProtocolError } from "../wire/index.ts";
-import { decodeCbor, encodeCbor, wideIntsToBigInt } from "./codec.ts";
+import { countCborItems } from "./cbor-check.ts";
+import { decodeCbor, encodeCbor, preparedForCbor } from "./codec.ts";
 
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");
@@ -62,6 +63,47 @@ describe("encodeCbor", () => {
     expect(hex(encodeCbor(value))).toBe(expected);
   });
 
+  // Regression: list_versions wrote createtxg 19 as 1b 00 00 00 00 00 00 00 13 (every bigint got 8 bytes).
+  test.each([
+    ["the bigint 19 (a createtxg)", 19n, "13"],
+    ["the bigint 1000", 1000n, "1903e8"],
+    ["the bigint 2^32 - 1", 2n ** 32n - 1n, "1affffffff"],
+    ["the bigint 2^32", 2n ** 32n, "1b0000000100000000"],
+    ["the bigint -5", -5n, "24"],
+    ["the number -2^32", -(2 ** 32), "3affffffff"],
+    ["the bigint -2^32", -(2n ** 32n), "3affffffff"],
+    ["the number -2^32 - 1", -(2 ** 32) - 1, "3b0000000100000000"],
+  ])("encodeCbor writes %s with its shortest head", (_name, value, expected) => {
+    expect(hex(encodeCbor(value))).toBe(expected);
+  });
+
+  test("encodeCbor writes preferred serialization for integers of every width, strings and containers of every length class", () => {
+    const values: unknown[] = [];
+    for (let bits = 0; bits <= 64; bits++) {
+      const v = bits === 64 ? 2n ** 64n - 1n : 2n ** BigInt(bits);
+      values.push(v, v - 1n, -v, Number(v) <= Number.MAX_SAFE_INTEGER ? Number(v) : 0, Number(v) <= Number.MAX_SAFE_INTEGER ? -Number(v) : 0);
+    }
+    for (const n of [0, 1, 23, 24, 25, 255, 256, 65535, 65536]) {
+      values.push("a".repeat(n), "é".repeat(n), "😀".repeat(Math.min(n, 20000)), new Uint8Array(n), new Array(Math.min(n, 300)).fill(n), Object.fromEntries(Array.from({ length: Math.min(n, 300) }, (_, i) => [`k${i}`, i])));
+    }
+    for (const v of values) {
+      const encoded = encodeCbor({ v, list: [v] });
+      expect(() => countCborItems(encoded, { preferred: true })).not.toThrow();
+    }
+  });
+
+  test.each([
+    ["1.5", 1.5],
+    ["NaN", Number.NaN],
+    ["Infinity", Number.POSITIVE_INFINITY],
+  ])("encodeCbor refuses the non-integer number %s (the protocol has no floats)", (_name, value) => {
+    expect(() => encodeCbor({ bytes: value })).toThrow(TypeError);
+  });
+
+  test("encodeCbor writes a lone surrogate as U+FFFD, never as invalid UTF-8", () => {
+    expect(hex(encodeCbor("\ud800x"))).toBe("64efbfbd78");
+  });
+
   test("encodeCbor output stays unchanged while later values are encoded", () => {
     const first = encodeCbor({ reason: "first", scope: "stream" });
     const copy = Uint8Array.from(first);
@@ -71,12 +113,12 @@ describe("encodeCbor", () => {
 });
 
 describe("decodeCbor", () => {
-  test("wide integers become bigints in a copy; a value without any is not copied", () => {
-    const listing = { versions: Array.from({ length: 1000 }, (_, i) => ({ name: `s${i}`, guid: 2n ** 63n + BigInt(i), createtxg: BigInt(i), creation: 1_700_000_000 + i })) };
-    expect(wideIntsToBigInt(listing)).toBe(listing);
-    const trailer = { ok: true, bytes: 5 * 2 ** 30, parts: [1, 2 ** 40] };
-    const wide = wideIntsToBigInt(trailer) as typeof trailer;
-    expect(wide).toEqual({ ok: true, bytes: 5n * 2n ** 30n, parts: [1, 2n ** 40n] } as never);
+  test("preparedForCbor copies only where an integer changes form; a value without any is not copied", () => {
+    const listing = { versions: Array.from({ length: 1000 }, (_, i) => ({ name: `s${i}`, guid: 2n ** 63n + BigInt(i), createtxg: i, creation: 1_700_000_000 + i })) };
+    expect(preparedForCbor(listing)).toBe(listing);
+    const trailer = { ok: true, bytes: 5 * 2 ** 30, parts: [1, 2 ** 40, 19n] };
+    const wide = preparedForCbor(trailer) as typeof trailer;
+    expect(wide).toEqual({ ok: true, bytes: 5n * 2n ** 30n, parts: [1, 2n ** 40n, 19] } as never);
     expect(trailer.bytes).toBe(5 * 2 ** 30); // the input is left alone
     expect(trailer.parts[1]).toBe(2 ** 40);
   });

@@ -28,6 +28,11 @@ export const MAX_CONTROL_BYTES = 64 << 10;
 export const DATA_FRAME_BYTES = 1 << 20;
 /** Longest error text carried in a response, trailer or reset; longer text is cut (tail kept). */
 export const MAX_ERROR_TEXT = 8 << 10;
+/**
+ * Deepest nesting of arrays and maps in a CBOR item (the item itself is level 0); zferry's
+ * messages need 4. Deeper input is refused before it is decoded, so no decoder recurses on it.
+ */
+export const MAX_CBOR_NESTING = 32;
 /** How long a handshake may take before the connection is given up. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** A producer with nothing to send for this long sends a HEARTBEAT frame. */
