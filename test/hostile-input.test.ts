@@ -423,6 +423,61 @@ const CASES: Case[] = [
       await p.expectReset("ProtocolError: The connection ended inside a HEADER frame (1 of");
     },
   },
+  // Regression: end of input inside a message was a ConnectionError ("The peer closed the connection
+  // while a request header was expected"), and the server sent no RESET though its output was open.
+  {
+    name: "a request header without END, then EOF",
+    async run(p) {
+      const header = encodeCbor({ endpoint: "ping", body: "none", accept: "none" });
+      await p.send(frame(T.HEADER, 0, header.subarray(0, 5)), frame(T.HEADER, 0, header.subarray(5, 9)));
+      await p.end();
+      await p.expectReset("ProtocolError: The connection ended inside a request header: 9 bytes in 2 HEADER frames, none with END");
+    },
+  },
+  {
+    name: "a request value body without END, then EOF",
+    async run(p) {
+      await p.send(request({ endpoint: "sum", body: "value", accept: "value" }), frame(T.VALUE, 0, encodeCbor([1, 2]).subarray(0, 2)));
+      await p.end();
+      await p.expectReset("ProtocolError: The connection ended inside the request body: 2 bytes in 1 VALUE frame, none with END");
+    },
+  },
+  ...([false, true] as const).flatMap((toFd): Case[] => [
+    {
+      name: `a request octet body without its trailer, then EOF (${toFd ? "fd sink, data pump" : "function sink"})`,
+      async run(p) {
+        await p.send(request({ endpoint: "consume", args: toFd ? { to_dev_null: true } : {}, body: "octets", accept: "value" }), frame(T.DATA, 0, new Uint8Array(100)));
+        await p.end();
+        await p.expectReset("ProtocolError: The connection ended inside an octet stream, before its trailer (after 100 payload bytes)");
+      },
+    },
+    {
+      name: `a DATA frame cut short in a request octet body, then EOF (${toFd ? "fd sink, data pump" : "function sink"})`,
+      async run(p) {
+        await p.send(request({ endpoint: "consume", args: toFd ? { to_dev_null: true } : {}, body: "octets", accept: "value" }), frame(T.DATA, 0, new Uint8Array(10)).subarray(0, 12));
+        await p.end();
+        await p.expectReset("ProtocolError: The connection ended inside a DATA frame (4 of 10 payload bytes)");
+      },
+    },
+    {
+      name: `a trailer cut short in a request octet body, then EOF (${toFd ? "fd sink, data pump" : "function sink"})`,
+      async run(p) {
+        const trailer = frame(T.TRAILER, END, encodeCbor({ ok: true, bytes: 0 }));
+        await p.send(request({ endpoint: "consume", args: toFd ? { to_dev_null: true } : {}, body: "octets", accept: "value" }), trailer.subarray(0, 11));
+        await p.end();
+        await p.expectReset(`ProtocolError: The connection ended inside a TRAILER frame (3 of ${trailer.length - 8} payload bytes)`);
+      },
+    },
+    {
+      name: `an octet body through to its trailer (${toFd ? "fd sink, data pump" : "function sink"})`,
+      async run(p) {
+        await p.send(request({ endpoint: "consume", args: toFd ? { to_dev_null: true } : {}, body: "octets", accept: "value" }), frame(T.DATA, 0, new Uint8Array(10)), frame(T.TRAILER, END, encodeCbor({ ok: true, bytes: 10 })));
+        expect(await p.response()).toEqual({ status: "ok", body: "value" });
+        await p.nextSkippingHeartbeats();
+        await p.expectPing();
+      },
+    },
+  ]),
   {
     name: "a request header over MAX_HEADER_BYTES built from many END-less frames",
     log: `A request header is larger than its limit of ${MAX_HEADER_BYTES} bytes`,

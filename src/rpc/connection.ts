@@ -94,7 +94,11 @@ export class RpcConnection {
       const frame = await this.#nextFrame();
       if (frame === null) {
         if (parts.length === 0 && options.eofOk) return null;
-        throw this.#poison(new ConnectionError(`The peer closed the connection while ${what} was expected`));
+        if (parts.length === 0) throw this.#poison(new ConnectionError(`The peer closed the connection while ${what} was expected`));
+        // Inside a message the peer broke the framing, and our output may still be open: RESET.
+        throw this.#poison(
+          new ProtocolError(`The connection ended inside ${what}: ${total} bytes in ${parts.length} ${frameTypeName(type)} frame${parts.length === 1 ? "" : "s"}, none with END`),
+        );
       }
       if (frame.type === FrameType.RESET) {
         if (this.decodeReset(frame.payload).scope === "stream") continue; // a cancel that crossed our trailer
@@ -279,7 +283,7 @@ export class RpcConnection {
     if (options.probe) options.probe.bytes = () => bytes;
     for (;;) {
       const frame = await this.#nextFrame();
-      if (frame === null) throw this.#poison(new ConnectionError("The connection ended in the middle of an octet stream, before its trailer"));
+      if (frame === null) throw this.#poison(new ProtocolError(`The connection ended inside an octet stream, before its trailer (after ${bytes} payload bytes)`));
       switch (frame.type) {
         case FrameType.DATA:
           bytes += frame.payload.length;

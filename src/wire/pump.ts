@@ -106,8 +106,8 @@ export interface ReceivePumpResult {
 
 /**
  * Reads DATA frames from `inFd` into `dstFd` until a TRAILER or RESET, skipping HEARTBEATs.
- * @throws ProtocolError for any other frame or a malformed header
- * @throws ConnectionError when the input ends early or stays silent past `idleTimeoutMs`
+ * @throws ProtocolError for any other frame, a malformed header, or input that ends before the trailer
+ * @throws ConnectionError when the input stays silent past `idleTimeoutMs`
  */
 export function receivePump(options: ReceivePumpOptions): ReceivePumpResult {
   const lib = libc();
@@ -125,14 +125,15 @@ export function receivePump(options: ReceivePumpOptions): ReceivePumpResult {
   const discard = () => sinkError !== null || options.dstFd < 0 || Atomics.load(flags, CONTROL_DISCARD) === 1;
 
   for (;;) {
-    if (!input.readExact(header, FRAME_HEADER_BYTES, true)) {
-      throw new ConnectionError("The connection ended in the middle of an octet stream, before its trailer");
-    }
+    const got = input.readUpTo(header, FRAME_HEADER_BYTES);
+    if (got === 0) throw new ProtocolError(`The connection ended inside an octet stream, before its trailer (after ${bytes} payload bytes)`);
+    if (got < FRAME_HEADER_BYTES) throw new ProtocolError(`The connection ended inside a frame header (${got} of ${FRAME_HEADER_BYTES} bytes)`);
     const frame = decodeFrameHeader(header);
     if (frame.type === FrameType.HEARTBEAT) continue;
     if (frame.type === FrameType.TRAILER || frame.type === FrameType.RESET) {
       const payload = new Uint8Array(frame.length);
-      input.readExact(payload, frame.length, false);
+      const n = input.readUpTo(payload, frame.length);
+      if (n < frame.length) throw cutFrame(frame.type, n, frame.length);
       return { bytes, end: { type: frame.type, payload }, leftover: input.rest(), sinkError };
     }
     if (frame.type !== FrameType.DATA) {
@@ -155,7 +156,7 @@ export function receivePump(options: ReceivePumpOptions): ReceivePumpResult {
           left -= k;
           continue;
         }
-        if (k === 0) throw new ConnectionError("The connection ended in the middle of a DATA frame");
+        if (k === 0) throw cutFrame(FrameType.DATA, frame.length - left, frame.length);
         const e = errno(lib!);
         if (e === EINTR) continue;
         if (e === EAGAIN) {
@@ -171,6 +172,7 @@ export function receivePump(options: ReceivePumpOptions): ReceivePumpResult {
         continue;
       }
       const k = input.readSome(scratch, Math.min(left, scratch.length));
+      if (k === 0) throw cutFrame(FrameType.DATA, frame.length - left, frame.length);
       if (!discard()) sinkError = writeAllOrError(options.dstFd, scratch.subarray(0, k), sinkError, options.onSinkError);
       left -= k;
     }
@@ -353,8 +355,8 @@ class ExactInput {
     this.#idleMs = idleMs;
   }
 
-  /** Fills `dst[0..n)`; false only when `eofOk` and the input ended before the first byte. */
-  readExact(dst: Uint8Array, n: number, eofOk: boolean): boolean {
+  /** Fills `dst[0..n)` unless the input ends first; returns how many bytes it got. */
+  readUpTo(dst: Uint8Array, n: number): number {
     let got = 0;
     while (got < n) {
       const fromPending = this.takeBuffered(n - got);
@@ -365,16 +367,13 @@ class ExactInput {
       }
       this.waitReadable();
       const k = readSync(this.#fd, dst, got, n - got, null);
-      if (k === 0) {
-        if (eofOk && got === 0) return false;
-        throw new ConnectionError(`The connection ended inside a frame (${got} of ${n} bytes)`);
-      }
+      if (k === 0) return got;
       got += k;
     }
-    return true;
+    return got;
   }
 
-  /** Reads at least one byte into `dst[0..max)`. */
+  /** Reads at least one byte into `dst[0..max)`, or returns 0 at the end of the input. */
   readSome(dst: Uint8Array, max: number): number {
     const fromPending = this.takeBuffered(max);
     if (fromPending.length) {
@@ -382,9 +381,7 @@ class ExactInput {
       return fromPending.length;
     }
     this.waitReadable();
-    const k = readSync(this.#fd, dst, 0, max, null);
-    if (k === 0) throw new ConnectionError("The connection ended in the middle of a DATA frame");
-    return k;
+    return readSync(this.#fd, dst, 0, max, null);
   }
 
   /** Up to `max` leftover bytes, as a view. */
@@ -414,6 +411,11 @@ class ExactInput {
       if (errno(lib) !== EINTR) return;
     }
   }
+}
+
+/** End of input inside a frame: a protocol error (the peer gets a RESET), worded as FrameReader words it. */
+function cutFrame(type: number, got: number, length: number): ProtocolError {
+  return new ProtocolError(`The connection ended inside a ${frameTypeName(type)} frame (${got} of ${length} payload bytes)`);
 }
 
 /** Blocks until `fd` has room or an error to report (the next write reports which). */

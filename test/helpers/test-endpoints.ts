@@ -1,5 +1,5 @@
 /** Endpoints that exercise every body kind in both directions; used by the RPC contract tests. */
-import { closeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { EndpointRegistry, RpcError, defineEndpoint, schema, type OctetProducer } from "../../src/rpc/index.ts";
 import { closeQuietly, makePipe } from "../../src/sys/pipe.ts";
 
@@ -97,11 +97,21 @@ export function testRegistry(): EndpointRegistry {
     }),
     defineEndpoint({
       name: "consume",
-      args: schema.object({ refuse: schema.optional(schema.boolean), fail_sink_after: schema.optional(schema.uint) }),
+      args: schema.object({ refuse: schema.optional(schema.boolean), fail_sink_after: schema.optional(schema.uint), to_dev_null: schema.optional(schema.boolean) }),
       body: "octets",
       response: "value",
       async handle(args, ctx) {
         if (args.refuse) throw new RpcError("permission_denied", "Refused before reading the body");
+        if (args.to_dev_null) {
+          // An fd sink: over real fds the body goes through the data pump, not the portable loop.
+          const fd = openSync("/dev/null", "w");
+          try {
+            const received = await ctx.body.pipeTo({ fd });
+            return { bytes: received.bytes };
+          } finally {
+            closeSync(fd);
+          }
+        }
         const hasher = new Bun.CryptoHasher("sha256");
         let seen = 0;
         const received = await ctx.body.pipeTo((chunk) => {
