@@ -70,7 +70,7 @@ function inProcessServer(options: ServerOptions): Server {
       return { exitCode: 3, log: lines.join("\n") };
     }
     try {
-      await serve(conn, testRegistry(), { log });
+      await serve(conn, testRegistry(), { log, onCallDone: (e) => log.info(`call endpoint=${e.endpoint} status=${e.status}`) });
       await conn.close();
       return { exitCode: 0, log: lines.join("\n") };
     } catch (err) {
@@ -584,7 +584,8 @@ const CASES: Case[] = [
       name: `a request header ${what}`,
       async run(p) {
         await p.send(frame(T.HEADER, END, encodeCbor(header)));
-        await p.expectReset(`Malformed request header: ${message}`);
+        // Regression: this reason lacked the "ProtocolError: " every other protocol error has.
+        await p.expectReset(new RegExp(`^ProtocolError: Malformed request header: ${RegExp.escape(message)}$`));
       },
     }),
   ),
@@ -706,18 +707,30 @@ const CASES: Case[] = [
   },
 
   // the client misbehaves while the server streams a response
+  // Regression: the reason read "Protocol error: …", and the call was logged status=ok.
   ...(["iterable", "fd"] as const).map(
     (via): Case => ({
       name: `a new request sent while a response octet stream (${via}) is still arriving`,
+      log: "call endpoint=produce status=protocol_error",
       async run(p) {
         await p.send(request({ endpoint: "produce", args: { seed: 1, bytes: 256 << 20, via }, body: "none", accept: "octets" }));
         expect(await p.response()).toEqual({ status: "ok", body: "octets" });
         await p.send(PING);
-        await p.expectReset("new request");
+        await p.expectReset(/^ProtocolError: The client sent a new request \(HEADER frame\) before the response body ended$/);
         expect(p.dataBytes).toBeLessThan(256 << 20);
       },
     }),
   ),
+  {
+    name: "an unknown frame type while a response octet stream is arriving",
+    log: "call endpoint=produce status=protocol_error",
+    async run(p) {
+      await p.send(request({ endpoint: "produce", args: { seed: 1, bytes: 256 << 20, via: "fd" }, body: "none", accept: "octets" }));
+      expect(await p.response()).toEqual({ status: "ok", body: "octets" });
+      await p.send(frame(0x07, END));
+      await p.expectReset(/^ProtocolError: Unknown frame type 0x07$/);
+    },
+  },
   {
     name: "a malformed RESET while a response octet stream is arriving",
     async run(p) {

@@ -110,6 +110,15 @@ describe("docs/protocol.md tables", () => {
   });
 });
 
+describe("docs/protocol.md § Error handling", () => {
+  // Regression: "Malformed request header: …" went out (and was documented) without its prefix.
+  test("every RESET reason it quotes starts with the error's class, as the code writes it", () => {
+    const reasons = [...section("## Error handling").matchAll(/`([^`]+)`/g)].map((m) => m[1]!).filter((c) => /^[A-Z][\w ]*: /.test(c));
+    expect(reasons.length).toBeGreaterThanOrEqual(4);
+    for (const r of reasons) expect(r).toMatch(/^(ProtocolError|ConnectionError): /);
+  });
+});
+
 describe("docs/protocol.md § Worked example", () => {
   const blocks = hexBlocks();
 

@@ -115,6 +115,16 @@ export class RpcConnection {
     }
   }
 
+  /**
+   * Poisons the connection for a protocol error found above this layer (a header that decodes but
+   * does not parse, a frame that breaks the call sequence): RULE1, as for one found here.
+   * @returns the error the connection now fails with (an earlier one, if it was already broken)
+   */
+  fail(err: ProtocolError): Error {
+    this.#poison(err);
+    return this.#broken!;
+  }
+
   /** Writes a HEADER or VALUE message. */
   async writeMessage(type: MessageType, value: unknown): Promise<void> {
     this.#check();

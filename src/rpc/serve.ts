@@ -13,7 +13,8 @@ import { ConnectionError, FrameType, HEARTBEAT_INTERVAL_MS, ProtocolError, frame
 import type { RpcConnection } from "./connection.ts";
 import type { Endpoint, EndpointRegistry, IncomingOctets } from "./endpoint.ts";
 import { PeerResetError, RpcError, type Status } from "./errors.ts";
-import { clampErrorText, parseRequestHeader, type BodyKind, type RequestHeader } from "./messages.ts";
+import { decodeCbor } from "./codec.ts";
+import { clampErrorText, parseRequestHeader, parseReset, type BodyKind, type RequestHeader } from "./messages.ts";
 import type { OctetProducer, ReceivedBody } from "./octets.ts";
 import { ValidationError } from "./schema.ts";
 
@@ -23,9 +24,15 @@ export interface ServeOptions {
   onCallDone?: (entry: CallLogEntry) => void;
 }
 
+/**
+ * How a call ended, for the log: the status it was answered with, or what broke the connection
+ * during it (then the status on the wire, if any, is not the outcome).
+ */
+export type CallOutcome = Status | "protocol_error" | "connection_lost";
+
 export interface CallLogEntry {
   endpoint: string;
-  status: Status;
+  status: CallOutcome;
   durationMs: number;
   message?: string;
   note: Record<string, unknown>;
@@ -56,9 +63,8 @@ export async function serve(conn: RpcConnection, registry: EndpointRegistry, opt
         header = parseRequestHeader(raw, "request header");
       } catch (err) {
         // Without a valid header the body cannot be framed: the connection is out of sync.
-        const reason = `Malformed request header: ${(err as Error).message}`;
-        log.warn(reason);
-        await conn.writeReset(reason, "connection").catch(() => {});
+        const broken = conn.fail(new ProtocolError(`Malformed request header: ${(err as Error).message}`));
+        log.warn(`Protocol error from the client: ${broken.message}`);
         return "lost";
       }
       const ok = await serveCall(conn, registry, header, lost.signal, options);
@@ -76,7 +82,7 @@ async function serveCall(conn: RpcConnection, registry: EndpointRegistry, header
   const started = performance.now();
   const note: Record<string, unknown> = {};
   const log = options.log;
-  const done = (status: Status, message?: string) =>
+  const done = (status: CallOutcome, message?: string) =>
     options.onCallDone?.({ endpoint: header.endpoint, status, durationMs: Math.round(performance.now() - started), message, note });
 
   try {
@@ -101,9 +107,14 @@ async function serveCall(conn: RpcConnection, registry: EndpointRegistry, header
     }
     return await runHandler(conn, endpoint, args, signal, log, note, done);
   } catch (err) {
-    if (err instanceof ProtocolError || err instanceof ConnectionError || err instanceof PeerResetError) {
+    if (err instanceof ProtocolError) {
+      log.warn(`${header.endpoint}: protocol error from the client: ${err.message}`);
+      done("protocol_error", err.message);
+      return false;
+    }
+    if (err instanceof ConnectionError || err instanceof PeerResetError) {
       log.warn(`${header.endpoint}: connection lost: ${err.message}`);
-      done("server_error", err.message);
+      done("connection_lost", err.message);
       return false;
     }
     throw err;
@@ -117,7 +128,7 @@ async function runHandler(
   signal: AbortSignal,
   log: ConsolaInstance,
   note: Record<string, unknown>,
-  done: (status: Status, message?: string) => void,
+  done: (status: CallOutcome, message?: string) => void,
 ): Promise<boolean> {
   // Request body
   let body: unknown;
@@ -170,11 +181,9 @@ async function runHandler(
     await conn.writeMessage(FrameType.VALUE, result);
   } else {
     await conn.writeMessage(FrameType.HEADER, { status: "ok", body: "octets" });
-    const outcome = await streamResponse(conn, result as OctetProducer, log);
-    note.bytes = outcome.bytes;
-    if (outcome.error) note.error = outcome.error;
+    const outcome = await streamResponse(conn, result as OctetProducer, note);
     done("ok", outcome.error ?? undefined);
-    return outcome.connectionUsable;
+    return true;
   }
   done("ok");
   return true;
@@ -184,14 +193,17 @@ async function runHandler(
  * Streams a producer's bytes as the response body and ends them with a trailer. Meanwhile it
  * watches the input: a RESET cancels the stream, EOF means the client is gone; both stop the
  * producer (kill its child) at once.
+ * @returns the bytes sent and the trailer's error, when the stream ended with a trailer
+ * @throws ProtocolError (the connection is poisoned) when the client broke the protocol meanwhile
+ * @throws ConnectionError / PeerResetError when the client is gone
  */
-async function streamResponse(conn: RpcConnection, producer: OctetProducer, log: ConsolaInstance): Promise<{ bytes: number; error: string | null; connectionUsable: boolean }> {
+async function streamResponse(conn: RpcConnection, producer: OctetProducer, note: Record<string, unknown>): Promise<{ bytes: number; error: string | null }> {
   const stop = new AbortController();
-  /** cancel: a stream RESET (the connection stays usable); gone: the client left; protocol: it broke the rules. */
-  let interruption: { reason: string; kind: "cancel" | "gone" | "protocol" } | null = null;
-  const interrupt = (reason: string, kind: "cancel" | "gone" | "protocol") => {
+  /** cancel: a stream RESET (the connection stays usable); fatal: the client left or broke the rules. */
+  let interruption: { reason: string; fatal: Error | null } | null = null;
+  const interrupt = (reason: string, fatal: Error | null) => {
     if (interruption) return;
-    interruption = { reason, kind };
+    interruption = { reason, fatal };
     producer.abort(reason);
     stop.abort(reason);
   };
@@ -199,50 +211,46 @@ async function streamResponse(conn: RpcConnection, producer: OctetProducer, log:
   conn.peekFrame().then(
     (frame) => {
       if (!streaming) return;
-      if (frame === null) return interrupt("the client disconnected", "gone");
+      if (frame === null) return interrupt("the client disconnected", new ConnectionError("The client disconnected during the response stream"));
       if (frame.type !== FrameType.RESET) {
         const what = frame.type === FrameType.HEADER ? "a new request (HEADER frame)" : `a ${frameTypeName(frame.type)} frame`;
-        return interrupt(`Protocol error: the client sent ${what} before the response body ended`, "protocol");
+        return interrupt("the client broke the protocol", new ProtocolError(`The client sent ${what} before the response body ended`));
       }
       let reset;
       try {
-        reset = conn.decodeReset(frame.payload);
+        reset = parseReset(decodeCbor(frame.payload, "reset"), "reset");
       } catch (err) {
-        return interrupt(`Protocol error: malformed RESET: ${(err as Error).message}`, "protocol");
+        const e = err instanceof ProtocolError ? err : new ProtocolError(`Invalid reset: ${(err as Error).message}`);
+        return interrupt("the client broke the protocol", e);
       }
       if (reset.scope === "stream") {
         conn.dropPeekedFrame();
-        interrupt(`cancelled by the client: ${reset.reason}`, "cancel");
-      } else interrupt(`the client closed the connection: ${reset.reason}`, "gone");
+        interrupt(`cancelled by the client: ${reset.reason}`, null);
+      } else interrupt(`the client closed the connection: ${reset.reason}`, new PeerResetError(reset.reason));
     },
-    (err: Error) => interrupt(`connection lost: ${err.message}`, "gone"),
+    (err: Error) => interrupt(`connection lost: ${err.message}`, err),
   );
 
   let sent: { bytes: number; aborted: boolean };
   try {
     sent = await conn.sendOctets(producer.source, { signal: stop.signal });
   } catch (err) {
-    interrupt((err as Error).message, "gone");
+    interrupt((err as Error).message, err as Error);
     await producer.finish();
-    log.warn(`Stream aborted: ${(err as Error).message}`);
-    return { bytes: 0, error: (err as Error).message, connectionUsable: false };
+    throw err;
   } finally {
     streaming = false;
   }
+  note.bytes = sent.bytes;
   const failure = await producer.finish();
-  const i = interruption as { reason: string; kind: "cancel" | "gone" | "protocol" } | null;
-  if (i?.kind === "protocol") {
-    log.warn(i.reason);
-    await conn.writeReset(i.reason, "connection").catch(() => {});
-    return { bytes: sent.bytes, error: i.reason, connectionUsable: false };
-  }
-  if (i?.kind === "gone") {
-    log.warn(`Stream aborted: ${i.reason}`);
-    return { bytes: sent.bytes, error: i.reason, connectionUsable: false };
-  }
+  const i = interruption as { reason: string; fatal: Error | null } | null;
+  // RULE: the connection is poisoned (and its RESET written) only now that the data pump, which
+  // writes to the same fd, has stopped; a RESET written during the stream could split a frame.
+  if (i?.fatal) throw i.fatal instanceof ProtocolError ? conn.fail(i.fatal) : i.fatal;
   const error = i ? i.reason : failure;
+  if (error !== null) note.error = error;
   await conn.writeTrailer(error === null ? { ok: true, bytes: sent.bytes } : { ok: false, bytes: sent.bytes, error });
-  return { bytes: sent.bytes, error, connectionUsable: true };
+  return { bytes: sent.bytes, error };
 }
 
 /** Answers with an error before (octets) or after (value) the request body, and discards the body. */
