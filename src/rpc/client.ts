@@ -67,7 +67,7 @@ export class RpcClient {
       if (options.body?.kind === "value") await this.conn.writeMessage(FrameType.VALUE, options.body.value);
       if (options.body?.kind === "octets") await this.#sendBody(options.body.producer, options.body.probe);
 
-      const header = parseResponseHeader(await this.conn.readMessage(FrameType.HEADER, "the response header"), "response header");
+      const header = this.conn.checkShape(await this.conn.readMessage(FrameType.HEADER, "the response header"), "response header", parseResponseHeader);
       if (header.status !== "ok") {
         if (header.body !== "none") await this.#discardBody(header.body);
         throw new RpcError(header.status, header.message ?? header.status);

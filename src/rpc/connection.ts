@@ -125,6 +125,19 @@ export class RpcConnection {
     return this.#broken!;
   }
 
+  /**
+   * Checks a decoded message against its schema, for a message whose shape the protocol fixes (a
+   * response header): one that does not fit is a protocol error, not a refusal.
+   * @throws ProtocolError (and poisons the connection)
+   */
+  checkShape<T>(value: unknown, what: string, parse: (v: unknown, path: string) => T): T {
+    try {
+      return parse(value, what);
+    } catch (err) {
+      throw this.#poison(new ProtocolError(`Invalid ${what}: ${(err as Error).message}`));
+    }
+  }
+
   /** Writes a HEADER or VALUE message. */
   async writeMessage(type: MessageType, value: unknown): Promise<void> {
     this.#check();
@@ -364,12 +377,7 @@ export class RpcConnection {
   }
 
   #parse<T>(bytes: Uint8Array, what: string, parse: (v: unknown, path: string) => T): T {
-    const value = this.#decode(bytes, what);
-    try {
-      return parse(value, what);
-    } catch (err) {
-      throw this.#poison(new ProtocolError(`Invalid ${what}: ${(err as Error).message}`));
-    }
+    return this.checkShape(this.#decode(bytes, what), what, parse);
   }
 
   #peerReset(frame: Frame): PeerResetError {

@@ -83,11 +83,39 @@ describe("clampErrorText", () => {
     expect(clampErrorText("  zfs exited 1\n")).toBe("zfs exited 1");
   });
 
-  test("clampErrorText keeps the last MAX_ERROR_TEXT characters, marked with an ellipsis", () => {
-    const text = `${"a".repeat(MAX_ERROR_TEXT)}THE REASON`;
-    const out = clampErrorText(text);
-    expect(out.length).toBe(MAX_ERROR_TEXT);
+  test.each([
+    ["ASCII", "a", 1],
+    ["2-byte UTF-8 (é)", "é", 2],
+    ["3-byte UTF-8 (€)", "€", 3],
+    ["4-byte UTF-8 (😀, two UTF-16 units)", "😀", 4],
+  ])("clampErrorText keeps the end of long %s text within MAX_ERROR_TEXT bytes of UTF-8, marked with an ellipsis", (_name, char, size) => {
+    const out = clampErrorText(`${char.repeat(MAX_ERROR_TEXT)}THE REASON`);
+    const bytes = Buffer.byteLength(out, "utf8");
+    expect(bytes).toBeLessThanOrEqual(MAX_ERROR_TEXT);
+    expect(bytes).toBeGreaterThan(MAX_ERROR_TEXT - size);
     expect(out.startsWith("…")).toBe(true);
     expect(out.endsWith("THE REASON")).toBe(true);
+    expect(out.isWellFormed()).toBe(true); // never half a surrogate pair
+    expect(parseTrailer({ ok: false, bytes: 0, error: out }, "trailer").error).toBe(out);
+  });
+
+  test("clampErrorText keeps text of exactly MAX_ERROR_TEXT bytes whole", () => {
+    const text = "é".repeat(MAX_ERROR_TEXT / 2);
+    expect(clampErrorText(text)).toBe(text);
+  });
+});
+
+// Regression: MAX_ERROR_TEXT was counted in UTF-16 code units (and 64 more were accepted), which
+// another implementation cannot count the same way; it is bytes of UTF-8, and more is an error.
+describe("error text limits", () => {
+  const atLimit = "é".repeat(MAX_ERROR_TEXT / 2); // 8192 bytes, 4096 UTF-16 units
+  const over = `${atLimit}a`;
+  test.each([
+    ["a response message", (t: string) => parseResponseHeader({ status: "conflict", message: t, body: "none" }, "response header"), '"response header.message"'],
+    ["a trailer error", (t: string) => parseTrailer({ ok: false, bytes: 0, error: t }, "trailer"), '"trailer.error"'],
+    ["a reset reason", (t: string) => parseReset({ reason: t, scope: "connection" }, "reset"), '"reset.reason"'],
+  ])("%s of MAX_ERROR_TEXT bytes of UTF-8 is accepted, one byte more is refused", (_name, parse, field) => {
+    expect(() => parse(atLimit)).not.toThrow();
+    expect(messageOf(() => parse(over))).toBe(`${field}: longer than ${MAX_ERROR_TEXT} bytes of UTF-8 (${MAX_ERROR_TEXT + 1})`);
   });
 });

@@ -17,12 +17,20 @@ export class ValidationError extends TypeError {
   }
 }
 
-export function string(options: { max?: number; min?: number } = {}): Parser<string> {
-  const { max = 4096, min = 0 } = options;
+/**
+ * A text string; `min` and `max` count UTF-16 code units (JavaScript's length), `maxBytes` the
+ * bytes of its UTF-8 encoding (what another implementation counts the same way).
+ */
+export function string(options: { max?: number; min?: number; maxBytes?: number } = {}): Parser<string> {
+  const { max = 4096, min = 0, maxBytes } = options;
   return (v, path) => {
     if (typeof v !== "string") throw expected(path, "a string", v);
     if (v.length < min) throw new ValidationError(path, min === 1 ? "expected a non-empty string" : `expected at least ${min} characters`);
     if (v.length > max) throw new ValidationError(path, `longer than ${max} characters`);
+    if (maxBytes !== undefined && v.length > maxBytes / 3) {
+      const bytes = Buffer.byteLength(v, "utf8");
+      if (bytes > maxBytes) throw new ValidationError(path, `longer than ${maxBytes} bytes of UTF-8 (${bytes})`);
+    }
     return v;
   };
 }
