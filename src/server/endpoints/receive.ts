@@ -24,6 +24,8 @@ import {
   zfsChildError,
   type DatasetName,
   type VersionName,
+  type ZfsChildResult,
+  type ZfsRecvProcess,
 } from "../../zfs/index.ts";
 import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
 
@@ -72,21 +74,35 @@ async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOct
   } finally {
     closeQuietly(proc.writeFd); // EOF: zfs recv finishes (or fails on a truncated stream)
   }
+  if (received.sinkError !== null) {
+    // Writing into `zfs recv` failed (EPIPE: it exited early, e.g. on a bad stream), so the body
+    // was cancelled with a RESET and drained, and the client's trailer only echoes that cancel:
+    // zfs's own exit status and stderr are the reason.
+    const result = await recvExit(ctx, proc);
+    const err = result && zfsChildError(argv, result, { subject: `receive ${quote(what)}` });
+    if (err) throw err;
+    throw new RpcError("server_error", `receive ${quote(what)}: ${received.sinkError}`);
+  }
   if (received.error !== null) {
     // The client's `zfs send` failed or it cancelled: nothing must look received. `zfs recv` sees
     // EOF on a truncated stream and fails, cleaning up after itself (with -s it keeps only a
     // resume token, which does not look complete). Killing it instead can return before the
     // zfs-fuse daemon has removed the partial dataset, so it is killed only if it hangs.
-    const exited = await Promise.race([proc.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
-    if (exited === null) await proc.kill("SIGTERM");
-    ctx.children.remove(proc);
+    await recvExit(ctx, proc);
     throw new RpcError("bad_request", `Nothing received into ${quote(what)}: the client's stream failed: ${received.error}`);
   }
   const result = await proc.done();
   ctx.children.remove(proc);
   const err = zfsChildError(argv, result, { subject: `receive ${quote(what)}` });
   if (err) throw err;
-  if (received.sinkError !== null) throw new RpcError("server_error", `receive ${quote(what)}: ${received.sinkError}`);
+}
+
+/** Waits for `zfs recv` to exit after its input ended; kills it (and gives null) if it hangs. */
+async function recvExit(ctx: ServerContext, proc: ZfsRecvProcess): Promise<ZfsChildResult | null> {
+  const exited = await Promise.race([proc.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
+  if (exited === null) await proc.kill("SIGTERM");
+  ctx.children.remove(proc);
+  return exited;
 }
 
 /** The GUID of the snapshot just received, which the client compares with its own. */

@@ -34,7 +34,8 @@ export function estimateSendEndpoint(ctx: ServerContext) {
     response: "value",
     async handle(args): Promise<ReturnType<typeof estimateResponse>> {
       const request = await checkedSendRequest(ctx, args);
-      if (!ctx.caps.sendEstimate) return {};
+      // Refused rather than answered {}: a client can tell "cannot estimate" from "no size given".
+      if (!ctx.caps.sendEstimate) throw new RpcError("unsupported", "Estimating a send needs `zfs send -nP`; the server's zfs does not support it");
       const bytes = await withZfsErrors(() => estimateSendSize(ctx.runner, request));
       return bytes === null ? {} : { bytes };
     },
@@ -69,6 +70,10 @@ export function zfsSendProducer(ctx: ServerContext, argv: string[]): OctetProduc
 async function checkedSendRequest(ctx: ServerContext, args: SendArgs): Promise<SendRequest> {
   requireReadable(ctx, args.dataset);
   const flags = checkFlags(ctx, args.flags ?? []);
+  // Without bookmarks the lookup below could only say not_found, which would blame the client.
+  if (args.from?.kind === "bookmark" && !ctx.caps.bookmarks) {
+    throw new RpcError("unsupported", "An incremental send from a bookmark needs zfs bookmarks; the server's zfs does not support them");
+  }
   const versions = await withZfsErrors(() => listVersions(ctx.runner, args.dataset));
   const to = versions.find((v) => v.name.kind === "snapshot" && v.name.name === args.to);
   if (!to) throw new RpcError("not_found", `Snapshot ${quote(`${args.dataset}@${args.to}`)} does not exist`);

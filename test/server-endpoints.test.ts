@@ -1,0 +1,150 @@
+/**
+ * The stdinserver's endpoints in process, over two real pipes (so bodies take the fd data path, as
+ * under sshd), against the fake OpenZFS zfs. Where a case is about an older zfs, the session's
+ * capabilities are those of the fake with that feature taken away, as zfs-fuse would report them.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ENDPOINTS, listVersionsResponse, sendArgs } from "../src/api/index.ts";
+import { RemoteSession } from "../src/client/remote.ts";
+import { parseConfig } from "../src/config/index.ts";
+import { logger } from "../src/log.ts";
+import { RpcClient, RpcConnection, RpcError, StreamError, serve, type OctetProducer } from "../src/rpc/index.ts";
+import { serverEndpoints } from "../src/server/endpoints/index.ts";
+import { ChildRegistry, aclForIdentity } from "../src/server/index.ts";
+import { ZfsRunner, parseDatasetName, type ZfsCapabilities } from "../src/zfs/index.ts";
+import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
+import { closePipeReadEnds, pipePair } from "./helpers/pipe-pair.ts";
+import { patternStream } from "./helpers/test-endpoints.ts";
+
+const log = logger.withTag("test");
+let fake: FakeZfs;
+let fullCaps: ZfsCapabilities;
+
+beforeAll(async () => {
+  fake = createFakeZfs({ datasets: ["tank/a@s1", "tank/a#b1", "tank/a@s2", "tank/sink"] });
+  fullCaps = await new ZfsRunner({ bin: fake.bin }).capabilities();
+});
+afterAll(() => fake[Symbol.dispose]());
+
+interface Session extends AsyncDisposable {
+  remote: RemoteSession;
+  /** The server's log lines. */
+  lines: string[];
+}
+
+/** A server for identity backup1 and a client, connected by two pipes. */
+async function session(caps: Partial<ZfsCapabilities> = {}): Promise<Session> {
+  const config = parseConfig(
+    { zfs: { bin: fake.bin }, clients: { backup1: { filesystems: { "tank/a<": true }, receive_root: "tank/sink" } } },
+    "test.toml",
+  );
+  const [c, s] = pipePair();
+  const [clientConn, serverConn] = await Promise.all([
+    RpcConnection.open(c, { software: "zferry/test", idleTimeoutMs: 20_000 }),
+    RpcConnection.open(s, { software: "zferry/test", idleTimeoutMs: 20_000 }),
+  ]);
+  const runner = new ZfsRunner({ bin: fake.bin });
+  const children = new ChildRegistry();
+  const ctx = { identity: "backup1", acl: aclForIdentity(config, "backup1"), runner, caps: { ...fullCaps, ...caps }, software: "zferry/test", children, log };
+  const lines: string[] = [];
+  const served = serve(serverConn, serverEndpoints(ctx), { log, onCallDone: (e) => lines.push(`${e.endpoint} ${e.status} ${e.message ?? ""}`) }).finally(() => serverConn.close());
+  const remote = new RemoteSession(new RpcClient(clientConn));
+  return {
+    remote,
+    lines,
+    async [Symbol.asyncDispose]() {
+      await remote.close();
+      await served;
+      await children.killAll();
+      closePipeReadEnds(c, s);
+    },
+  };
+}
+
+/** A request body of `bytes` bytes that is not a zfs stream. */
+function garbage(bytes: number): OctetProducer {
+  return { source: patternStream(7, bytes), abort: () => {}, finish: async () => null };
+}
+
+const A = parseDatasetName("tank/a");
+
+describe("receive", () => {
+  // Regression: a large body made `zfs recv` exit early, the write into it failed with EPIPE, and the
+  // answer was bad_request "the client's stream failed: cancelled by the server: … EPIPE".
+  test.each([
+    ["a small body (zfs reads it all before it fails)", 1000],
+    ["a 40 MiB body (zfs exits while it still arrives)", 40 << 20],
+  ])("receive of garbage, %s, answers server_error with zfs's stderr, and the connection stays usable", async (_name, bytes) => {
+    await using s = await session();
+    const err = await s.remote.receive({ dataset: parseDatasetName("tank/x"), snapshot: "s1" as never }, garbage(bytes)).catch((e) => e);
+    expect(err).toBeInstanceOf(RpcError);
+    expect({ status: (err as RpcError).status, message: (err as RpcError).message }).toEqual({
+      status: "server_error",
+      message: 'receive "tank/sink/tank/x@s1": zfs exited 1: cannot receive: invalid stream (bad magic number)',
+    });
+    expect((await s.remote.info()).identity).toBe("backup1");
+  });
+});
+
+describe("send", () => {
+  // Regression: without bookmarks the lookup of the bookmark failed, which answered not_found.
+  test("send from a bookmark on a zfs without bookmarks is unsupported, not not_found", async () => {
+    await using s = await session({ bookmarks: false });
+    const args = sendArgs({ dataset: "tank/a", to: "s2", from: { name: "b1", kind: "bookmark" } }, "args");
+    for (const call of [() => s.remote.send(args, () => {}), () => s.remote.estimateSend(args)]) {
+      const err = await call().catch((e) => e);
+      expect(err).toMatchObject({
+        name: "RpcError",
+        status: "unsupported",
+        message: "An incremental send from a bookmark needs zfs bookmarks; the server's zfs does not support them",
+      });
+    }
+  });
+
+  test("send from a bookmark works where zfs has bookmarks", async () => {
+    await using s = await session();
+    const got = await s.remote.send(sendArgs({ dataset: "tank/a", to: "s2", from: { name: "b1", kind: "bookmark" } }, "args"), () => {});
+    expect(got.error).toBeNull();
+  });
+
+  // docs/protocol.md § Endpoints states this form of the trailer's error.
+  test("a zfs send failing midway ends the stream with the trailer error 'send \"<dataset>@<to>\": zfs exited 1: <stderr>'", async () => {
+    fake.setEnv({ FAKE_ZFS_SEND_BYTES: String(4 << 20), FAKE_ZFS_FAIL_AFTER: "1500000" });
+    try {
+      await using s = await session();
+      const err = await s.remote.send(sendArgs({ dataset: "tank/a", to: "s1" }, "args"), () => {}).catch((e) => e);
+      expect(err).toBeInstanceOf(StreamError);
+      expect((err as StreamError).message).toBe("send \"tank/a@s1\": zfs exited 1: warning: cannot send 'tank/a@s1': Input/output error");
+    } finally {
+      fake.setEnv({ FAKE_ZFS_SEND_BYTES: undefined, FAKE_ZFS_FAIL_AFTER: undefined });
+    }
+  });
+});
+
+describe("estimate_send", () => {
+  // Regression: README § Older ZFS says estimates are refused with unsupported; the answer was ok {}.
+  test("estimate_send on a zfs without send -nP is unsupported, and info says so", async () => {
+    await using s = await session({ sendEstimate: false });
+    expect((await s.remote.info()).capabilities.send_estimate).toBe(false);
+    const err = await s.remote.estimateSend(sendArgs({ dataset: "tank/a", to: "s2" }, "args")).catch((e) => e);
+    expect(err).toMatchObject({ name: "RpcError", status: "unsupported", message: "Estimating a send needs `zfs send -nP`; the server's zfs does not support it" });
+  });
+
+  test("estimate_send where zfs can estimate gives the size", async () => {
+    await using s = await session();
+    expect(await s.remote.estimateSend(sendArgs({ dataset: "tank/a", to: "s2" }, "args"))).toBeGreaterThan(0n);
+  });
+});
+
+describe("list_versions", () => {
+  // Regression: createtxg (and every other bigint) went out as 1b + 8 bytes, e.g. 1b 00 … 13 for 19.
+  test("list_versions writes small createtxg and creation values with their shortest CBOR heads", async () => {
+    await using s = await session();
+    const value = await s.remote.rpc.callValue(ENDPOINTS.listVersions, { dataset: A }, (v) => v);
+    expect(listVersionsResponse(value, "value").versions.length).toBe(3);
+    const versions = (value as { versions: { createtxg: unknown }[] }).versions;
+    // Decoded with int64AsType "bigint": only an integer in a 1b head comes back as a bigint.
+    expect(versions.map((v) => typeof v.createtxg)).toEqual(["number", "number", "number"]);
+  });
+});
+
