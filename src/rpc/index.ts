@@ -17,4 +17,4 @@ export { BODY_KINDS, clampErrorText, type BodyKind, type RequestHeader, type Res
 export type { OctetProducer, OctetSink, OctetSource, ProgressProbe, ReceivedBody } from "./octets.ts";
 export * as schema from "./schema.ts";
 export { ValidationError, type Parser } from "./schema.ts";
-export { serve, type CallLogEntry, type ServeOptions } from "./serve.ts";
+export { serve, type CallLogEntry, type CallOutcome, type ServeOptions } from "./serve.ts";
