@@ -12,6 +12,9 @@ import { join } from "node:path";
 import { tryLockFile, type HeldLock, type LockMode } from "./lock-file.ts";
 import { processInfo, type ProcessInfo } from "./process-info.ts";
 
+/** The prefix of dataset lock files, for the pull client and the stdinserver's receive alike. */
+export const DATASET_LOCK_PREFIX = "dataset";
+
 export interface TreeBusy {
   /** The node whose lock was taken: the tree's own name or one of its ancestors. */
   readonly name: string;
