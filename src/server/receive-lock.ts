@@ -8,7 +8,7 @@
 import { RpcError } from "../rpc/index.ts";
 import { prepareLockDir, type HeldLock } from "../sys/lock-file.ts";
 import { formatProcess } from "../sys/process-info.ts";
-import { DATASET_LOCK_PREFIX, tryLockTree } from "../sys/tree-lock.ts";
+import { DATASET_LOCK_PREFIX, isTreeHeldElsewhere, tryLockTree } from "../sys/tree-lock.ts";
 import { quote, type DatasetName } from "../zfs/index.ts";
 import type { ServerContext } from "./context.ts";
 
@@ -32,4 +32,14 @@ export function lockReceiveTarget(ctx: ServerContext, target: DatasetName): Held
   ctx.log.warn(`receive ${quote(target)}: busy: ${quote(name)} is locked by ${holders.map(formatProcess).join("; ") || "another process"}`);
   const what = name === target ? `it, or a dataset below it, is being written by ${who}` : `${quote(name)}, which contains it, is being written by ${who}`;
   throw new RpcError("busy", `Cannot receive into ${quote(target)}: ${what}; nothing was changed, try again when that is done`);
+}
+
+/**
+ * Whether another process is receiving into exactly `dataset` now. zfs-fuse shows a dataset a
+ * full receive is creating, empty, while the stream arrives; list_received leaves it out, so that
+ * a second pusher plans a receive and is told `busy` by it, instead of planning a conflict with
+ * a dataset that "exists without snapshots".
+ */
+export function isBeingReceived(ctx: ServerContext, dataset: string): boolean {
+  return isTreeHeldElsewhere(ctx.lockDir, dataset, { prefix: DATASET_LOCK_PREFIX });
 }

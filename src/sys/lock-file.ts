@@ -10,7 +10,7 @@
  *
  * The descriptors are close-on-exec (Bun opens every file so), so no `zfs` child inherits a lock.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, type Stats } from "node:fs";
 import { EINTR, EWOULDBLOCK, LOCK_EX, LOCK_NB, LOCK_SH, errno, libc } from "./libc.ts";
 
 export type LockMode = "shared" | "exclusive";
@@ -61,12 +61,26 @@ export function tryLockFile(path: string, mode: LockMode): LockAttempt {
     const err = errno(lib);
     if (err === EINTR) continue;
     try {
-      if (err === EWOULDBLOCK) return { busy: holdersOf(fd) };
+      if (err === EWOULDBLOCK) return { busy: holdersOf(fstatSync(fd)) };
       throw new Error(`Cannot lock "${path}": flock failed with errno ${err}`);
     } finally {
       closeSync(fd);
     }
   }
+}
+
+/**
+ * The pids holding an exclusive lock on `path`, read from /proc/locks without locking anything
+ * (a probe that locked, even briefly, could make a real attempt at the same moment fail).
+ */
+export function exclusiveHolders(path: string): number[] {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return []; // never locked
+  }
+  return holdersOf(st, { exclusiveOnly: true });
 }
 
 // --- internal ---
@@ -82,12 +96,11 @@ function heldLock(path: string, fd: number): HeldLock {
 }
 
 /**
- * The pids with a flock on the file behind `fd`, from /proc/locks lines like
- * `1: FLOCK  ADVISORY  WRITE 4242 fe:00:2146660 0 EOF` (device as hex major:minor, then the inode).
- * Waiters (`1: -> FLOCK …`) hold nothing and are skipped.
+ * The pids with a flock on the file `st` describes, from /proc/locks lines like
+ * `1: FLOCK  ADVISORY  WRITE 4242 fe:00:2146660 0 EOF` (WRITE for exclusive, READ for shared;
+ * the device as hex major:minor, then the inode). Waiters (`1: -> FLOCK …`) hold nothing.
  */
-function holdersOf(fd: number): number[] {
-  const st = fstatSync(fd);
+function holdersOf(st: Stats, options: { exclusiveOnly?: boolean } = {}): number[] {
   const dev = `${hex2(devMajor(st.dev))}:${hex2(devMinor(st.dev))}:${st.ino}`;
   let table: string;
   try {
@@ -98,7 +111,7 @@ function holdersOf(fd: number): number[] {
   const pids: number[] = [];
   for (const line of table.split("\n")) {
     const f = line.trim().split(/\s+/);
-    if (f[1] !== "FLOCK" || f[5] !== dev) continue;
+    if (f[1] !== "FLOCK" || f[5] !== dev || (options.exclusiveOnly && f[3] !== "WRITE")) continue;
     const pid = Number(f[4]);
     if (Number.isInteger(pid) && pid > 0 && !pids.includes(pid)) pids.push(pid);
   }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { prepareLockDir, tryLockFile } from "./lock-file.ts";
 import { formatProcess, processInfo } from "./process-info.ts";
-import { lockFilePath, tryLockNamed, tryLockTree } from "./tree-lock.ts";
+import { isTreeHeldElsewhere, lockFilePath, tryLockNamed, tryLockTree } from "./tree-lock.ts";
 
 const HOLDER = resolve(import.meta.dir, "../../test/fixtures/hold-tree-lock.ts");
 
@@ -106,6 +106,21 @@ describe("tryLockTree", () => {
       expect(lines.filter((l) => l === "locked")).toHaveLength(1);
       expect(lines.filter((l) => l.startsWith("busy "))).toHaveLength(1);
     }
+  });
+});
+
+describe("isTreeHeldElsewhere", () => {
+  test("is true only for the exact tree another process holds, and locks nothing", async () => {
+    const held = (name: string) => isTreeHeldElsewhere(dir, name, { prefix: "dataset" });
+    expect(held("pool/back")).toBe(false); // no lock file yet
+    await using child = await holder("pool/back/x");
+    expect(child.line).toBe("locked");
+    expect([held("pool/back/x"), held("pool/back"), held("pool/back/x/y")]).toEqual([true, false, false]);
+    using own = expectHeld(lock("pool/other"));
+    expect(held("pool/other")).toBe(false); // this process's own
+    void own;
+    // The probe took nothing: the child's tree is still busy, a sibling still free.
+    expect("busy" in lock("pool/back/x")).toBe(true);
   });
 });
 

@@ -9,7 +9,7 @@
  * when both start at once exactly one wins, whatever the timing, and neither waits.
  */
 import { join } from "node:path";
-import { tryLockFile, type HeldLock, type LockMode } from "./lock-file.ts";
+import { exclusiveHolders, tryLockFile, type HeldLock, type LockMode } from "./lock-file.ts";
 import { processInfo, type ProcessInfo } from "./process-info.ts";
 
 /** The prefix of dataset lock files, for the pull client and the stdinserver's receive alike. */
@@ -67,6 +67,11 @@ export function tryLockTree(dir: string, name: string, options: { prefix: string
 export function tryLockNamed(path: string): { readonly held: HeldLock } | { readonly busy: readonly ProcessInfo[] } {
   const attempt = lockOnce(path, "exclusive");
   return "busy" in attempt ? { busy: attempt.busy.map(processInfo) } : attempt;
+}
+
+/** Whether another process holds the tree at exactly `name` now; locks nothing. */
+export function isTreeHeldElsewhere(dir: string, name: string, options: { prefix: string }): boolean {
+  return exclusiveHolders(lockFilePath(dir, options.prefix, name)).some((pid) => pid !== process.pid);
 }
 
 /**
