@@ -8,7 +8,7 @@
  * all (the fake logs every invocation, the local stdinserver's too), so it cannot have connected.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { tryLockNamed } from "../src/sys/tree-lock.ts";
@@ -153,6 +153,16 @@ describe("one run of a job at a time", () => {
     expect(dry.stdout).toContain("nothing was changed");
     expect((await finish(first)).exitCode).toBe(0);
   }, 60_000);
+});
+
+describe("the lock directory", () => {
+  test("one that others may write to is refused in one line, exit 1, before any zfs runs", async () => {
+    const { fake, file } = setup();
+    chmodSync(locks, 0o777);
+    const run = await zferry(["pull", "p", "--config", file]);
+    expect(run).toEqual({ exitCode: 1, stdout: "", stderr: `zferry: pull p: The lock directory "${locks}" is writable by others (mode 777); make it 0755\n` });
+    expect(fake.calls()).toEqual([]);
+  });
 });
 
 describe("one writer per dataset tree", () => {

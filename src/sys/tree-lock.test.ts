@@ -137,7 +137,7 @@ describe("lock files", () => {
 
   test("a name too long for a file name is hashed", () => {
     const long = `pool/${"a".repeat(200)}/${"b".repeat(50)}`;
-    expect(lockFilePath(dir, "dataset", long)).toMatch(/\/dataset\.sha256-[0-9a-f]{64}\.lock$/);
+    expect(lockFilePath(dir, long, { prefix: "dataset" })).toMatch(/\/dataset\.sha256-[0-9a-f]{64}\.lock$/);
   });
 
   test("a lock directory others may write to is refused", () => {

@@ -44,7 +44,7 @@ export function tryLockTree(dir: string, name: string, options: { prefix: string
   try {
     for (let i = 1; i <= parts.length; i++) {
       const node = parts.slice(0, i).join("/");
-      const path = lockFilePath(dir, options.prefix, node);
+      const path = lockFilePath(dir, node, options);
       const attempt = lockOnce(path, i === parts.length ? "exclusive" : "shared");
       if ("busy" in attempt) {
         releaseAll();
@@ -71,14 +71,15 @@ export function tryLockNamed(path: string): { readonly held: HeldLock } | { read
 
 /** Whether another process holds the tree at exactly `name` now; locks nothing. */
 export function isTreeHeldElsewhere(dir: string, name: string, options: { prefix: string }): boolean {
-  return exclusiveHolders(lockFilePath(dir, options.prefix, name)).some((pid) => pid !== process.pid);
+  return exclusiveHolders(lockFilePath(dir, name, options)).some((pid) => pid !== process.pid);
 }
 
 /**
  * `<dir>/<prefix>.<name>.lock`, with `%` and `/` written as `%25` and `%2F` (neither occurs in a
  * dataset name, so the mapping is one to one); a name too long for one file name is hashed.
  */
-export function lockFilePath(dir: string, prefix: string, name: string): string {
+export function lockFilePath(dir: string, name: string, options: { prefix: string }): string {
+  const { prefix } = options;
   const file = `${prefix}.${name.replaceAll("%", "%25").replaceAll("/", "%2F")}.lock`;
   if (Buffer.byteLength(file) <= NAME_MAX) return join(dir, file);
   return join(dir, `${prefix}.sha256-${new Bun.CryptoHasher("sha256").update(name).digest("hex")}.lock`);
