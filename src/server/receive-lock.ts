@@ -25,13 +25,27 @@ export function lockReceiveTarget(ctx: ServerContext, target: DatasetName): Held
   } catch (err) {
     throw new RpcError("server_error", `receive ${quote(target)}: ${(err as Error).message}`, { cause: err });
   }
-  if ("held" in attempt) return attempt.held;
+  if ("held" in attempt) return untilChildrenReaped(ctx, attempt.held);
   const { name, holders } = attempt.busy;
   // The client learns the pid and the start, not the command line: it would name other identities.
   const who = holders.length ? holders.map((h) => formatProcess({ ...h, command: "" })).join("; ") : "another process";
   ctx.log.warn(`receive ${quote(target)}: busy: ${quote(name)} is locked by ${holders.map(formatProcess).join("; ") || "another process"}`);
   const what = name === target ? `it, or a dataset below it, is being written by ${who}` : `${quote(name)}, which contains it, is being written by ${who}`;
   throw new RpcError("busy", `Cannot receive into ${quote(target)}: ${what}; nothing was changed, try again when that is done`);
+}
+
+/**
+ * Releases `lock` when the receive is over and its `zfs recv` is gone. A receive whose connection
+ * broke returns while its `zfs recv` still runs (the session kills and reaps it as it ends); the
+ * lock stays until then, so the next receive does not meet a dying one. Otherwise the release is
+ * immediate: the same client's next receive into the same dataset must find it free.
+ */
+function untilChildrenReaped(ctx: ServerContext, lock: HeldLock): HeldLock {
+  const release = () => {
+    if (ctx.children.idle) lock.release();
+    else void ctx.children.whenIdle().then(() => lock.release());
+  };
+  return { path: lock.path, release, [Symbol.dispose]: release };
 }
 
 /**
