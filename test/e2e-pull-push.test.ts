@@ -357,7 +357,7 @@ for (const server of SERVERS) {
       async () => {
         const target = pulled("big");
         const pools = [src.name, dst.name];
-        const proc = Bun.spawn([process.execPath, CLI, "pull", "big", "--config", clientToml], { stdout: "ignore", stderr: "pipe" });
+        const proc = Bun.spawn([process.execPath, CLI, "pull", "big", "--config", clientToml], { stdout: "ignore", stderr: "pipe", env: process.env });
         // zfs-fuse's `zfs receive` hands its stdin to the daemon, so its own counters stay still;
         // the bytes are counted where they enter the client instead: ssh's writes to its stdout.
         const ssh = await waitFor("the client's ssh", async () => childrenOf(proc.pid).find((pid) => cmdlineOf(pid)[0] === "ssh"), { pollMs: 1 });
