@@ -2,12 +2,12 @@
 /**
  * zferry's entry point. Subcommands load lazily, so `stdinserver` never loads the client's code.
  * This is the one place that turns errors into exit codes: 0 success, 1 a failure at run time,
- * 2 a usage or configuration error. Help goes to stderr: in `stdinserver`, stdout is the wire.
+ * 2 a usage or configuration error, 75 (EXIT_BUSY) another run holds the job's lock. Help goes to stderr: in `stdinserver`, stdout is the wire.
  */
 import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
 import { writeSync } from "node:fs";
 import { ConfigError } from "./config/index.ts";
-import { UsageError } from "./commands/index.ts";
+import { BusyError, EXIT_BUSY, UsageError } from "./commands/index.ts";
 import { writeStderrLine } from "./log.ts";
 import { VERSION } from "./version.ts";
 
@@ -42,6 +42,10 @@ export async function runCli(rawArgs: string[]): Promise<number> {
       writeStderrLine(`zferry: ${stripAnsi(e.message)}`);
       if (citty) writeStderrLine("Run `zferry --help` for usage.");
       return 2;
+    }
+    if (e instanceof BusyError) {
+      writeStderrLine(`zferry: ${e.message}`);
+      return EXIT_BUSY;
     }
     writeStderrLine(`zferry: ${e.message}`);
     if (process.env.ZFERRY_DEBUG) writeStderrLine(e.stack ?? "");

@@ -198,6 +198,7 @@ for (const server of SERVERS) {
       await snapshot(ds("big"), "b1");
       await zfsCli(["create", `${dst.name}/back`]);
       await zfsCli(["create", `${dst.name}/sink`]);
+      await zfsCli(["create", "-o", "mountpoint=none", `${dst.name}/back2`]);
 
       const zfsBin = Bun.which("zfs") ?? "/usr/sbin/zfs"; // sshd's PATH has no /usr/sbin
       const serverToml = join(dir, "server.toml");
@@ -208,11 +209,14 @@ for (const server of SERVERS) {
           `[log]\nlevel = "warn"\n`,
           `[clients.b1]\nfilesystems = ${tomlTable({ [`${src.name}/data<`]: true, [`${src.name}/big`]: true })}\nreceive_root = ${JSON.stringify(`${dst.name}/sink`)}\n`,
           `[clients.b2]\nfilesystems = ${tomlTable({ [`${src.name}/data<`]: true })}\n`,
+          `[clients.b3]\nfilesystems = {}\nreceive_root = ${JSON.stringify(`${dst.name}/sink`)}\n`,
+          `[locks]\ndir = ${JSON.stringify(join(dir, "server-locks"))}\n`,
         ].join("\n"),
       );
       sshd = await startSshd([
         { command: `env ZFERRY_CONFIG=${serverToml} ${serverCommand} stdinserver b1` },
         { command: `env ZFERRY_CONFIG=${serverToml} ${serverCommand} stdinserver b2` },
+        { command: `env ZFERRY_CONFIG=${serverToml} ${serverCommand} stdinserver b3` },
       ]);
       clientToml = join(dir, "client.toml");
       const job = (name: string, key: number, body: Record<string, string>) =>
@@ -224,6 +228,10 @@ for (const server of SERVERS) {
           job("big", 0, { type: '"pull"', root: JSON.stringify(`${dst.name}/back`), filesystems: tomlTable({ [`${src.name}/big`]: true }) }),
           job("push", 0, { type: '"push"', filesystems: tomlTable({ [`${src.name}/push`]: true }) }),
           job("push-denied", 1, { type: '"push"', filesystems: tomlTable({ [`${src.name}/push`]: true }) }),
+          job("big2", 0, { type: '"pull"', root: JSON.stringify(`${dst.name}/back2`), filesystems: tomlTable({ [`${src.name}/big`]: true }) }),
+          job("big2-inner", 0, { type: '"pull"', root: JSON.stringify(`${dst.name}/back2/${src.name}`), filesystems: tomlTable({ [`${src.name}/big`]: true }) }),
+          job("push-big", 0, { type: '"push"', filesystems: tomlTable({ [`${src.name}/big`]: true }) }),
+          job("push-big-b3", 2, { type: '"push"', filesystems: tomlTable({ [`${src.name}/big`]: true }) }),
         ].join("\n"),
       );
     }, 120_000);
@@ -349,7 +357,7 @@ for (const server of SERVERS) {
       async () => {
         const target = pulled("big");
         const pools = [src.name, dst.name];
-        const proc = Bun.spawn([process.execPath, CLI, "pull", "big", "--config", clientToml], { stdout: "ignore", stderr: "pipe" });
+        const proc = Bun.spawn([process.execPath, CLI, "pull", "big", "--config", clientToml], { stdout: "ignore", stderr: "pipe", env: process.env });
         // zfs-fuse's `zfs receive` hands its stdin to the daemon, so its own counters stay still;
         // the bytes are counted where they enter the client instead: ssh's writes to its stdout.
         const ssh = await waitFor("the client's ssh", async () => childrenOf(proc.pid).find((pid) => cmdlineOf(pid)[0] === "ssh"), { pollMs: 1 });
@@ -374,6 +382,67 @@ for (const server of SERVERS) {
       },
       TIMEOUT_MS,
     );
+
+    test(
+      "a second run while the first receives exits 75 naming it, as does a job whose root is inside; nothing changes",
+      async () => {
+        const target = `${dst.name}/back2/${src.name}/big`;
+        // env: Bun.spawn's default is the environment the test process started with, not
+        // process.env, and so not the preload's ZFERRY_LOCK_DIR that zferry() passes on.
+        const first = Bun.spawn([process.execPath, CLI, "pull", "big2", "--config", clientToml], { stdout: "ignore", stderr: "pipe", env: process.env });
+        try {
+          await frozenMidStream(first, "wchar");
+          const before = await poolState(dst.name);
+          const again = await zferry(["pull", "big2", "--config", clientToml]);
+          const inner = await zferry(["pull", "big2-inner", "--config", clientToml]);
+          const held = `pid ${first.pid} \\([^\\n]*pull big2 --config [^\\n]*\\), started \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC`;
+          expect(again).toMatchObject({ exitCode: 75, stdout: "" });
+          expect(again.stderr).toMatch(new RegExp(`^zferry: pull big2: not started: job "big2" is already running: ${held}\n$`));
+          expect(inner).toMatchObject({ exitCode: 75, stdout: "" });
+          expect(inner.stderr).toMatch(new RegExp(`^zferry: pull big2-inner: not started: the job's root "${dst.name}/back2/${src.name}" is inside "${dst.name}/back2", which is being written by ${held} \\(lock .*\\)\n$`));
+          expect(await poolState(dst.name)).toBe(before);
+        } finally {
+          process.kill(first.pid, "SIGCONT");
+        }
+        expect({ exitCode: await first.exited, stderr: await first.stderr.text() }).toEqual({ exitCode: 0, stderr: "" });
+        expect(await guids(target)).toEqual(await guids(ds("big")));
+      },
+      TIMEOUT_MS,
+    );
+
+    test(
+      "a push from another identity into the dataset a push is receiving into is refused with busy, and changes nothing",
+      async () => {
+        const target = `${dst.name}/sink/${src.name}/big`;
+        const first = Bun.spawn([process.execPath, CLI, "push", "push-big", "--config", clientToml], { stdout: "ignore", stderr: "pipe", env: process.env });
+        try {
+          await frozenMidStream(first, "rchar");
+          expect(await exists(target)).toBe(true); // zfs-fuse shows it, empty, while it is received
+          const before = await poolState(dst.name);
+          const other = await zferry(["push", "push-big-b3", "--config", clientToml]);
+          expect(other.exitCode).toBe(1);
+          expect(other.stderr).toMatch(
+            new RegExp(
+              `^zferry: push push-big-b3: ${ds("big")}: Cannot receive into "${target}": it, or a dataset below it, is being written by pid \\d+, started [0-9: -]+ UTC; ` +
+                "nothing was changed, try again when that is done\nzferry: push push-big-b3: 1 filesystem failed\n$",
+            ),
+          );
+          expect(await poolState(dst.name)).toBe(before);
+        } finally {
+          process.kill(first.pid, "SIGCONT");
+        }
+        expect({ exitCode: await first.exited, stderr: await first.stderr.text() }).toEqual({ exitCode: 0, stderr: "" });
+        expect(await guids(target)).toEqual(await guids(ds("big")));
+      },
+      TIMEOUT_MS,
+    );
+
+    /** Waits until 4 MiB went through the run's ssh (`wchar`: pulled; `rchar`: pushed), then stops the run there. */
+    async function frozenMidStream(proc: Bun.Subprocess, counter: "wchar" | "rchar"): Promise<void> {
+      const ssh = await waitFor("the client's ssh", async () => childrenOf(proc.pid).find((pid) => cmdlineOf(pid)[0] === "ssh"), { pollMs: 1 });
+      await waitFor("4 MiB through ssh", async () => ioOf(ssh)[counter] > 4 << 20, { pollMs: 1 });
+      process.kill(proc.pid, "SIGSTOP"); // the stream stops here; the run keeps its locks
+    }
   });
 }
 

@@ -1,9 +1,9 @@
 /** The citty command shared by `zferry pull JOB` and `zferry push JOB`: they differ only in the job type. */
 import { defineCommand } from "citty";
-import { findJob, runJobOnTerminal } from "../client/index.ts";
+import { findJob, lockJob, runJobOnTerminal } from "../client/index.ts";
 import { loadConfig } from "../config/index.ts";
 import { configureLogging } from "../log.ts";
-import { UsageError } from "./errors.ts";
+import { BusyError, UsageError } from "./errors.ts";
 
 export function jobCommand(type: "pull" | "push", description: string) {
   return defineCommand({
@@ -20,6 +20,10 @@ export function jobCommand(type: "pull" | "push", description: string) {
       const job = findJob(config, args.job, type);
       if ("problem" in job) throw new UsageError(job.problem);
       const dryRun = args["dry-run"];
+      // Before connecting or running zfs: a second run must change nothing (job-lock.ts).
+      const lock = dryRun ? null : lockJob(config, job);
+      if (lock && "busy" in lock) throw new BusyError(`${type} ${job.name}: not started: ${lock.busy}`);
+      using _held = lock;
       const failed = await runJobOnTerminal(config, job, { dryRun });
       // Exit 1 without a stack (cli.ts); the reasons are already printed, one line per filesystem.
       if (failed > 0) throw new Error(`${type} ${job.name}: ${failed} filesystem${failed === 1 ? "" : "s"} ${dryRun ? "cannot be replicated" : "failed"}`);

@@ -3,6 +3,8 @@ import type { LogLevelName } from "../log.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/zferry/zferry.toml";
 export const DEFAULT_LOG_LEVEL: LogLevelName = "info";
+/** Run locks: on tmpfs, so a power loss leaves none behind, where admins look for such files. */
+export const DEFAULT_LOCK_DIR = "/run/zferry";
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_SSH_PORT = 22;
 /** The forced-command setup runs the server as root (`PermitRootLogin forced-commands-only`). */

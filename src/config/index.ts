@@ -7,12 +7,13 @@
  * and the reason. This layer reads one file and nothing else: no zfs, no network, no stdout.
  */
 export { ConfigError } from "./config-error.ts";
-export { DEFAULT_CONFIG_PATH, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_LOG_LEVEL, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./defaults.ts";
+export { DEFAULT_CONFIG_PATH, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_LOCK_DIR, DEFAULT_LOG_LEVEL, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./defaults.ts";
 export { MAX_DURATION_MS, parseDurationMs } from "./duration.ts";
 export { DatasetFilter, FilterError } from "./filter.ts";
 export { MAX_IDENTITY_LENGTH, parseIdentity } from "./identity.ts";
 export { defaultConfigPath, loadConfig } from "./load.ts";
+export { lockDirOf } from "./lock-dir.ts";
 export { parseConfig } from "./schema.ts";
-export type { ClientConfig, Config, ConnectConfig, InitialPolicy, JobConfig, LocalConnectConfig, LogConfig, PullJobConfig, PushJobConfig, ServerConfig, SshConnectConfig, ZfsConfig } from "./schema.ts";
+export type { ClientConfig, Config, ConnectConfig, InitialPolicy, JobConfig, LocalConnectConfig, LocksConfig, LogConfig, PullJobConfig, PushJobConfig, ServerConfig, SshConnectConfig, ZfsConfig } from "./schema.ts";
 export { enabledSendFlags, SEND_FLAG_NAMES, type SendFlagName, type SendOptions } from "./send-flags.ts";
 export { SAFE_SSH_OPTION_KEYS } from "./ssh-options.ts";

@@ -14,6 +14,8 @@ level = "info"
 file = "/var/log/zferry.log"
 [server]
 idle_timeout = "10m"
+[locks]
+dir = "/run/zferry"
 [clients.backup1]
 filesystems = { "tank/data<" = true, "tank/data/scratch<" = false, "tank/home" = true }
 receive_root = "tank/sink/backup1"
@@ -69,6 +71,7 @@ describe("parseConfig", () => {
       zfs: { bin: "zfs" },
       log: { level: "info", file: "/var/log/zferry.log" },
       server: { idleTimeoutMs: 600_000 },
+      locks: { dir: "/run/zferry" },
       clients: {
         backup1: {
           identity: "backup1",
@@ -106,6 +109,7 @@ describe("parseConfig", () => {
       zfs: { bin: "zfs" },
       log: { level: "info", file: undefined },
       server: { idleTimeoutMs: 600_000 },
+      locks: { dir: "/run/zferry" },
       clients: {},
       jobs: {},
     });
@@ -189,10 +193,11 @@ describe("parseConfig rejects", () => {
 
   test.each([
     // [what, toml, key path, reason]
-    ["unknown top-level key", "foo = 1", "foo", "unknown key; expected one of: zfs, log, server, clients, jobs"],
+    ["unknown top-level key", "foo = 1", "foo", "unknown key; expected one of: zfs, log, server, locks, clients, jobs"],
     ["unknown key in [zfs]", "[zfs]\nbinary = 'zfs'", "zfs.binary", "unknown key; expected one of: bin"],
     ["unknown key in [log]", "[log]\nlevels = 'info'", "log.levels", "unknown key; expected one of: level, file"],
     ["unknown key in [server]", "[server]\ntimeout = 1", "server.timeout", "unknown key; expected one of: idle_timeout"],
+    ["unknown key in [locks]", "[locks]\npath = '/run/z'", "locks.path", "unknown key; expected one of: dir"],
     ["[zfs] not a table", "zfs = 'zfs'", "zfs", "expected a table, got a string"],
     ["zfs.bin wrong type", "[zfs]\nbin = 1", "zfs.bin", "expected a string, got an integer"],
     ["zfs.bin empty", "[zfs]\nbin = ''", "zfs.bin", "must not be empty"],

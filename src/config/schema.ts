@@ -8,7 +8,7 @@ import { DEFAULT_ZFS_BIN, type DatasetName } from "../zfs/index.ts";
 import { at, fail, optional, readEnum, readString, readTable, type At, type Table } from "./_read.ts";
 import { readClient } from "./_client.ts";
 import { readJob } from "./_job.ts";
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_LOG_LEVEL } from "./defaults.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_LOCK_DIR, DEFAULT_LOG_LEVEL } from "./defaults.ts";
 import { parseDurationMs } from "./duration.ts";
 import { parseIdentity } from "./identity.ts";
 import type { DatasetFilter } from "./filter.ts";
@@ -23,6 +23,7 @@ export interface Config {
   readonly zfs: ZfsConfig;
   readonly log: LogConfig;
   readonly server: ServerConfig;
+  readonly locks: LocksConfig;
   /** `[clients.NAME]`, keyed by identity. A null-prototype record: look up with `Object.hasOwn`. */
   readonly clients: Readonly<Record<string, ClientConfig>>;
   /** `[jobs.NAME]`, keyed by job name. A null-prototype record: look up with `Object.hasOwn`. */
@@ -43,6 +44,11 @@ export interface LogConfig {
 export interface ServerConfig {
   /** Idle time allowed between and inside requests before the server hangs up. */
   readonly idleTimeoutMs: number;
+}
+
+export interface LocksConfig {
+  /** Where run locks live (jobs, and dataset trees being written); `ZFERRY_LOCK_DIR` wins over it. */
+  readonly dir: string;
 }
 
 /** What one identity may do on the serving side. */
@@ -105,11 +111,12 @@ export type JobConfig = PullJobConfig | PushJobConfig;
  */
 export function parseConfig(raw: unknown, file: string): Config {
   const top: At = { file, path: [] };
-  const table = readTable(raw, top, ["zfs", "log", "server", "clients", "jobs"]);
+  const table = readTable(raw, top, ["zfs", "log", "server", "locks", "clients", "jobs"]);
 
   const zfs = readSection(table, "zfs", top, ["bin"]);
   const log = readSection(table, "log", top, ["level", "file"]);
   const server = readSection(table, "server", top, ["idle_timeout"]);
+  const locks = readSection(table, "locks", top, ["dir"]);
 
   const clients: Record<string, ClientConfig> = Object.create(null);
   for (const [identity, value] of entriesOf(table, "clients", top)) clients[identity] = readClient(identity, value, at(at(top, "clients"), identity));
@@ -125,6 +132,7 @@ export function parseConfig(raw: unknown, file: string): Config {
       file: optional(log, "file", at(top, "log"), readAbsolutePath, undefined),
     },
     server: { idleTimeoutMs: optional(server, "idle_timeout", at(top, "server"), readDuration, DEFAULT_IDLE_TIMEOUT_MS) },
+    locks: { dir: optional(locks, "dir", at(top, "locks"), readAbsolutePath, DEFAULT_LOCK_DIR) },
     clients,
     jobs,
   });

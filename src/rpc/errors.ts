@@ -4,7 +4,7 @@
  * the server's log, not on the wire.
  */
 
-export const STATUSES = ["ok", "bad_request", "permission_denied", "not_found", "conflict", "unsupported", "server_error"] as const;
+export const STATUSES = ["ok", "bad_request", "permission_denied", "not_found", "conflict", "busy", "unsupported", "server_error"] as const;
 export type Status = (typeof STATUSES)[number];
 export type ErrorStatus = Exclude<Status, "ok">;
 

@@ -44,7 +44,7 @@ describe("message parsers", () => {
 
   test("parseResponseHeader rejects a status outside STATUSES", () => {
     expect(messageOf(() => parseResponseHeader({ status: "teapot", body: "none" }, "response header"))).toBe(
-      '"response header.status": expected one of "ok", "bad_request", "permission_denied", "not_found", "conflict", "unsupported", "server_error", got "teapot"',
+      '"response header.status": expected one of "ok", "bad_request", "permission_denied", "not_found", "conflict", "busy", "unsupported", "server_error", got "teapot"',
     );
   });
 

@@ -15,6 +15,8 @@ export interface ServerContext {
   readonly software: string;
   readonly children: ChildRegistry;
   readonly log: ConsolaInstance;
+  /** Where receive locks live (receive-lock.ts). */
+  readonly lockDir: string;
 }
 
 /**

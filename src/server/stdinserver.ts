@@ -4,7 +4,7 @@
  * one clear line and a non-zero exit, never a half-working session.
  */
 import type { ConsolaInstance } from "consola";
-import type { Config } from "../config/index.ts";
+import { lockDirOf, type Config } from "../config/index.ts";
 import { RpcConnection, serve, type CallLogEntry } from "../rpc/index.ts";
 import { writeStderrLine } from "../log.ts";
 import type { Duplex } from "../transport/index.ts";
@@ -68,7 +68,7 @@ export async function runStdinServer(options: StdinServerOptions): Promise<numbe
     await conn.close().catch(() => {});
     return 2;
   }
-  const ctx: ServerContext = { identity, acl: prepared.acl, runner: prepared.runner, caps, software, children, log };
+  const ctx: ServerContext = { identity, acl: prepared.acl, runner: prepared.runner, caps, software, children, log, lockDir: lockDirOf(config) };
   log.debug(`Client ${JSON.stringify(identity)} connected (${conn.peer.software})`);
   try {
     const outcome = await serve(conn, serverEndpoints(ctx), { log, onCallDone: (entry) => logCall(log, identity, entry) });

@@ -1,6 +1,6 @@
 /**
  * The few libc calls Bun has no API for: real pipes (Bun's "pipe" is a socketpair), pipe sizing,
- * FIONREAD, poll, splice and sub-millisecond sleeps in a Worker. Loaded lazily so that a platform
+ * FIONREAD, poll, splice, sub-millisecond sleeps in a Worker, and flock(2) for run locks. Loaded lazily so that a platform
  * without libc.so.6 still runs the portable copy path; `libc()` returns null there.
  *
  * Pitfall (measured): small typed arrays can move under the GC, so a cached `ptr()` goes stale.
@@ -16,6 +16,8 @@ const symbols = {
   // i64_fast: a plain number (a BigInt per call would be garbage in the data path's hot loop)
   splice: { args: ["i32", "ptr", "i32", "ptr", "u64", "u32"], returns: FFIType.i64_fast },
   usleep: { args: ["u32"], returns: "i32" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
+  sysconf: { args: ["i32"], returns: FFIType.i64_fast },
   __errno_location: { args: [], returns: "ptr" },
 } as const;
 
@@ -51,6 +53,12 @@ export const SPLICE_F_MOVE = 1;
 export const SPLICE_F_NONBLOCK = 2;
 export const EINTR = 4;
 export const EAGAIN = 11;
+/** flock(2) operations; EWOULDBLOCK is EAGAIN on Linux. */
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const EWOULDBLOCK = EAGAIN;
+export const _SC_CLK_TCK = 2;
 
 /** errno's thread-local location; this module is loaded once per thread (each Worker has its own). */
 let errnoView: Int32Array | null = null;
@@ -64,7 +72,6 @@ export function errno(lib: Libc): number {
   }
   return errnoView[0] ?? 0;
 }
-
 
 /** Clears O_NONBLOCK on `fd` (a runtime may have set it on stdio); returns false when it cannot. */
 export function setBlocking(fd: number): boolean {

@@ -152,8 +152,8 @@ export class StreamReader {
       const k = Math.min(n - skipped, this.#end - this.#start);
       this.#start += k;
       skipped += k;
+      this.#total += k; // counted as it goes: #fill throttles on it
     }
-    this.#total += skipped;
     return skipped;
   }
 

@@ -2,10 +2,12 @@ import { ENDPOINTS, listReceivedArgs, type FilesystemEntry } from "../../api/ind
 import { RpcError, defineEndpoint } from "../../rpc/index.ts";
 import { ZfsError, listTree, quote, type TreeEntry } from "../../zfs/index.ts";
 import { withZfsErrors, type ServerContext } from "../context.ts";
+import { isBeingReceived } from "../receive-lock.ts";
 
 /**
  * What this client has pushed: datasets below its receive_root, named as on the client, with a
- * resume token where a push was interrupted (OpenZFS) and a flag for placeholders.
+ * resume token where a push was interrupted (OpenZFS) and a flag for placeholders. A dataset
+ * another process is receiving into right now is left out: its `receive` answers `busy`.
  */
 export function listReceivedEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -25,7 +27,7 @@ export function listReceivedEndpoint(ctx: ServerContext) {
           throw err;
         }
         const entries = tree
-          .filter((e) => e.name !== root)
+          .filter((e) => e.name !== root && !isBeingReceived(ctx, e.name))
           .map((e) => ({
             name: e.name.slice(root.length + 1),
             ...(e.resumeToken ? { resume_token: e.resumeToken } : {}),

@@ -28,6 +28,7 @@ import {
   type ZfsRecvProcess,
 } from "../../zfs/index.ts";
 import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
+import { lockReceiveTarget } from "../receive-lock.ts";
 
 /** How long `zfs recv` may take to fail on a truncated stream before it is killed. */
 const RECV_EXIT_GRACE_MS = 30_000;
@@ -40,6 +41,7 @@ export function receiveEndpoint(ctx: ServerContext) {
     response: "value",
     async handle(args, h): Promise<ReturnType<typeof receiveResponse>> {
       const target = receiveTarget(ctx, args.dataset);
+      using _lock = lockReceiveTarget(ctx, target); // before any zfs: a refusal changes nothing
       h.note.dataset = target;
       h.note.snapshot = args.snapshot;
       const resumable = (args.resumable ?? false) && ctx.caps.resumable;
