@@ -1,0 +1,103 @@
+/**
+ * Pull and push of a nested tree on real OpenZFS (the test guest), through the guest's sshd with
+ * `zferry stdinserver` as the forced command: once with `bun src/cli.ts`, once with the compiled
+ * binary. What OpenZFS does that zfs-fuse cannot: `zfs list -p`, `receive -u -o readonly=on`,
+ * `send -nP` estimates with an ETA on the progress line.
+ *
+ * The tests of one server kind build on each other in file order (initial, incremental, no-op, push).
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { describeOpenZfs, openzfs, type Guest } from "./openzfs/guest.ts";
+import { createScenario, succeeded, type Scenario, type ZferryKind } from "./openzfs/scenario.ts";
+
+const SERVERS: ZferryKind[] = ["bun", "compiled"];
+const TREE = ["data", "data/sub", "data/sub/deep"];
+
+for (const server of SERVERS.filter((k) => !process.env.ONLY || k === process.env.ONLY)) {
+  describeOpenZfs(`pull and push over ssh, forced command: ${server}`, () => {
+    let g: Guest;
+    let s: Scenario;
+    const pulled = (rel: string) => `${s.dst}/${s.src}/${rel}`;
+
+    beforeAll(async () => {
+      g = await openzfs();
+      s = await createScenario(g, `repl-${server}`, { program: server });
+      await s.configure({
+        server: [
+          `[clients.backup1]`,
+          `filesystems = { "${s.src}/data<" = true, "${s.src}/data/secret<" = false, "${s.src}/push<" = true }`,
+          `receive_root = "${s.dst}/sink"`,
+        ].join("\n"),
+        client: [
+          `[jobs.p]`,
+          `type = "pull"`,
+          `connect = ${s.connect}`,
+          `root = "${s.dst}"`,
+          `filesystems = { "${s.src}/data<" = true }`,
+          `[jobs.up]`,
+          `type = "push"`,
+          `connect = ${s.connect}`,
+          `filesystems = { "${s.src}/push<" = true }`,
+        ].join("\n"),
+      });
+      await g.sh(
+        [
+          ...[...TREE, "data/secret", "push"].map((rel) => `zfs create ${s.src}/${rel}`),
+          `zfs create -o mountpoint=none ${s.dst}/sink`,
+          `head -c 3000000 /dev/urandom > /${s.src}/data/a.bin`,
+          `echo deep > /${s.src}/data/sub/deep/d.txt`,
+          `echo secret > /${s.src}/data/secret/s.txt`,
+          `echo pushed > /${s.src}/push/p.txt`,
+          `zfs snapshot -r ${s.src}@s1`,
+        ].join(" && "),
+      );
+    });
+    afterAll(() => (process.env.KEEP ? undefined : s?.[Symbol.asyncDispose]()));
+
+    test("initial pull: the tree arrives by GUID, unmounted and readonly from the receive itself; the denied child stays out", async () => {
+      const run = await s.zferry(["pull", "p"]);
+      expect(succeeded(run)).toContain("3 done");
+      for (const rel of TREE) expect(await guid(`${pulled(rel)}@s1`)).toBe(await guid(`${s.src}/${rel}@s1`));
+      // -o readonly=on makes it a local value set by the receive; -u leaves it unmounted.
+      const props = await g.sh(`zfs get -H -o property,value,source readonly,mounted ${pulled("data")}`);
+      expect(props).toBe("readonly\ton\tlocal\nmounted\tno\t-\n");
+      const names = await g.sh(`zfs list -H -o name -r ${s.dst}`);
+      expect(names).not.toContain("secret");
+    });
+
+    test("incremental pull with the send estimate on the progress line, then a no-op", async () => {
+      await g.sh(`head -c 2000000 /dev/urandom > /${s.src}/data/b.bin && zfs snapshot -r ${s.src}@s2`);
+      const run = await s.zferry(["pull", "p"], { tty: true });
+      succeeded(run);
+      // `zfs send -nP` gave the size, so the line shows "x / y (n%)" and an ETA.
+      expect(run.stdout).toMatch(/data@s1 → s2 .* \/ .*\(\d+%\).*ETA/);
+      for (const rel of TREE) expect(await guid(`${pulled(rel)}@s2`)).toBe(await guid(`${s.src}/${rel}@s2`));
+      const again = await s.zferry(["pull", "p"]);
+      expect(succeeded(again)).toContain("0 done, 3 up to date");
+    });
+
+    test("the pulled files are the source's", async () => {
+      const sums = async (root: string) =>
+        g.sh(`cd ${root} && find . -xdev -type f -print0 | sort -z | xargs -0 sha256sum`);
+      const clone = `${s.dst}/check`;
+      await g.sh(`zfs clone -o mountpoint=/${clone} ${pulled("data")}@s2 ${clone}`);
+      expect(await sums(`/${clone}`)).toBe(await sums(`/${s.src}/data`));
+    });
+
+    test("push: initial, then incremental, into receive_root", async () => {
+      const sink = `${s.dst}/sink/${s.src}/push`;
+      // The recursive snapshots above gave push@s1 and @s2; initial = "most_recent" sends s2 in full.
+      expect(succeeded(await s.zferry(["push", "up"]))).toContain("1 done");
+      expect(await guid(`${sink}@s2`)).toBe(await guid(`${s.src}/push@s2`));
+      await g.sh(`echo more >> /${s.src}/push/p.txt && zfs snapshot ${s.src}/push@s3`);
+      expect(succeeded(await s.zferry(["push", "up"]))).toContain("1 done");
+      expect(await guid(`${sink}@s3`)).toBe(await guid(`${s.src}/push@s3`));
+      expect(await g.sh(`zfs get -H -o value readonly,mounted ${sink}`)).toBe("on\nno\n");
+    });
+  });
+}
+
+async function guid(snapshot: string): Promise<string> {
+  const g = await openzfs();
+  return (await g.sh(`zfs get -H -p -o value guid ${snapshot}`)).trim();
+}
