@@ -39,7 +39,11 @@ export async function connect(config: Config, target: ConnectConfig, options: { 
   const label = target.type === "ssh" ? `ssh ${target.user}@${target.host}:${target.port}` : `local stdinserver ${target.identity}`;
   const child = spawnChildDuplex(argv, { label });
   try {
-    const conn = await RpcConnection.open(child, { software: SOFTWARE, idleTimeoutMs: options.idleTimeoutMs ?? config.server.idleTimeoutMs });
+    const conn = await RpcConnection.open(child, {
+      software: SOFTWARE,
+      idleTimeoutMs: options.idleTimeoutMs ?? config.server.idleTimeoutMs,
+      ...(target.type === "ssh" ? { handshakeTimeoutMs: target.handshakeTimeoutMs } : {}),
+    });
     return { conn, child, label };
   } catch (err) {
     const exitCode = await Promise.race([child.exited, Bun.sleep(1_000).then(() => null)]);

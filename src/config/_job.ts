@@ -1,8 +1,8 @@
 /** Reads one `[jobs.NAME]` table and its `connect` table. */
 import type { DatasetName } from "../zfs/index.ts";
-import { at, fail, optional, readArray, readBoolean, readEnum, readInteger, readString, readTable, required, type At } from "./_read.ts";
+import { at, fail, optional, readArray, readBoolean, readDuration, readEnum, readInteger, readString, readTable, required, type At } from "./_read.ts";
 import { readDatasetName, readFilter } from "./_datasets.ts";
-import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./defaults.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./defaults.ts";
 import { parseIdentity } from "./identity.ts";
 import { DatasetFilter } from "./filter.ts";
 import type { ClientConfig, ConnectConfig, InitialPolicy, JobConfig } from "./schema.ts";
@@ -10,7 +10,7 @@ import { SEND_FLAG_NAMES, type SendOptions } from "./send-flags.ts";
 import { checkSshOption } from "./ssh-options.ts";
 
 const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send"] as const;
-const SSH_KEYS = ["type", "host", "user", "port", "identity_file", "options"] as const;
+const SSH_KEYS = ["type", "host", "user", "port", "identity_file", "options", "handshake_timeout"] as const;
 const LOCAL_KEYS = ["type", "identity"] as const;
 /** Host names, IPv4 and IPv6 literals (with a zone); never a leading "-", which ssh would take for an option. */
 const HOST = /^(?!-)[A-Za-z0-9._:%-]{1,253}$/;
@@ -62,6 +62,7 @@ function readConnect(value: unknown, where: At): ConnectConfig {
     port: optional(table, "port", where, (v, w) => readInteger(v, w, { min: 1, max: 65535 }), DEFAULT_SSH_PORT),
     identityFile: optional<string | undefined>(table, "identity_file", where, readKeyPath, undefined),
     options: optional(table, "options", where, readSshOptions, []),
+    handshakeTimeoutMs: optional(table, "handshake_timeout", where, readDuration, DEFAULT_HANDSHAKE_TIMEOUT_MS),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { ConfigError } from "./config-error.ts";
 import { formatKeyPath, type KeyPath } from "./_key-path.ts";
+import { parseDurationMs } from "./duration.ts";
 
 /** Where a value sits: the file and the key path inside it. */
 export interface At {
@@ -99,4 +100,13 @@ export function typeName(value: unknown): string {
 
 function isTable(value: unknown): value is Table {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** Reads a duration (seconds as a number, or a string such as "1h30m") in milliseconds. */
+export function readDuration(value: unknown, where: At): number {
+  try {
+    return parseDurationMs(value);
+  } catch (cause) {
+    return fail(where, (cause as Error).message, { cause });
+  }
 }

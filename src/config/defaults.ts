@@ -7,5 +7,7 @@ export const DEFAULT_LOG_LEVEL: LogLevelName = "info";
 export const DEFAULT_LOCK_DIR = "/run/zferry";
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_SSH_PORT = 22;
+/** The protocol's HANDSHAKE_TIMEOUT_MS; a job may wait longer for a slow link or a slow server host. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** The forced-command setup runs the server as root (`PermitRootLogin forced-commands-only`). */
 export const DEFAULT_SSH_USER = "root";

@@ -20,10 +20,11 @@ dir = "/run/zferry"
 filesystems = { "tank/data<" = true, "tank/data/scratch<" = false, "tank/home" = true }
 receive_root = "tank/sink/backup1"
 send_flags = ["raw", "compressed", "large_blocks", "embedded", "properties"]
+send_decrypted = true
 
 [jobs.prod]
 type = "pull"
-connect = { type = "ssh", host = "prod.example", user = "root", port = 22, identity_file = "/root/.ssh/id_zferry", options = ["Ciphers=aes128-gcm@openssh.com"] }
+connect = { type = "ssh", host = "prod.example", user = "root", port = 22, identity_file = "/root/.ssh/id_zferry", options = ["Ciphers=aes128-gcm@openssh.com"], handshake_timeout = "30s" }
 root = "pool/backups/prod"
 filesystems = { "tank/data<" = true }
 initial = "most_recent"
@@ -78,13 +79,14 @@ describe("parseConfig", () => {
           filesystems: '{ "tank/data<" = true, "tank/data/scratch<" = false, "tank/home" = true }',
           receiveRoot: "tank/sink/backup1",
           sendFlags: ["raw", "compressed", "large_blocks", "embedded", "properties"],
+          sendDecrypted: true,
         },
       },
       jobs: {
         prod: {
           name: "prod",
           type: "pull",
-          connect: { type: "ssh", host: "prod.example", user: "root", port: 22, identityFile: "/root/.ssh/id_zferry", options: ["Ciphers=aes128-gcm@openssh.com"] },
+          connect: { type: "ssh", host: "prod.example", user: "root", port: 22, identityFile: "/root/.ssh/id_zferry", options: ["Ciphers=aes128-gcm@openssh.com"], handshakeTimeoutMs: 30_000 },
           root: "pool/backups/prod",
           filesystems: '{ "tank/data<" = true }',
           initial: "most_recent",

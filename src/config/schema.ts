@@ -5,11 +5,10 @@
  */
 import type { LogLevelName } from "../log.ts";
 import { DEFAULT_ZFS_BIN, type DatasetName } from "../zfs/index.ts";
-import { at, fail, optional, readEnum, readString, readTable, type At, type Table } from "./_read.ts";
+import { at, fail, optional, readDuration, readEnum, readString, readTable, type At, type Table } from "./_read.ts";
 import { readClient } from "./_client.ts";
 import { readJob } from "./_job.ts";
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_LOCK_DIR, DEFAULT_LOG_LEVEL } from "./defaults.ts";
-import { parseDurationMs } from "./duration.ts";
 import { parseIdentity } from "./identity.ts";
 import type { DatasetFilter } from "./filter.ts";
 import type { SendFlagName, SendOptions } from "./send-flags.ts";
@@ -60,6 +59,11 @@ export interface ClientConfig {
   readonly receiveRoot: DatasetName | undefined;
   /** Send flags it may request; none by default. */
   readonly sendFlags: readonly SendFlagName[];
+  /**
+   * May it get encrypted datasets decrypted (a send without raw)? Off by default: a backup key
+   * then only ever sees ciphertext, however it words its request or a resume token.
+   */
+  readonly sendDecrypted: boolean;
 }
 
 export interface SshConnectConfig {
@@ -71,6 +75,8 @@ export interface SshConnectConfig {
   readonly identityFile: string | undefined;
   /** `Key=Value` entries for `ssh -o`, keys from SAFE_SSH_OPTION_KEYS. */
   readonly options: readonly string[];
+  /** How long to wait for the server's handshake line, ssh's own connection setup included. */
+  readonly handshakeTimeoutMs: number;
 }
 
 /** Spawns `zferry stdinserver IDENTITY` with the same config file: both ends on one machine. */
@@ -171,14 +177,6 @@ function readCommand(value: unknown, where: At): string {
 
 function readLogLevel(value: unknown, where: At): LogLevelName {
   return readEnum(value, where, ["error", "warn", "info", "debug"] as const);
-}
-
-function readDuration(value: unknown, where: At): number {
-  try {
-    return parseDurationMs(value);
-  } catch (cause) {
-    return fail(where, (cause as Error).message, { cause });
-  }
 }
 
 function deepFreeze<T>(value: T): T {

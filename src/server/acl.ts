@@ -28,12 +28,15 @@ export class Acl {
   /** The subtree pushes land in; undefined when this client may not push. */
   readonly receiveRoot: DatasetName | undefined;
   readonly allowedSendFlags: ReadonlySet<SendFlagName>;
+  /** May it get encrypted datasets decrypted (a send without `-w`)? */
+  readonly sendDecrypted: boolean;
   readonly #filesystems: DatasetFilter;
 
   constructor(client: ClientConfig) {
     this.identity = client.identity;
     this.receiveRoot = client.receiveRoot;
     this.allowedSendFlags = new Set(client.sendFlags);
+    this.sendDecrypted = client.sendDecrypted;
     this.#filesystems = client.filesystems;
     Object.freeze(this);
   }

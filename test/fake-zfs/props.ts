@@ -19,6 +19,8 @@ const SETTABLE: Record<string, string> = {
   canmount: "on",
   atime: "on",
   recordsize: "131072",
+  // Set at create time only, as in OpenZFS; children inherit it. The fake does not encrypt.
+  encryption: "off",
 };
 const ALIASES: Record<string, string> = { avail: "available", refer: "referenced", rdonly: "readonly", compress: "compression" };
 const READONLY = ["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written"];

@@ -8,6 +8,7 @@ import { ENDPOINTS, estimateResponse, sendArgs, type SendArgs, type WireSendFlag
 import { RpcError, defineEndpoint, type OctetProducer } from "../../rpc/index.ts";
 import { estimateSendSize, listVersions, quote, sendArgv, startSendStream, type SendFlags, type SendRequest, type ZfsSendStream } from "../../zfs/index.ts";
 import { requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
+import { requireRawIfEncrypted } from "../encryption-policy.ts";
 
 export function sendEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -74,7 +75,10 @@ async function checkedSendRequest(ctx: ServerContext, args: SendArgs): Promise<S
   if (args.from?.kind === "bookmark" && !ctx.caps.bookmarks) {
     throw new RpcError("unsupported", "An incremental send from a bookmark needs zfs bookmarks; the server's zfs does not support them");
   }
-  const versions = await withZfsErrors(() => listVersions(ctx.runner, args.dataset));
+  const [versions] = await Promise.all([
+    withZfsErrors(() => listVersions(ctx.runner, args.dataset)),
+    requireRawIfEncrypted(ctx, args.dataset, flags.raw === true),
+  ]);
   const to = versions.find((v) => v.name.kind === "snapshot" && v.name.name === args.to);
   if (!to) throw new RpcError("not_found", `Snapshot ${quote(`${args.dataset}@${args.to}`)} does not exist`);
   if (args.to_guid !== undefined && to.guid !== args.to_guid) {

@@ -1,0 +1,26 @@
+/**
+ * A send without `-w` of an encrypted dataset decrypts it for the client. zferry sends encrypted
+ * datasets raw only, unless the identity is granted `send_decrypted`: a pull key then sees
+ * ciphertext whatever it asks for, including through a resume token it crafted without `rawok`
+ * (openzfs/zfs#14153: `zfs send -t` takes its flags from the token).
+ */
+import { RpcError } from "../rpc/index.ts";
+import { getProperties, quote, type DatasetName } from "../zfs/index.ts";
+import { withZfsErrors, type ServerContext } from "./context.ts";
+
+/**
+ * @throws RpcError permission_denied when `dataset` is encrypted, the send is not raw, and the
+ * identity may not get plaintext
+ */
+export async function requireRawIfEncrypted(ctx: ServerContext, dataset: DatasetName, raw: boolean): Promise<void> {
+  // Without `send -w` the zfs has no native encryption, so nothing is encrypted.
+  if (raw || ctx.acl.sendDecrypted || !ctx.caps.raw) return;
+  const props = await withZfsErrors(() => getProperties(ctx.runner, dataset, { properties: ["encryption"] }));
+  const encryption = props.get("encryption")!.value;
+  if (encryption === "off" || encryption === "-") return;
+  throw new RpcError(
+    "permission_denied",
+    `${quote(dataset)} is encrypted (${encryption}); client ${quote(ctx.identity)} may get it only as a raw send, ` +
+      `not decrypted (grant send_decrypted to allow that)`,
+  );
+}
