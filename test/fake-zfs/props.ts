@@ -19,6 +19,11 @@ const SETTABLE: Record<string, string> = {
   canmount: "on",
   atime: "on",
   recordsize: "131072",
+  setuid: "on",
+  devices: "on",
+  exec: "on",
+  sharenfs: "off",
+  sharesmb: "off",
 };
 const ALIASES: Record<string, string> = { avail: "available", refer: "referenced", rdonly: "readonly", compress: "compression" };
 const READONLY = ["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written"];
@@ -74,6 +79,8 @@ export function propValue(state: FakeState, e: Entity, prop: string, parsable: b
   if (!isDataset) return ro("-");
   const own = e.ds.props[p];
   if (own !== undefined) return { value: own, source: "local" };
+  const received = e.ds.received?.[p];
+  if (received !== undefined) return { value: received, source: "received" };
   if (p.includes(":")) return ro("-");
   const inherited = inheritedValue(state, e.name, p);
   if (inherited) return inherited;
