@@ -8,7 +8,7 @@
  * child) with whatever the client sends.
  */
 import type { ClientConfig, Config, DatasetFilter, SendFlagName } from "../config/index.ts";
-import { isSameOrBelow, parseDatasetName, type DatasetName } from "../zfs/index.ts";
+import { isSameOrBelow, parseDatasetName, type DatasetName, type ReceivePolicy } from "../zfs/index.ts";
 
 /** `stdinserver IDENTITY` was started for an identity the config does not list. */
 export class UnknownIdentityError extends Error {
@@ -28,12 +28,15 @@ export class Acl {
   /** The subtree pushes land in; undefined when this client may not push. */
   readonly receiveRoot: DatasetName | undefined;
   readonly allowedSendFlags: ReadonlySet<SendFlagName>;
+  /** What its pushed streams may set (`receive` in its `[clients.NAME]`). */
+  readonly receivePolicy: ReceivePolicy;
   readonly #filesystems: DatasetFilter;
 
   constructor(client: ClientConfig) {
     this.identity = client.identity;
     this.receiveRoot = client.receiveRoot;
     this.allowedSendFlags = new Set(client.sendFlags);
+    this.receivePolicy = client.receive;
     this.#filesystems = client.filesystems;
     Object.freeze(this);
   }
