@@ -131,7 +131,7 @@ describe.skipIf(!ready)("received datasets are confined (zfs-fuse, over ssh)", (
       const mounted = mountsAt(hostileDir());
       const run = await zferry(["push", "push-attack", "--config", clientToml]);
       expect(run.exitCode).toBe(1);
-      expect(run.stderr).toContain(`receive "${dst.name}/sink/${src.name}/hostile@h1": refused the stream: it carries properties (zfs send -p)`);
+      expect(run.stderr).toContain(`receive "${dst.name}/sink/${src.name}/hostile@h1": refused the stream: it carries properties (a compound stream, as zfs send -p and -R write`);
       expect(run.stderr).toContain("set receive = { properties = true } in [clients.b1] of the server's config");
       expect(await poolState(dst.name)).toBe(before); // not even the placeholder for its parent
       expect(mountsAt(hostileDir())).toBe(mounted);
@@ -146,7 +146,7 @@ describe.skipIf(!ready)("received datasets are confined (zfs-fuse, over ssh)", (
       const mounted = mountsAt(hostileDir());
       const run = await zferry(["pull", "pull-hostile", "--config", clientToml]);
       expect(run.exitCode).toBe(1);
-      expect(run.stderr).toContain(`receive "${dst.name}/back/${src.name}/hostile@h1": refused the stream: it carries properties (zfs send -p)`);
+      expect(run.stderr).toContain(`receive "${dst.name}/back/${src.name}/hostile@h1": refused the stream: it carries properties (a compound stream, as zfs send -p and -R write`);
       expect(run.stderr).toContain("set receive = { properties = true } in [jobs.pull-hostile]");
       expect(await poolState(dst.name)).toBe(before);
       expect(mountsAt(hostileDir())).toBe(mounted);

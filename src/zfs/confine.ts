@@ -95,7 +95,9 @@ export async function confineReceived(runner: ZfsRunner, target: DatasetName, op
 
 /**
  * Checks a stream's first record before anything reaches a `zfs receive` that cannot confine it:
- * it must be a BEGIN record, and a compound stream (properties) needs `policy.properties`.
+ * it must be a BEGIN record, and a compound stream (properties) needs `policy.properties`. Only
+ * the record is read, not the nvlist after it, so every compound stream counts as carrying
+ * properties: zfs-fuse writes one for -I too.
  * @param options.subject the receive, e.g. `receive "tank/b/x@s1"`
  * @param options.allowHint where the policy is configured, for the message
  * @throws StreamRefusedError saying why
@@ -109,8 +111,8 @@ export function checkStreamHead(head: Uint8Array, options: { policy: ReceivePoli
   }
   if (header.kind === "compound" && !options.policy.properties) {
     throw new StreamRefusedError(
-      `${options.subject}: refused the stream: it carries properties (zfs send -p), which this zfs cannot keep out of the receive ` +
-        `(no "zfs receive -x"), so they would decide where it is mounted; to accept them, set ${options.allowHint}`,
+      `${options.subject}: refused the stream: it carries properties (a compound stream, as zfs send -p and -R write, and -I on old zfs), ` +
+        `which this zfs cannot keep out of the receive (no "zfs receive -x"), so they would decide where it is mounted; to accept them, set ${options.allowHint}`,
     );
   }
   return header;
