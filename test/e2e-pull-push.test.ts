@@ -354,6 +354,8 @@ for (const server of SERVERS) {
         // the bytes are counted where they enter the client instead: ssh's writes to its stdout.
         const ssh = await waitFor("the client's ssh", async () => childrenOf(proc.pid).find((pid) => cmdlineOf(pid)[0] === "ssh"), { pollMs: 1 });
         await waitFor("1 MiB through ssh", async () => ioOf(ssh).wchar > 1 << 20, { pollMs: 1 });
+        // zfs-fuse's receive starts once the stream's first record has passed the client's check.
+        await waitFor("our zfs receive", async () => zfsChildrenOf([target]).length > 0, { pollMs: 1 });
         process.kill(proc.pid, "SIGSTOP"); // freeze the relay, so the stream stops right here
         expect(zfsChildrenOf([target])).toHaveLength(1); // mid-stream: our zfs receive is running
         proc.kill("SIGKILL");
