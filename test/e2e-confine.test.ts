@@ -76,7 +76,9 @@ describe.skipIf(!ready)("received datasets are confined (zfs-fuse, over ssh)", (
     // An honest dataset with properties worth keeping (compression), mounted by legacy means.
     await zfsCli(["create", "-o", "mountpoint=legacy", "-o", "compression=on", "-o", "setuid=on", "-o", "exec=on", "-o", "devices=on", `${src.name}/honest`]);
     await snapshot(`${src.name}/honest`, "o1");
+    await snapshot(src.name, "r1");
     for (const fs of ["back", "sink", "sink-trusted"]) await zfsCli(["create", `${dst.name}/${fs}`]);
+    await zfsCli(["create", "-o", `mountpoint=${join(dst.mountpoint, "mounted")}`, `${dst.name}/sink-mounted`]);
 
     const zfsBin = Bun.which("zfs") ?? "/usr/sbin/zfs";
     const serverToml = (name: string, bin: string, clients: string) => {
@@ -90,7 +92,8 @@ describe.skipIf(!ready)("received datasets are confined (zfs-fuse, over ssh)", (
       zfsBin,
       // b1 is granted properties in send_flags, which is what the push attack asks for.
       `[clients.b1]\nfilesystems = ${all}\nreceive_root = ${JSON.stringify(`${dst.name}/sink`)}\nsend_flags = ["properties"]\n` +
-        `[clients.t1]\nfilesystems = ${all}\nreceive_root = ${JSON.stringify(`${dst.name}/sink-trusted`)}\nsend_flags = ["properties"]\nreceive = { properties = true }\n`,
+        `[clients.t1]\nfilesystems = ${all}\nreceive_root = ${JSON.stringify(`${dst.name}/sink-trusted`)}\nsend_flags = ["properties"]\nreceive = { properties = true }\n` +
+        `[clients.m1]\nfilesystems = ${all}\nreceive_root = ${JSON.stringify(`${dst.name}/sink-mounted`)}\n`,
     );
     const withProps = serverToml("hostile", zfsWrapper(dir, "zfs-send-p", `exec ${zfsBin} send -p "$@"`), `[clients.h1]\nfilesystems = ${all}\n`);
     const garbage = serverToml("garbage", zfsWrapper(dir, "zfs-send-garbage", `head -c 5000 /dev/zero | tr '\\0' 'x'; exit 0`), `[clients.g1]\nfilesystems = ${all}\n`);
@@ -100,6 +103,7 @@ describe.skipIf(!ready)("received datasets are confined (zfs-fuse, over ssh)", (
       { command: `env ZFERRY_CONFIG=${withProps} ${cli} stdinserver h1` },
       { command: `env ZFERRY_CONFIG=${garbage} ${cli} stdinserver g1` },
       { command: `env ZFERRY_CONFIG=${honest} ${cli} stdinserver t1` },
+      { command: `env ZFERRY_CONFIG=${honest} ${cli} stdinserver m1` },
     ]);
     clientToml = join(dir, "client.toml");
     const job = (name: string, key: number, body: Record<string, string>) =>
@@ -113,6 +117,7 @@ describe.skipIf(!ready)("received datasets are confined (zfs-fuse, over ssh)", (
         job("pull-hostile", 1, pull(1)),
         job("pull-garbage", 2, pull(2)),
         job("push-trusted", 3, push("honest")),
+        job("push-mounted", 4, { type: '"push"', filesystems: tomlTable({ [src.name]: true }) }),
       ].join("\n"),
     );
   }, 120_000);
@@ -183,6 +188,20 @@ describe.skipIf(!ready)("received datasets are confined (zfs-fuse, over ssh)", (
         "readonly\ton\tlocal",
         "compression\ton\treceived", // not a confined property: the stream keeps it
       ]);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "a push whose new target would inherit a mountpoint is refused on a zfs that cannot receive unmounted",
+    async () => {
+      const before = await poolState(dst.name);
+      const run = await zferry(["push", "push-mounted", "--config", clientToml]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain(
+        `Cannot receive into "${dst.name}/sink-mounted/${src.name}": the server's zfs cannot receive without mounting (no "zfs receive -u") and "${dst.name}/sink-mounted" passes down mountpoint "${join(dst.mountpoint, "mounted")}"; set mountpoint=none on it`,
+      );
+      expect(await poolState(dst.name)).toBe(before);
     },
     TIMEOUT_MS,
   );

@@ -11,6 +11,7 @@ import {
   getProperties,
   getResumeToken,
   listVersions,
+  mountpointForChildOf,
   parseDatasetName,
   quote,
   type DatasetName,
@@ -66,11 +67,11 @@ export async function prepareParents(
   if (caps.recvNoMount || existing.has(target)) return created;
   // No `zfs recv -u`: the new dataset mounts wherever its inherited mountpoint points.
   const parent = parseDatasetName(target.slice(0, target.lastIndexOf("/")));
-  const mountpoint = (await getProperties(runner, parent, { properties: ["mountpoint"] })).get("mountpoint")!;
-  if (mountpoint.value !== "none" && mountpoint.value !== "legacy") {
+  const mountpoint = await mountpointForChildOf(runner, parent);
+  if (mountpoint !== null) {
     throw new Error(
       `Cannot receive into ${quote(target)}: this zfs cannot receive without mounting (no "zfs receive -u") and ${quote(parent)} ` +
-        `passes down mountpoint ${quote(mountpoint.value)}; set mountpoint=none on ${quote(parent)}`,
+        `passes down mountpoint ${quote(mountpoint)}; set mountpoint=none on ${quote(parent)}`,
     );
   }
   return created;

@@ -94,6 +94,16 @@ export async function confineReceived(runner: ZfsRunner, target: DatasetName, op
 }
 
 /**
+ * Where a new child of `parent` would be mounted, or null when nowhere (mountpoint none or
+ * legacy). A zfs without `zfs receive -u` (zfs-fuse) mounts what it receives there.
+ * @throws ZfsError when zfs fails
+ */
+export async function mountpointForChildOf(runner: ZfsRunner, parent: DatasetName): Promise<string | null> {
+  const { value } = (await getProperties(runner, parent, { properties: ["mountpoint"] })).get("mountpoint")!;
+  return value === "none" || value === "legacy" ? null : value;
+}
+
+/**
  * Checks a stream's first record before anything reaches a `zfs receive` that cannot confine it:
  * it must be a BEGIN record, and a compound stream (properties) needs `policy.properties`. Only
  * the record is read, not the nvlist after it, so every compound stream counts as carrying

@@ -29,6 +29,7 @@ export {
   checkStreamHead,
   confineReceived,
   confinementArgs,
+  mountpointForChildOf,
   type KeepableProperty,
   type ReceivePolicy,
 } from "./confine.ts";

@@ -16,6 +16,7 @@ import {
   isSameOrBelow,
   listFilesystems,
   listVersions,
+  mountpointForChildOf,
   parseDatasetName,
   quote,
   recvArgv,
@@ -104,7 +105,10 @@ async function checkTarget(ctx: ServerContext, target: DatasetName, exists: bool
   throw new RpcError("conflict", `Cannot receive a full stream into ${quote(target)}: it already exists; zferry does not overwrite datasets`);
 }
 
-/** Creates missing datasets between receive_root and the target's parent as placeholders, listed in `created`. */
+/**
+ * Creates missing datasets between receive_root and the target's parent as placeholders, listed in
+ * `created`. Where zfs cannot receive without mounting, a new target must not inherit a mountpoint.
+ */
 async function ensureParents(ctx: ServerContext, target: DatasetName, existing: Set<string>, created: DatasetName[]): Promise<void> {
   const root = ctx.acl.receiveRoot!;
   const parts = target.slice(root.length + 1).split("/");
@@ -116,5 +120,14 @@ async function ensureParents(ctx: ServerContext, target: DatasetName, existing: 
     if (existing.has(ds)) continue;
     await createPlaceholder(ctx.runner, ds);
     created.push(ds);
+  }
+  if (ctx.caps.recvNoMount || existing.has(target) || created.length > 0) return; // a placeholder parent passes down none
+  const parent = parseDatasetName(target.slice(0, target.lastIndexOf("/")));
+  const mountpoint = await mountpointForChildOf(ctx.runner, parent);
+  if (mountpoint !== null) {
+    throw new RpcError(
+      "unsupported",
+      `Cannot receive into ${quote(target)}: the server's zfs cannot receive without mounting (no "zfs receive -u") and ${quote(parent)} passes down mountpoint ${quote(mountpoint)}; set mountpoint=none on it`,
+    );
   }
 }
