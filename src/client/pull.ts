@@ -86,6 +86,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
     // Nothing arrived: the placeholders made for this filesystem go again (those that hold
     // something, such as a partial receive kept for resuming, stay).
     if (received === 0 && created.length > 0) {
+      // A cleanup that fails keeps them counted as existing; the step's failure is what is reported.
       const kept = new Set<string>(await removePlaceholders(runner, created).catch(() => created));
       for (const ds of created) if (!kept.has(ds)) existing.delete(ds);
     }
