@@ -82,7 +82,7 @@ describe("pull resumes a partial receive (fake OpenZFS)", () => {
     ]);
     const partial = fake.state().datasets[target]?.partial;
     expect(partial).toMatchObject({ toname: "tank/src@s1", snapname: "s1", newfs: true });
-    expect(fake.calls()).toContainEqual(["receive", "-s", "-u", "-o", "readonly=on", `${target}@s1`]);
+    expect(fake.calls()).toContainEqual(["receive", "-s", "-u", "-x", "mountpoint", "-x", "sharenfs", "-x", "sharesmb", "-o", "setuid=off", "-o", "devices=off", "-o", "exec=off", "-o", "readonly=on", `${target}@s1`]);
 
     fake.setEnv({ FAKE_ZFS_FAIL_AFTER: undefined });
     const dry = memoryOutput();
@@ -99,7 +99,7 @@ describe("pull resumes a partial receive (fake OpenZFS)", () => {
     expect(token).toMatch(/^1-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/);
     expect(calls).toContainEqual(["send", "-nvt", token!]); // validated by the server before sending
     expect(calls).toContainEqual(["receive", "-s", "-u", target]); // the resumed stream names its snapshot
-    expect(calls).toContainEqual(["receive", "-s", "-u", "-o", "readonly=on", `${target}@s2`]);
+    expect(calls).toContainEqual(["receive", "-s", "-u", "-x", "mountpoint", "-x", "sharenfs", "-x", "sharesmb", "-o", "setuid=off", "-o", "devices=off", "-o", "exec=off", "-o", "readonly=on", `${target}@s2`]);
     const state = fake.state();
     expect(state.datasets[target]?.partial).toBeUndefined();
     expect(guids(state, target)).toEqual(guids(state, "tank/src"));
@@ -124,8 +124,8 @@ describe("pull resumes a partial receive (fake OpenZFS)", () => {
   });
 });
 
-describe("received datasets are marked by the receive itself (fake OpenZFS, zfs receive -o)", () => {
-  test("a pull and a push set readonly=on and clear a placeholder in the receive: no zfs set runs", async () => {
+describe("received datasets are confined by the receive itself (fake OpenZFS, zfs receive -u -x -o)", () => {
+  test("a pull and a push confine the target and clear a placeholder in the receive: no zfs set runs", async () => {
     // backup/pull/tank/src is an empty placeholder left by an earlier run: received into with -F.
     const { fake, config, pull, push } = setup(["tank/src@s1", "tank/src@s2", "backup/pull/tank/src", "backup/sink"]);
     Bun.spawnSync([fake.bin, "set", "zferry:placeholder=on", "backup/pull/tank/src"]);
@@ -133,12 +133,13 @@ describe("received datasets are marked by the receive itself (fake OpenZFS, zfs 
     expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done", snapshots: 2 }]);
     expect((await runPush(config, push, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done", snapshots: 2 }]);
     const calls = fake.calls().slice(before);
-    expect(calls).toContainEqual(["receive", "-s", "-u", "-F", "-o", "readonly=on", "-o", "zferry:placeholder=off", "backup/pull/tank/src@s1"]);
-    expect(calls).toContainEqual(["receive", "-s", "-u", "-o", "readonly=on", "backup/pull/tank/src@s2"]);
+    expect(calls).toContainEqual(["receive", "-s", "-u", "-F", "-x", "mountpoint", "-x", "sharenfs", "-x", "sharesmb", "-o", "setuid=off", "-o", "devices=off", "-o", "exec=off", "-o", "readonly=on", "-o", "zferry:placeholder=off", "backup/pull/tank/src@s1"]);
+    expect(calls).toContainEqual(["receive", "-s", "-u", "-x", "mountpoint", "-x", "sharenfs", "-x", "sharesmb", "-o", "setuid=off", "-o", "devices=off", "-o", "exec=off", "-o", "readonly=on", "backup/pull/tank/src@s2"]);
     expect(calls.filter((c) => c[0] === "set")).toEqual([]);
     const props = fake.state().datasets;
-    expect(props["backup/pull/tank/src"]?.props).toMatchObject({ readonly: "on", "zferry:placeholder": "off" });
-    expect(props["backup/sink/tank/src"]?.props).toMatchObject({ readonly: "on" });
+    const confined = { setuid: "off", devices: "off", exec: "off", readonly: "on" };
+    expect(props["backup/pull/tank/src"]?.props).toMatchObject({ ...confined, "zferry:placeholder": "off" });
+    expect(props["backup/sink/tank/src"]?.props).toMatchObject(confined);
   });
 });
 
@@ -151,7 +152,7 @@ describe("push resumes a partial receive on the server (fake OpenZFS)", () => {
     const failed = await runPush(config, push, { output: memoryOutput() });
     fake.setEnv({ FAKE_ZFS_FAIL_AFTER: undefined });
     expect(failed.outcomes).toMatchObject([{ status: "failed", reason: expect.stringContaining("Input/output error") }]);
-    expect(fake.calls()).toContainEqual(["receive", "-s", "-u", "-o", "readonly=on", "backup/sink/tank/src@s2"]);
+    expect(fake.calls()).toContainEqual(["receive", "-s", "-u", "-x", "mountpoint", "-x", "sharenfs", "-x", "sharesmb", "-o", "setuid=off", "-o", "devices=off", "-o", "exec=off", "-o", "readonly=on", "backup/sink/tank/src@s2"]);
     expect(fake.state().datasets["backup/sink/tank/src"]?.partial).toMatchObject({ toname: "tank/src@s2" });
 
     const callsBefore = fake.calls().length;

@@ -362,6 +362,8 @@ for (const server of SERVERS) {
         // the bytes are counted where they enter the client instead: ssh's writes to its stdout.
         const ssh = await waitFor("the client's ssh", async () => childrenOf(proc.pid).find((pid) => cmdlineOf(pid)[0] === "ssh"), { pollMs: 1 });
         await waitFor("1 MiB through ssh", async () => ioOf(ssh).wchar > 1 << 20, { pollMs: 1 });
+        // zfs-fuse's receive starts once the stream's first record has passed the client's check.
+        await waitFor("our zfs receive", async () => zfsChildrenOf([target]).length > 0, { pollMs: 1 });
         process.kill(proc.pid, "SIGSTOP"); // freeze the relay, so the stream stops right here
         expect(zfsChildrenOf([target])).toHaveLength(1); // mid-stream: our zfs receive is running
         proc.kill("SIGKILL");
@@ -417,7 +419,9 @@ for (const server of SERVERS) {
         const first = Bun.spawn([process.execPath, CLI, "push", "push-big", "--config", clientToml], { stdout: "ignore", stderr: "pipe", env: process.env });
         try {
           await frozenMidStream(first, "rchar");
-          expect(await exists(target)).toBe(true); // zfs-fuse shows it, empty, while it is received
+          // zfs-fuse shows it, empty, while it is received; `zfs receive` starts once the stream's
+          // first record has passed the server's check, a moment after the client's first bytes.
+          await waitFor(`${target} to appear`, () => exists(target), { pollMs: 50, timeoutMs: 20_000 });
           const before = await poolState(dst.name);
           const other = await zferry(["push", "push-big-b3", "--config", clientToml]);
           expect(other.exitCode).toBe(1);

@@ -136,6 +136,45 @@ for (const [name, connect] of CONNECTIONS) {
       await h.client.callNone("ping", undefined);
     });
 
+    test("a gated sink sees the first bytes of an octet response, then gets all of it", async () => {
+      h = await connect();
+      for (const [via, bytes] of [["fd", 2 * 1024 * 1024 + 3], ["iterable", 100]] as const) {
+        const heads: Uint8Array[] = [];
+        const chunks: Uint8Array[] = [];
+        const gate = { headBytes: 312, open: async (head: Uint8Array) => (heads.push(head.slice()), (c: Uint8Array) => void chunks.push(c.slice())) };
+        const got = await h.client.callOctets("produce", { seed: 4, bytes, via }, gate);
+        expect(got).toEqual({ bytes, error: null, sinkError: null });
+        expect(heads).toEqual([patternChunk(4, 0, Math.min(312, bytes))]); // fewer only when the body is shorter
+        expect(sha256(chunks)).toBe(sha256([patternChunk(4, 0, bytes)]));
+      }
+    });
+
+    test("a gated sink that refuses an octet response cancels it, rethrows, and the connection stays usable", async () => {
+      h = await connect();
+      const gate = { headBytes: 312, open: async () => Promise.reject(new TypeError("Not a zfs send stream: bad magic")) };
+      const err = await h.client.callOctets("produce", { seed: 6, bytes: 64 << 20, via: "fd" }, gate).catch((e) => e);
+      expect(err).toBeInstanceOf(TypeError);
+      expect((err as Error).message).toBe("Not a zfs send stream: bad magic");
+      expect(await h.client.callValue("echo", { text: "after refusal" }, (x) => x)).toEqual({ text: "after refusal", n: 0 });
+    });
+
+    test("a server's gated sink takes an octet request body whole into an fd", async () => {
+      h = await connect();
+      const bytes = 3 * 1024 * 1024 + 11;
+      const res = await h.client.callValue("consume", { gate: { bytes: 312, refuse: false } }, (x) => x, { body: { kind: "octets", producer: iterableProducer(8, bytes) } });
+      expect(res).toEqual({ bytes, head: 312, sha256: sha256([patternChunk(8, 0, bytes)]) });
+    });
+
+    test("a server's gated sink refuses a request body from its first bytes; the client stops and reads the refusal", async () => {
+      h = await connect();
+      const producer = iterableProducer(2, 64 << 20);
+      const err = await h.client.callValue("consume", { gate: { bytes: 312, refuse: true } }, (x) => x, { body: { kind: "octets", producer } }).catch((e) => e);
+      expect(err).toBeInstanceOf(RpcError);
+      expect(err).toMatchObject({ status: "permission_denied", message: "Refused after looking at 312 bytes" });
+      expect(producer.aborted).toContain("cancelled by the server: Refused after looking at 312 bytes");
+      await h.client.callNone("ping", undefined);
+    });
+
     test("the client cancels an octet response and the connection stays usable", async () => {
       h = await connect();
       const stop = new AbortController();

@@ -87,7 +87,7 @@ describe("detectCapabilities", () => {
   test("finds every OpenZFS feature in the fake's 2.2 usage text", async () => {
     expect(await detectCapabilities(fake.bin)).toEqual({
       listParsable: true, bookmarks: true, sendEstimate: true, resumable: true, raw: true, compressed: true,
-      largeBlocks: true, embedded: true, properties: true, recvNoMount: true, recvProperties: true, intermediates: true,
+      largeBlocks: true, embedded: true, properties: true, recvNoMount: true, recvProperties: true, recvExclude: true, intermediates: true,
     });
     expect(fake.calls()).toEqual([[]]); // one process: the overview has every usage line
   });
@@ -114,7 +114,7 @@ describe("detectCapabilities", () => {
     chmodSync(bin, 0o755);
     try {
       const caps = await detectCapabilities(bin);
-      expect(caps).toMatchObject({ recvNoMount: true, recvProperties: false, properties: true, intermediates: true, listParsable: false, resumable: false });
+      expect(caps).toMatchObject({ recvNoMount: true, recvProperties: false, recvExclude: false, properties: true, intermediates: true, listParsable: false, resumable: false });
       expect(readFileSync(join(dir, "calls"), "utf8").split("\n").slice(0, -1).sort()).toEqual(["", "list -?", "receive", "send"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

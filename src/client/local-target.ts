@@ -2,7 +2,7 @@
  * The receiving side of a pull, on this machine: what the target dataset holds (for the planner),
  * the placeholders that keep the tree's shape, and what a received dataset is left as.
  *
- * What a received dataset is left as (readonly, no longer a placeholder) is zfs/received.ts.
+ * What a received dataset is left as (confined, no longer a placeholder) is zfs/confine.ts.
  */
 import {
   PLACEHOLDER_PROPERTY,
@@ -11,6 +11,7 @@ import {
   getProperties,
   getResumeToken,
   listVersions,
+  mountpointForChildOf,
   parseDatasetName,
   quote,
   type DatasetName,
@@ -43,31 +44,36 @@ export async function inspectLocalTarget(runner: ZfsRunner, target: DatasetName,
 /**
  * Creates the missing datasets between `root` (which must exist) and `target` as placeholders,
  * and, where zfs cannot receive unmounted, checks that a new target would not be mounted.
+ * @returns the placeholders it created, parents first
  * @throws Error saying what to change when the target would be mounted
  */
 export async function prepareParents(
   runner: ZfsRunner,
   target: DatasetName,
   options: { root: DatasetName; existing: Set<string>; caps: ZfsCapabilities },
-): Promise<void> {
+): Promise<DatasetName[]> {
   const { root, existing, caps } = options;
   const parts = target.slice(root.length + 1).split("/");
+  const created: DatasetName[] = [];
   let current: string = root;
   for (const part of parts.slice(0, -1)) {
     current = `${current}/${part}`;
     if (existing.has(current)) continue;
-    await createPlaceholder(runner, parseDatasetName(current));
+    const ds = parseDatasetName(current);
+    await createPlaceholder(runner, ds);
     existing.add(current);
+    created.push(ds);
   }
-  if (caps.recvNoMount || existing.has(target)) return;
+  if (caps.recvNoMount || existing.has(target)) return created;
   // No `zfs recv -u`: the new dataset mounts wherever its inherited mountpoint points.
   const parent = parseDatasetName(target.slice(0, target.lastIndexOf("/")));
-  const mountpoint = (await getProperties(runner, parent, { properties: ["mountpoint"] })).get("mountpoint")!;
-  if (mountpoint.value !== "none" && mountpoint.value !== "legacy") {
+  const mountpoint = await mountpointForChildOf(runner, parent);
+  if (mountpoint !== null) {
     throw new Error(
       `Cannot receive into ${quote(target)}: this zfs cannot receive without mounting (no "zfs receive -u") and ${quote(parent)} ` +
-        `passes down mountpoint ${quote(mountpoint.value)}; set mountpoint=none on ${quote(parent)}`,
+        `passes down mountpoint ${quote(mountpoint)}; set mountpoint=none on ${quote(parent)}`,
     );
   }
+  return created;
 }
 

@@ -8,20 +8,24 @@
  * stream); when our receive failed first, the local zfs message ("has been modified …").
  */
 import type { SendArgs, WireSendFlag } from "../api/index.ts";
-import { StreamError, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
+import { StreamError, type BodySink, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
 import { closeQuietly } from "../sys/pipe.ts";
 import {
+  STREAM_HEADER_BYTES,
+  checkStreamHead,
+  confinementArgs,
   listVersions,
   parseVersionShortName,
   quote,
-  receivedProperties,
   recvArgv,
   startZfsRecv,
   versionOf,
   zfsChildError,
   type DatasetName,
+  type ReceivePolicy,
   type ZfsCapabilities,
   type ZfsChildResult,
+  type ZfsRecvProcess,
   type ZfsRunner,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
@@ -38,6 +42,10 @@ export interface PullStepContext {
   /** Receive with `-s`: both sides can resume. */
   readonly resumable: boolean;
   readonly flags: readonly WireSendFlag[];
+  /** What the streams may set on the target (the job's `receive`). */
+  readonly policy: ReceivePolicy;
+  /** Where the policy is configured, for a refusal's message. */
+  readonly allowHint: string;
   readonly progress: Progress;
   readonly signal?: AbortSignal;
 }
@@ -62,20 +70,32 @@ export async function pullStep(
   const to = parseVersionShortName(step.to.name);
   // A resumed stream names its snapshot itself; zfs wants the filesystem then.
   const recvTarget = step.kind === "resume" ? target : versionOf(target, "snapshot", to);
-  // The receive marks the target itself where zfs can (not a resumed one: it continues saved state).
-  const properties = ctx.caps.recvProperties && step.kind !== "resume" ? receivedProperties({ wasPlaceholder: force }) : {};
-  const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, properties }, ctx.caps);
+  // Confinement (zfs/confine.ts) in the receive itself where zfs can (not a resumed one: it
+  // continues saved state); pull.ts confines the others after the receive. Where zfs cannot
+  // confine, the stream's first record decides whether `zfs receive` starts at all: a source
+  // server may send properties whatever the job asked for.
+  const confinedByReceive = ctx.caps.recvExclude && ctx.caps.recvProperties && step.kind !== "resume";
+  const confinement = confinedByReceive ? confinementArgs(ctx.policy, { wasPlaceholder: force }) : {};
+  const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, ...confinement }, ctx.caps);
   const subject = `receive ${quote(`${target}@${to}`)}`;
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}` : to}`;
-  const recv = startZfsRecv(ctx.runner.bin, argv);
+  let recv: ZfsRecvProcess | null = null;
+  const start = (): { fd: number } => {
+    recv = startZfsRecv(ctx.runner.bin, argv);
+    return { fd: recv.writeFd };
+  };
+  const open = async (head: Uint8Array) => {
+    checkStreamHead(head, { policy: ctx.policy, subject, allowHint: ctx.allowHint });
+    return start();
+  };
+  const sink: BodySink = ctx.caps.recvExclude ? start() : { headBytes: STREAM_HEADER_BYTES, open };
   const line = ctx.progress.start({ label, estimate, probe });
   let received: ReceivedBody | null = null;
   let failure: unknown = null;
-  let result: ZfsChildResult;
+  let result: ZfsChildResult | null = null;
   try {
     try {
-      const sink = { fd: recv.writeFd };
       const options = { signal: ctx.signal, probe };
       received =
         step.kind === "resume"
@@ -84,16 +104,24 @@ export async function pullStep(
     } catch (err) {
       failure = err;
     } finally {
-      closeQuietly(recv.writeFd); // EOF: zfs receive finishes, or fails on a cut stream
+      if (recv !== null) closeQuietly((recv as ZfsRecvProcess).writeFd); // EOF: zfs receive finishes, or fails on a cut stream
     }
     // zfs receive has EOF now: it finishes (the progress line stays up while it digests what is
     // still in its pipe, however long that takes), or fails on the cut stream and cleans up after
     // itself; killing it could return before the zfs-fuse daemon removed a partial dataset, so it
     // is killed only if it hangs after a failed transfer.
-    const exited = failure === null ? await recv.done() : await Promise.race([recv.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
-    result = exited ?? (await recv.kill("SIGTERM"));
+    const child = recv as ZfsRecvProcess | null;
+    if (child !== null) {
+      const exited = failure === null ? await child.done() : await Promise.race([child.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
+      result = exited ?? (await child.kill("SIGTERM"));
+    }
   } finally {
     line.stop();
+  }
+  // No zfs receive: the stream was refused from its first record, or failed before it.
+  if (result === null) {
+    if (failure instanceof StreamError) throw new Error(`${subject}: the server's send failed: ${failure.message}`, { cause: failure });
+    throw failure ?? new Error(`${subject}: the stream ended before its first record`);
   }
   const recvError = zfsChildError(argv, result, { subject });
   if (failure instanceof StreamError) {

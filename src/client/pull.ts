@@ -13,9 +13,10 @@
 import type { Config, PullJobConfig } from "../config/index.ts";
 import { RpcError } from "../rpc/index.ts";
 import {
+  confineReceived,
   listFilesystems,
-  markReceived,
   parseDatasetName,
+  removePlaceholders,
   parseVersionShortName,
   quote,
   ZfsError,
@@ -48,11 +49,13 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
   const planned: PullPlanned[] = [];
   for (const name of names) planned.push(await planFilesystem(session, runner, { job, name, existing, canResume }));
 
-  const ctx = { remote: session.remote, runner, caps, resumable: canResume, flags: session.flags, progress: output.progress, signal };
+  const allowHint = `receive = { properties = true } in [jobs.${job.name}]`;
+  const policy = job.receive;
+  const ctx = { remote: session.remote, runner, caps, resumable: canResume, flags: session.flags, policy, allowHint, progress: output.progress, signal };
   // `return await`: the session must stay open until every filesystem is done (await using).
   return await runPlanned(planned, { action: "pull", job: job.name, dryRun, output, signal, now, started, broken: session.broken }, async (p, moved) => {
     const { source, target } = p;
-    await prepareParents(runner, target, { root: job.root, existing, caps });
+    const created = await prepareParents(runner, target, { root: job.root, existing, caps });
     let failure: unknown = null;
     let received = 0; // receives zfs finished; `moved.snapshots` counts those whose GUID checked out
     let lastCheck: Promise<void> = Promise.resolve();
@@ -72,14 +75,22 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
     } catch (err) {
       failure = err;
     }
-    // What arrived is kept and made readonly even when a later step failed. A receive with
-    // `-o` (pull-step.ts) did that itself; a resumed one and zfs without `-o` need a `zfs set`.
-    const markedByReceive = caps.recvProperties && !p.plan.steps.some((s) => s.kind === "resume");
-    const marked = received > 0 && !markedByReceive ? markReceived(runner, target, { wasPlaceholder: p.plan.intoPlaceholder }) : Promise.resolve();
+    // What arrived is kept and confined even when a later step failed. A receive with `-x`/`-o`
+    // (pull-step.ts) did that itself; a resumed one and zfs without them need it done after.
+    const confinedByReceive = caps.recvExclude && caps.recvProperties && !p.plan.steps.some((s) => s.kind === "resume");
+    const marked = received > 0 && !confinedByReceive ? confineReceived(runner, target, { policy, wasPlaceholder: p.plan.intoPlaceholder }) : Promise.resolve();
     for (const settled of await Promise.allSettled([lastCheck, marked])) {
       if (settled.status === "rejected") failure ??= settled.reason;
     }
-    if (failure !== null) throw failure;
+    if (failure === null) return;
+    // Nothing arrived: the placeholders made for this filesystem go again (those that hold
+    // something, such as a partial receive kept for resuming, stay).
+    if (received === 0 && created.length > 0) {
+      // A cleanup that fails keeps them counted as existing; the step's failure is what is reported.
+      const kept = new Set<string>(await removePlaceholders(runner, created).catch(() => created));
+      for (const ds of created) if (!kept.has(ds)) existing.delete(ds);
+    }
+    throw failure;
   });
 }
 
@@ -97,8 +108,11 @@ async function checkLocalSide(runner: ZfsRunner, job: PullJobConfig): Promise<{ 
     }
     throw err;
   }
-  if (job.send.properties && !caps.recvNoMount) {
-    throw new Error(`send.properties would make received datasets mount at the source's mountpoints: this zfs has no "zfs receive -u"; turn it off in [jobs.${job.name}.send]`);
+  if (job.send.properties && !caps.recvExclude && !job.receive.properties) {
+    throw new Error(
+      `send.properties would let the source decide where received datasets are mounted: this zfs cannot keep properties out of the receive (no "zfs receive -x"); ` +
+        `turn it off in [jobs.${job.name}.send], or accept them with receive = { properties = true } in [jobs.${job.name}]`,
+    );
   }
   return { caps, existing };
 }

@@ -15,7 +15,7 @@ import {
   type VersionEntry,
   type WireSendFlag,
 } from "../api/index.ts";
-import { RpcClient, type OctetProducer, type OctetSink, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
+import { RpcClient, type BodySink, type OctetProducer, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
 import type { DatasetName } from "../zfs/index.ts";
 
 export class RemoteSession {
@@ -43,11 +43,11 @@ export class RemoteSession {
   }
 
   /** Streams `zfs send` output into `sink`. @throws StreamError when the server's send failed */
-  send(args: SendArgs, sink: OctetSink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
+  send(args: SendArgs, sink: BodySink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
     return this.rpc.callOctets(ENDPOINTS.send, args, sink, options);
   }
 
-  resumeSend(token: string, flags: readonly WireSendFlag[], sink: OctetSink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
+  resumeSend(token: string, flags: readonly WireSendFlag[], sink: BodySink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
     return this.rpc.callOctets(ENDPOINTS.resumeSend, flags.length ? { token, flags } : { token }, sink, options);
   }
 

@@ -1,16 +1,18 @@
 /** Reads one `[clients.NAME]` table. */
-import type { DatasetName } from "../zfs/index.ts";
+import { CONFINED_POLICY, type DatasetName } from "../zfs/index.ts";
 import { at, fail, optional, readArray, readBoolean, readEnum, readTable, required, type At } from "./_read.ts";
 import { readDatasetName, readFilter } from "./_datasets.ts";
+import { readReceivePolicy } from "./_receive.ts";
 import type { ClientConfig } from "./schema.ts";
 import { SEND_FLAG_NAMES, type SendFlagName } from "./send-flags.ts";
 
 export function readClient(identity: string, value: unknown, where: At): ClientConfig {
-  const table = readTable(value, where, ["filesystems", "receive_root", "send_flags", "send_decrypted"]);
+  const table = readTable(value, where, ["filesystems", "receive_root", "receive", "send_flags", "send_decrypted"]);
   return {
     identity,
     filesystems: required(table, "filesystems", where, readFilter),
     receiveRoot: optional<DatasetName | undefined>(table, "receive_root", where, readDatasetName, undefined),
+    receive: optional(table, "receive", where, readReceivePolicy, CONFINED_POLICY),
     sendFlags: optional(table, "send_flags", where, readSendFlagList, []),
     sendDecrypted: optional(table, "send_decrypted", where, readBoolean, false),
   };

@@ -1,7 +1,8 @@
 /** Reads one `[jobs.NAME]` table and its `connect` table. */
-import type { DatasetName } from "../zfs/index.ts";
+import { CONFINED_POLICY, type DatasetName } from "../zfs/index.ts";
 import { at, fail, optional, readArray, readBoolean, readDuration, readEnum, readInteger, readString, readTable, required, type At } from "./_read.ts";
 import { readDatasetName, readFilter } from "./_datasets.ts";
+import { readReceivePolicy } from "./_receive.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./defaults.ts";
 import { parseIdentity } from "./identity.ts";
 import { DatasetFilter } from "./filter.ts";
@@ -9,7 +10,7 @@ import type { ClientConfig, ConnectConfig, InitialPolicy, JobConfig } from "./sc
 import { SEND_FLAG_NAMES, type SendOptions } from "./send-flags.ts";
 import { checkSshOption } from "./ssh-options.ts";
 
-const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send"] as const;
+const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send", "receive"] as const;
 const SSH_KEYS = ["type", "host", "user", "port", "identity_file", "options", "handshake_timeout"] as const;
 const LOCAL_KEYS = ["type", "identity"] as const;
 /** Host names, IPv4 and IPv6 literals (with a zone); never a leading "-", which ssh would take for an option. */
@@ -34,8 +35,10 @@ export function readJob(name: string, value: unknown, where: At, clients: Readon
       type,
       root: required(table, "root", where, readDatasetName),
       filesystems: optional(table, "filesystems", where, readFilter, DatasetFilter.allowAll()),
+      receive: optional(table, "receive", where, readReceivePolicy, CONFINED_POLICY),
     };
   }
+  if (table.receive !== undefined) fail(at(where, "receive"), `only a pull job receives; a push lands as the server's [clients.NAME] receive says`);
   return {
     ...common,
     type,

@@ -19,6 +19,7 @@ dir = "/run/zferry"
 [clients.backup1]
 filesystems = { "tank/data<" = true, "tank/data/scratch<" = false, "tank/home" = true }
 receive_root = "tank/sink/backup1"
+receive = { properties = true, keep = ["exec", "sharenfs"] }
 send_flags = ["raw", "compressed", "large_blocks", "embedded", "properties"]
 send_decrypted = true
 
@@ -29,6 +30,7 @@ root = "pool/backups/prod"
 filesystems = { "tank/data<" = true }
 initial = "most_recent"
 send = { raw = false, compressed = false, large_blocks = false, embedded = false, properties = false }
+receive = { properties = false, keep = [] }
 
 [jobs.offsite]
 type = "push"
@@ -78,6 +80,7 @@ describe("parseConfig", () => {
           identity: "backup1",
           filesystems: '{ "tank/data<" = true, "tank/data/scratch<" = false, "tank/home" = true }',
           receiveRoot: "tank/sink/backup1",
+          receive: { properties: true, keep: ["exec", "sharenfs"] },
           sendFlags: ["raw", "compressed", "large_blocks", "embedded", "properties"],
           sendDecrypted: true,
         },
@@ -91,6 +94,7 @@ describe("parseConfig", () => {
           filesystems: '{ "tank/data<" = true }',
           initial: "most_recent",
           send: { raw: false, compressed: false, large_blocks: false, embedded: false, properties: false },
+          receive: { properties: false, keep: [] },
         },
         offsite: {
           name: "offsite",
@@ -119,11 +123,12 @@ describe("parseConfig", () => {
 
   test("defaults are filled for a client, an ssh connect and a pull job", () => {
     const config = load(`[clients.c]\nfilesystems = {}\n[jobs.j]\ntype = "pull"\nroot = "pool/b"\n${SSH}\n`);
-    expect(config.clients.c).toMatchObject({ receiveRoot: undefined, sendFlags: [] });
+    expect(config.clients.c).toMatchObject({ receiveRoot: undefined, sendFlags: [], receive: { properties: false, keep: [] } });
     expect(config.jobs.j).toMatchObject({
       connect: { type: "ssh", host: "h", user: "root", port: 22, identityFile: undefined, options: [] },
       initial: "most_recent",
       send: { raw: false, compressed: false, large_blocks: false, embedded: false, properties: false },
+      receive: { properties: false, keep: [] },
     });
     expect(config.jobs.j?.filesystems).toBeInstanceOf(DatasetFilter);
     expect(String(config.jobs.j?.filesystems)).toBe('{ "<" = true }');
@@ -223,7 +228,7 @@ describe("parseConfig rejects", () => {
     ["identity starting with -", '[clients.-x]\nfilesystems = {}', "clients.-x", 'invalid identity "-x": must not begin with "-"'],
     ["empty identity", '[clients.""]\nfilesystems = {}', 'clients.""', "invalid identity: empty"],
     ["identity of 65 characters", `[clients.${"a".repeat(65)}]\nfilesystems = {}`, `clients.${"a".repeat(65)}`, `invalid identity "${"a".repeat(65)}": longer than 64 characters`],
-    ["unknown client key", "[clients.b1]\nfilesystems = {}\nsend_flag = []", "clients.b1.send_flag", "unknown key; expected one of: filesystems, receive_root, send_flags"],
+    ["unknown client key", "[clients.b1]\nfilesystems = {}\nsend_flag = []", "clients.b1.send_flag", "unknown key; expected one of: filesystems, receive_root, receive, send_flags"],
     ["missing filesystems", "[clients.b1]\nreceive_root = 'a'", "clients.b1.filesystems", "missing required key"],
     ["filesystems not a table", "[clients.b1]\nfilesystems = ['tank']", "clients.b1.filesystems", "expected a table, got an array"],
     ["malformed pattern", '[clients.backup1]\nfilesystems = { "tank/x<<" = true }', 'clients.backup1.filesystems."tank/x<<"', 'invalid pattern: invalid dataset name "tank/x<": character "<" is not allowed'],
@@ -234,10 +239,17 @@ describe("parseConfig rejects", () => {
     ["send_flags not an array", "[clients.b1]\nfilesystems = {}\nsend_flags = 'raw'", "clients.b1.send_flags", "expected an array, got a string"],
     ["unknown send flag", "[clients.b1]\nfilesystems = {}\nsend_flags = ['raw', 'dedup']", "clients.b1.send_flags[1]", '"dedup" is not one of: "raw", "compressed", "large_blocks", "embedded", "properties"'],
     ["duplicate send flag", "[clients.b1]\nfilesystems = {}\nsend_flags = ['raw', 'raw']", "clients.b1.send_flags[1]", 'duplicate send flag "raw"'],
+    ["receive not a table", "[clients.b1]\nfilesystems = {}\nreceive = ['exec']", "clients.b1.receive", "expected a table, got an array"],
+    ["receive unknown key", "[clients.b1]\nfilesystems = {}\nreceive = { exclude = [] }", "clients.b1.receive.exclude", "unknown key; expected one of: properties, keep"],
+    ["receive.properties not boolean", "[clients.b1]\nfilesystems = {}\nreceive = { properties = 'yes' }", "clients.b1.receive.properties", "expected a boolean, got a string"],
+    ["receive.keep not an array", "[clients.b1]\nfilesystems = {}\nreceive = { keep = 'exec' }", "clients.b1.receive.keep", "expected an array, got a string"],
+    ["receive.keep readonly", "[clients.b1]\nfilesystems = {}\nreceive = { keep = ['readonly'] }", "clients.b1.receive.keep[0]", '"readonly" cannot be kept from the stream: zferry keeps received datasets readonly so that the next incremental receive applies'],
+    ["receive.keep not confined", "[clients.b1]\nfilesystems = {}\nreceive = { keep = ['exec', 'compression'] }", "clients.b1.receive.keep[1]", '"compression" is not a confined property; expected one of: "mountpoint", "sharenfs", "sharesmb", "setuid", "devices", "exec"'],
+    ["receive.keep duplicate", "[clients.b1]\nfilesystems = {}\nreceive = { keep = ['exec', 'exec'] }", "clients.b1.receive.keep[1]", 'duplicate property "exec"'],
     // jobs
     ["job name invalid", '[jobs."a b"]\ntype = "pull"', 'jobs."a b"', 'invalid identity "a b": only A-Z, a-z, 0-9, "_", "." and "-" are allowed'],
     ["job not a table", "jobs = { j = 1 }", "jobs.j", "expected a table, got an integer"],
-    ["unknown job key", `${PULL}${SSH}\nmapping = {}`, "jobs.j.mapping", "unknown key; expected one of: type, connect, root, filesystems, initial, send"],
+    ["unknown job key", `${PULL}${SSH}\nmapping = {}`, "jobs.j.mapping", "unknown key; expected one of: type, connect, root, filesystems, initial, send, receive"],
     ["missing type", `[jobs.j]\n${SSH}`, "jobs.j.type", "missing required key"],
     ["unknown type", `[jobs.j]\ntype = "sink"\n${SSH}`, "jobs.j.type", '"sink" is not one of: "pull", "push"'],
     ["missing connect", PULL, "jobs.j.connect", "missing required key"],
@@ -277,6 +289,8 @@ describe("parseConfig rejects", () => {
     ["job filter pattern", `${PULL}${SSH}\nfilesystems = { "a/b c<<" = true }`, 'jobs.j.filesystems."a/b c<<"', 'invalid pattern: invalid dataset name "a/b c<": character "<" is not allowed'],
     ["initial unknown", `${PULL}${SSH}\ninitial = "fail"`, "jobs.j.initial", '"fail" is not one of: "most_recent", "all"'],
     ["send not a table", `${PULL}${SSH}\nsend = ["raw"]`, "jobs.j.send", "expected a table, got an array"],
+    ["pull receive.keep unknown", `${PULL}${SSH}\nreceive = { keep = ["quota"] }`, "jobs.j.receive.keep[0]", '"quota" is not a confined property; expected one of: "mountpoint", "sharenfs", "sharesmb", "setuid", "devices", "exec"'],
+    ["receive in a push job", `[jobs.j]\ntype = "push"\nfilesystems = {}\n${SSH}\nreceive = { keep = [] }`, "jobs.j.receive", "only a pull job receives; a push lands as the server's [clients.NAME] receive says"],
     ["send unknown flag", `${PULL}${SSH}\nsend = { dedup = true }`, "jobs.j.send.dedup", "unknown key; expected one of: raw, compressed, large_blocks, embedded, properties"],
     ["send flag not boolean", `${PULL}${SSH}\nsend = { raw = "yes" }`, "jobs.j.send.raw", "expected a boolean, got a string"],
   ])("%s", (_what, toml, keyPath, reason) => {

@@ -4,7 +4,7 @@
  * the way in, so a Config that exists is a Config that is valid.
  */
 import type { LogLevelName } from "../log.ts";
-import { DEFAULT_ZFS_BIN, type DatasetName } from "../zfs/index.ts";
+import { DEFAULT_ZFS_BIN, type DatasetName, type ReceivePolicy } from "../zfs/index.ts";
 import { at, fail, optional, readDuration, readEnum, readString, readTable, type At, type Table } from "./_read.ts";
 import { readClient } from "./_client.ts";
 import { readJob } from "./_job.ts";
@@ -57,6 +57,8 @@ export interface ClientConfig {
   readonly filesystems: DatasetFilter;
   /** The only subtree it may push into; undefined forbids pushing. */
   readonly receiveRoot: DatasetName | undefined;
+  /** What its pushed streams may set on the datasets they create (confined by default). */
+  readonly receive: ReceivePolicy;
   /** Send flags it may request; none by default. */
   readonly sendFlags: readonly SendFlagName[];
   /**
@@ -100,6 +102,8 @@ export interface PullJobConfig extends JobCommon {
   readonly type: "pull";
   /** Remote `tank/data/x` lands at `<root>/tank/data/x`. */
   readonly root: DatasetName;
+  /** What the received streams may set on the datasets they create (confined by default). */
+  readonly receive: ReceivePolicy;
 }
 
 export interface PushJobConfig extends JobCommon {

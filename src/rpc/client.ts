@@ -6,14 +6,14 @@ import { FrameType } from "../wire/index.ts";
 import type { RpcConnection } from "./connection.ts";
 import { RpcError, StreamError } from "./errors.ts";
 import { parseResponseHeader, type BodyKind, type ResponseHeader } from "./messages.ts";
-import type { OctetProducer, OctetSink, ProgressProbe, ReceivedBody } from "./octets.ts";
+import type { BodySink, OctetProducer, ProgressProbe, ReceivedBody } from "./octets.ts";
 import type { Parser } from "./schema.ts";
 
 export interface CallOptions {
   /** The request body, if the endpoint takes one. */
   body?: { kind: "value"; value: unknown } | { kind: "octets"; producer: OctetProducer; probe?: ProgressProbe };
   /** Where an octet response goes. */
-  sink?: OctetSink;
+  sink?: BodySink;
   /** Cancels an octet response with a RESET (the connection stays usable). */
   signal?: AbortSignal;
   probe?: ProgressProbe;
@@ -47,8 +47,9 @@ export class RpcClient {
    * @throws StreamError when the server's trailer reports a failure (its reason is the message;
    *   `sinkError` says whether our sink failed first). A sink failure alone (the server finished
    *   before our RESET reached it) is returned in `sinkError`.
+   * @throws what a GatedSink's `open` threw, once the refused stream is drained
    */
-  async callOctets(endpoint: string, args: unknown, sink: OctetSink, options: CallOptions = {}): Promise<ReceivedBody> {
+  async callOctets(endpoint: string, args: unknown, sink: BodySink, options: CallOptions = {}): Promise<ReceivedBody> {
     const { received } = await this.call(endpoint, args, "octets", { ...options, sink });
     return received!;
   }

@@ -30,7 +30,7 @@ import {
 import { decodeCbor, encodeCbor } from "./codec.ts";
 import { PeerResetError } from "./errors.ts";
 import { clampErrorText, parseReset, parseTrailer, type Reset, type ResetScope, type Trailer } from "./messages.ts";
-import { isFdSource, type OctetSink, type OctetSource, type ProgressProbe, type ReceivedBody } from "./octets.ts";
+import { isFdSource, isGatedSink, type BodySink, type GatedSink, type OctetSink, type OctetSource, type ProgressProbe, type ReceivedBody } from "./octets.ts";
 
 export interface ConnectionOptions {
   /** This side's software version for the handshake, e.g. "zferry/0.1.0". */
@@ -213,9 +213,28 @@ export class RpcConnection {
    * Receives an octet body into `sink` until its trailer. When the sink fails, or `signal` fires,
    * the producer is sent a RESET and the rest of the stream is drained, so the connection stays usable.
    * @throws PeerResetError when the producer closed the connection instead of finishing
+   * @throws what a GatedSink's `open` threw, after the refused body was drained
    */
-  async receiveOctets(sink: OctetSink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
+  async receiveOctets(sink: BodySink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
     this.#check();
+    if (isGatedSink(sink)) return this.#receiveGated(sink, options);
+    return this.#receiveInto(sink, options, 0);
+  }
+
+  /** Closes the connection: ends our output and releases the transport. */
+  async close(): Promise<void> {
+    try {
+      await this.#writer.flush();
+    } catch {
+      // the peer is gone; nothing left to flush to
+    }
+    await this.duplex.close();
+  }
+
+  // --- internal ---
+
+  /** The rest of a body into `sink`; `already` counts the payload bytes a gate took before. */
+  async #receiveInto(sink: OctetSink, options: { signal?: AbortSignal; probe?: ProgressProbe }, already: number): Promise<ReceivedBody> {
     let cancelled: string | null = null;
     let discard = () => {};
     const cancel = (reason: string) => {
@@ -234,7 +253,7 @@ export class RpcConnection {
           onSinkError: (message) => cancel(`The receiver failed: ${message}`),
         });
         discard = handle.discard;
-        if (options.probe) options.probe.bytes = handle.bytes;
+        if (options.probe) options.probe.bytes = already === 0 ? handle.bytes : () => already + handle.bytes();
         if (options.signal?.aborted) onAbort();
         let result;
         try {
@@ -249,26 +268,73 @@ export class RpcConnection {
           if (this.decodeReset(frame.payload).scope === "stream") throw this.#poison(new ProtocolError("A stream RESET arrived inside the stream it would cancel"));
           throw this.#peerReset(frame);
         }
-        return this.#finishBody(result.end.payload, result.bytes, result.sinkError);
+        return this.#finishBody(result.end.payload, already + result.bytes, result.sinkError);
       }
-      return await this.#receiveOctetsPortable(sink, options, cancel, () => cancelled);
+      return await this.#receiveOctetsPortable(sink, options, cancel, () => cancelled, already);
       // A cancel by `signal` is not a sink error: the producer's trailer says whether it stopped.
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
     }
   }
 
-  /** Closes the connection: ends our output and releases the transport. */
-  async close(): Promise<void> {
-    try {
-      await this.#writer.flush();
-    } catch {
-      // the peer is gone; nothing left to flush to
+  /**
+   * A GatedSink: reads DATA frames until `headBytes` payload bytes (or the trailer) are in hand,
+   * lets `open` choose the sink, hands it what was read, then streams the rest as usual.
+   */
+  async #receiveGated(gate: GatedSink, options: { signal?: AbortSignal; probe?: ProgressProbe }): Promise<ReceivedBody> {
+    const parts: Uint8Array[] = [];
+    let held = 0;
+    let trailer: Uint8Array | null = null;
+    if (options.probe) options.probe.bytes = () => held;
+    while (held < gate.headBytes) {
+      const frame = await this.#nextFrame();
+      if (frame === null) throw this.#poison(new ConnectionError("The connection ended in the middle of an octet stream, before its trailer"));
+      if (frame.type === FrameType.DATA) {
+        parts.push(frame.payload.slice()); // the next read reuses the reader's buffer
+        held += frame.payload.length;
+      } else if (frame.type === FrameType.TRAILER) {
+        trailer = frame.payload.slice();
+        break;
+      } else if (frame.type === FrameType.RESET) {
+        if (this.decodeReset(frame.payload).scope === "stream") throw this.#poison(new ProtocolError("A stream RESET arrived inside the stream it would cancel"));
+        throw this.#peerReset(frame);
+      } else {
+        throw this.#poison(new ProtocolError(`Unexpected ${frameTypeName(frame.type)} frame inside an octet stream`));
+      }
     }
-    await this.duplex.close();
+    // A producer that failed before the head arrived: its reason is the answer, nothing is opened.
+    if (trailer !== null && !this.#parse(trailer, "trailer", parseTrailer).ok) return this.#finishBody(trailer, held, null);
+    const head = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    let sink: OctetSink;
+    try {
+      sink = await gate.open(head.subarray(0, Math.min(head.length, gate.headBytes)));
+    } catch (refusal) {
+      if (trailer !== null) this.#finishBody(trailer, held, null);
+      else {
+        const reason = clampErrorText((refusal as Error).message);
+        await this.writeReset(reason, "stream");
+        await this.#receiveOctetsPortable(() => {}, {}, () => {}, () => reason, held);
+      }
+      throw refusal;
+    }
+    let sinkError: string | null = null;
+    if (head.length > 0) {
+      try {
+        await (typeof sink === "function" ? sink(head) : fdWriter(sink.fd)(head));
+      } catch (err) {
+        sinkError = `writing the stream failed: ${(err as Error).message}`;
+      }
+    }
+    if (trailer !== null) return this.#finishBody(trailer, held, sinkError);
+    if (sinkError !== null) {
+      const reason = `The receiver failed: ${sinkError}`;
+      await this.writeReset(reason, "stream");
+      const drained = await this.#receiveOctetsPortable(() => {}, {}, () => {}, () => reason, held);
+      return { ...drained, sinkError };
+    }
+    return this.#receiveInto(sink, options, held);
   }
 
-  // --- internal ---
 
   async #sendOctetsPortable(source: ByteSource, options: { signal?: AbortSignal; probe?: ProgressProbe }): Promise<{ bytes: number; aborted: boolean }> {
     const buf = new Uint8Array(sendFrameBytes());
@@ -299,10 +365,11 @@ export class RpcConnection {
     options: { probe?: ProgressProbe },
     cancel: (reason: string) => void,
     cancelled: () => string | null,
+    already = 0,
   ): Promise<ReceivedBody> {
     const write = typeof sink === "function" ? sink : fdWriter(sink.fd);
     let sinkError: string | null = null;
-    let bytes = 0;
+    let bytes = already;
     if (options.probe) options.probe.bytes = () => bytes;
     for (;;) {
       const frame = await this.#nextFrame();

@@ -5,13 +5,16 @@
  */
 import type { ConsolaInstance } from "consola";
 import type { BodyKind } from "./messages.ts";
-import type { OctetProducer, OctetSink, ProgressProbe, ReceivedBody } from "./octets.ts";
+import type { BodySink, OctetProducer, ProgressProbe, ReceivedBody } from "./octets.ts";
 import type { Parser } from "./schema.ts";
 
 /** The request body as a handler sees it. */
 export interface IncomingOctets {
-  /** Streams the body into `sink`; call at most once. A body the handler does not read is drained. */
-  pipeTo(sink: OctetSink, options?: { signal?: AbortSignal; probe?: ProgressProbe }): Promise<ReceivedBody>;
+  /**
+   * Streams the body into `sink`; call at most once. A body the handler does not read is drained.
+   * @throws what a GatedSink's `open` threw, once the refused body is drained
+   */
+  pipeTo(sink: BodySink, options?: { signal?: AbortSignal; probe?: ProgressProbe }): Promise<ReceivedBody>;
 }
 
 export interface HandlerContext<B extends BodyKind> {

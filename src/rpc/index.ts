@@ -14,7 +14,7 @@ export { RpcConnection, type ConnectionOptions } from "./connection.ts";
 export { EndpointRegistry, defineEndpoint, type Endpoint, type HandlerContext, type IncomingOctets } from "./endpoint.ts";
 export { PeerResetError, RpcError, STATUSES, StreamError, type ErrorStatus, type Status } from "./errors.ts";
 export { BODY_KINDS, clampErrorText, type BodyKind, type RequestHeader, type ResponseHeader, type Trailer } from "./messages.ts";
-export type { OctetProducer, OctetSink, OctetSource, ProgressProbe, ReceivedBody } from "./octets.ts";
+export type { BodySink, GatedSink, OctetProducer, OctetSink, OctetSource, ProgressProbe, ReceivedBody } from "./octets.ts";
 export * as schema from "./schema.ts";
 export { ValidationError, type Parser } from "./schema.ts";
 export { serve, type CallLogEntry, type CallOutcome, type ServeOptions } from "./serve.ts";

@@ -8,7 +8,7 @@
  * child) with whatever the client sends.
  */
 import type { ClientConfig, Config, DatasetFilter, SendFlagName } from "../config/index.ts";
-import { isSameOrBelow, parseDatasetName, type DatasetName } from "../zfs/index.ts";
+import { isSameOrBelow, parseDatasetName, type DatasetName, type ReceivePolicy } from "../zfs/index.ts";
 
 /** `stdinserver IDENTITY` was started for an identity the config does not list. */
 export class UnknownIdentityError extends Error {
@@ -30,6 +30,8 @@ export class Acl {
   readonly allowedSendFlags: ReadonlySet<SendFlagName>;
   /** May it get encrypted datasets decrypted (a send without `-w`)? */
   readonly sendDecrypted: boolean;
+  /** What its pushed streams may set (`receive` in its `[clients.NAME]`). */
+  readonly receivePolicy: ReceivePolicy;
   readonly #filesystems: DatasetFilter;
 
   constructor(client: ClientConfig) {
@@ -37,6 +39,7 @@ export class Acl {
     this.receiveRoot = client.receiveRoot;
     this.allowedSendFlags = new Set(client.sendFlags);
     this.sendDecrypted = client.sendDecrypted;
+    this.receivePolicy = client.receive;
     this.#filesystems = client.filesystems;
     Object.freeze(this);
   }

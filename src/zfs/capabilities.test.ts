@@ -36,6 +36,11 @@ describe("parseCapabilities", () => {
     expect(Object.values(parseCapabilities(OPENZFS_2_0)).every(Boolean)).toBe(true);
   });
 
+  test("a receive with -o but without -x cannot exclude stream properties", () => {
+    const receive = "usage:\n\treceive [-vnFu] [-o <property>=<value>] ... <filesystem|volume|snapshot>\n";
+    expect(parseCapabilities({ ...OPENZFS_2_0, receive })).toMatchObject({ recvProperties: true, recvExclude: false, recvNoMount: true });
+  });
+
   test("receive -s without send -t is not resumable", () => {
     const caps = parseCapabilities({ ...OPENZFS_2_0, send: OPENZFS_2_0.send.replace(/\tsend \[-nvPe\] -t.*\n/, "") });
     expect(caps.resumable).toBe(false);

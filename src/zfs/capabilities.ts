@@ -31,6 +31,8 @@ export interface ZfsCapabilities {
   readonly recvNoMount: boolean;
   /** `zfs recv -o property=value`: properties set by the receive itself (no `zfs set` after it). */
   readonly recvProperties: boolean;
+  /** `zfs recv -x property`: a stream's property ignored by the receive itself. */
+  readonly recvExclude: boolean;
   /** `zfs send -I` */
   readonly intermediates: boolean;
 }
@@ -71,6 +73,7 @@ export function parseCapabilities(usage: { main: string; send: string; receive: 
     properties: send.has("p"),
     recvNoMount: receive.has("u"),
     recvProperties: /^\treceive .*-o <?property>?=/m.test(usage.receive),
+    recvExclude: /^\treceive .*-x <?property>?/m.test(usage.receive),
     intermediates: /-\[iI\]|-\[i\|I\]|-i\|-I/.test(usage.send),
   };
 }

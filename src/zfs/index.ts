@@ -17,7 +17,20 @@ export { estimateSendSize, resumeSendArgv, sendArgv, type SendFlags, type SendRe
 export { checkToken, decodeResumeToken, type ResumeTokenInfo } from "./resume-token.ts";
 export { abortResumableReceive, recvArgv, type RecvRequest } from "./recv.ts";
 export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type ZfsRecvProcess, type ZfsSendProcess } from "./stream-process.ts";
-export { PLACEHOLDER_PROPERTY, createPlaceholder, isPlaceholder } from "./placeholder.ts";
-export { getProperties, setProperties, type PropertyValue } from "./properties.ts";
+export { PLACEHOLDER_PROPERTY, createPlaceholder, isPlaceholder, removePlaceholders } from "./placeholder.ts";
+export { getProperties, inheritProperty, setProperties, type PropertyValue } from "./properties.ts";
 export { startSendStream, type ZfsSendStream } from "./send-stream.ts";
-export { markReceived, receivedProperties } from "./received.ts";
+export {
+  CONFINED_POLICY,
+  FORCED_PROPERTIES,
+  INHERITED_PROPERTIES,
+  KEEPABLE_PROPERTIES,
+  StreamRefusedError,
+  checkStreamHead,
+  confineReceived,
+  confinementArgs,
+  mountpointForChildOf,
+  type KeepableProperty,
+  type ReceivePolicy,
+} from "./confine.ts";
+export { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeStreamHeader, type StreamHeader } from "./stream-header.ts";

@@ -60,6 +60,17 @@ export async function setProperties(
   }
 }
 
+/**
+ * `zfs inherit property dataset`: drops the local value and overrides a received one, so the
+ * dataset takes its parent's.
+ * @throws TypeError for a malformed property name
+ * @throws ZfsError when zfs refuses
+ */
+export async function inheritProperty(runner: ZfsRunner, dataset: DatasetName, property: string, options: ZfsRunOptions = {}): Promise<void> {
+  checkPropertyName(property);
+  await runner.run(["inherit", property, dataset], { subject: `inherit ${property} on ${JSON.stringify(dataset)}`, ...options });
+}
+
 // --- internal ---
 
 function checkPropertyName(name: string): void {

@@ -17,15 +17,17 @@ export interface RecvRequest {
   readonly force?: boolean;
   /** `-o name=value` each: set on the target as part of the receive. */
   readonly properties?: Readonly<Record<string, string>>;
+  /** `-x name` each: the stream's value of these properties is ignored (the target inherits them). */
+  readonly exclude?: readonly string[];
 }
 
 /**
- * Builds `receive [-s] [-u] [-F] [-o name=value]... target`.
+ * Builds `receive [-s] [-u] [-F] [-x name]... [-o name=value]... target`.
  * @throws TypeError when the target is a bookmark
  * @throws ZfsUnsupportedError for a flag this zfs lacks
  */
 export function recvArgv(request: RecvRequest, caps: ZfsCapabilities): string[] {
-  const { target, resumable = false, noMount = false, force = false, properties = {} } = request;
+  const { target, resumable = false, noMount = false, force = false, properties = {}, exclude = [] } = request;
   const name = typeof target === "string" ? target : target.full;
   if (typeof target !== "string" && target.kind !== "snapshot") {
     throw new TypeError(`receive ${JSON.stringify(name)}: a bookmark cannot be received into`);
@@ -40,6 +42,8 @@ export function recvArgv(request: RecvRequest, caps: ZfsCapabilities): string[] 
     argv.push("-u");
   }
   if (force) argv.push("-F");
+  if (exclude.length > 0 && !caps.recvExclude) throw new ZfsUnsupportedError("excluding stream properties in the receive (zfs receive -x)");
+  for (const prop of exclude) argv.push("-x", prop);
   const props = Object.entries(properties);
   if (props.length > 0 && !caps.recvProperties) throw new ZfsUnsupportedError("setting properties in the receive (zfs receive -o)");
   for (const [prop, value] of props) argv.push("-o", `${prop}=${value}`);

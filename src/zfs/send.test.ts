@@ -6,7 +6,7 @@ import { parseSendEstimate, resumeSendArgv, sendArgv } from "./send.ts";
 
 const ALL: ZfsCapabilities = {
   listParsable: true, bookmarks: true, sendEstimate: true, resumable: true, raw: true, compressed: true,
-  largeBlocks: true, embedded: true, properties: true, recvNoMount: true, recvProperties: true, intermediates: true,
+  largeBlocks: true, embedded: true, properties: true, recvNoMount: true, recvProperties: true, recvExclude: true, intermediates: true,
 };
 const ZFS_FUSE: ZfsCapabilities = { ...ALL, listParsable: false, bookmarks: false, sendEstimate: false, resumable: false, raw: false, compressed: false, largeBlocks: false, embedded: false, recvNoMount: false, recvProperties: false };
 const v = parseVersionName;

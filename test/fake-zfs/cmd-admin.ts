@@ -139,6 +139,26 @@ export function cmdSet(args: string[]): number {
   return 0;
 }
 
+/** `zfs inherit property dataset`: drops the local value and overrides a received one. */
+export function cmdInherit(args: string[]): number {
+  const r = getopt(args, "rS");
+  if (!r.ok) usageError("inherit", r.message);
+  if (r.rest.length < 1) usageError("inherit", "missing property argument");
+  if (r.rest.length < 2) usageError("inherit", "missing dataset argument");
+  const [k, ...names] = r.rest as [string, ...string[]];
+  const p = canonicalProp(k);
+  if (p === null) usageError("inherit", `invalid property '${k}'`);
+  updateState((state) => {
+    for (const name of names) {
+      const ds = state.datasets[name];
+      if (!ds) fail(1, `cannot open '${name}': dataset does not exist`);
+      delete ds.props[p];
+      if (ds.received) delete ds.received[p];
+    }
+  });
+  return 0;
+}
+
 /** Payload bytes of a new snapshot's stream: FAKE_ZFS_SEND_BYTES, or 64 KiB. */
 export function sendBytes(): number {
   return envSendBytes() ?? DEFAULT_SEND_BYTES;

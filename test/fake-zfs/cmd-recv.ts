@@ -17,6 +17,8 @@ interface RecvOptions {
   dryrun: boolean;
   verbose: boolean;
   props: Record<string, string>;
+  /** -x: properties whose stream value is ignored. */
+  exclude: Set<string>;
 }
 
 /** What validation decided for one record. */
@@ -32,7 +34,7 @@ const MAX_HEADER_BYTES = 64 * 1024;
 export function cmdReceive(args: string[]): number {
   const r = getopt(args, ":o:x:dehMnuvFsA");
   if (!r.ok) usageError("receive", r.message);
-  const o: RecvOptions = { force: false, resumable: false, dryrun: false, verbose: false, props: {} };
+  const o: RecvOptions = { force: false, resumable: false, dryrun: false, verbose: false, props: {}, exclude: new Set() };
   let abort = false;
   let prefix = "";
   let nomount = false;
@@ -46,7 +48,12 @@ export function cmdReceive(args: string[]): number {
     else if (opt === "o") {
       const eq = arg.indexOf("=");
       if (eq < 0) usageError("receive", "missing '=' for property=value argument");
-      o.props[arg.slice(0, eq)] = arg.slice(eq + 1);
+      const name = arg.slice(0, eq);
+      if (name in o.props || o.exclude.has(name)) usageError("receive", `property '${name}' specified multiple times`);
+      o.props[name] = arg.slice(eq + 1);
+    } else if (opt === "x") {
+      if (arg in o.props || o.exclude.has(arg)) usageError("receive", `property '${arg}' specified multiple times`);
+      o.exclude.add(arg);
     } else if (opt === "d" || opt === "e") {
       if (prefix && prefix !== opt) usageError("receive", "invalid option combination: -d and -e are mutually exclusive");
       prefix = opt;
@@ -167,6 +174,12 @@ function commit(dsName: string, snapname: string, h: RecordHeader, plan: Plan, o
     }
     for (const name of plan.rollback) delete ds.snapshots[name];
     Object.assign(ds.props, o.props); // -o applies to an existing target too (zfs_receive_one)
+    // A -p stream's properties become received values, except those -x names (the dataset then
+    // inherits them, as if the stream had not carried them).
+    if (h.props) {
+      const received = Object.entries(h.props).filter(([name]) => !o.exclude.has(name));
+      ds.received = { ...ds.received, ...Object.fromEntries(received) };
+    }
     delete ds.partial;
     ds.snapshots[snapname] = { guid: h.toguid, createtxg: nextTxg(state), creation: h.creation, payload: h.payload };
     ds.referenced = h.payload;

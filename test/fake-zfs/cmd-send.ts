@@ -159,6 +159,8 @@ function header(toname: string, to: FakeVersion, flags: StreamFlags, fromname?: 
     payload: envSendBytes() ?? to.payload ?? sendBytes(),
     offset: 0,
     flags,
+    // -p: the dataset's local properties travel with the stream, as zfs send -p's nvlist does.
+    ...(flags.props ? { props: { ...loadState().datasets[toname.split("@")[0]!]?.props } } : {}),
   };
 }
 

@@ -21,6 +21,11 @@ const SETTABLE: Record<string, string> = {
   recordsize: "131072",
   // Set at create time only, as in OpenZFS; children inherit it. The fake does not encrypt.
   encryption: "off",
+  setuid: "on",
+  devices: "on",
+  exec: "on",
+  sharenfs: "off",
+  sharesmb: "off",
 };
 const ALIASES: Record<string, string> = { avail: "available", refer: "referenced", rdonly: "readonly", compress: "compression" };
 const READONLY = ["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written"];
@@ -76,6 +81,8 @@ export function propValue(state: FakeState, e: Entity, prop: string, parsable: b
   if (!isDataset) return ro("-");
   const own = e.ds.props[p];
   if (own !== undefined) return { value: own, source: "local" };
+  const received = e.ds.received?.[p];
+  if (received !== undefined) return { value: received, source: "received" };
   if (p.includes(":")) return ro("-");
   const inherited = inheritedValue(state, e.name, p);
   if (inherited) return inherited;

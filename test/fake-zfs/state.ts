@@ -49,6 +49,8 @@ export interface FakeDataset {
   creation: number;
   /** Locally set properties (`create -o`, `set`, `receive -o`). */
   props: Record<string, string>;
+  /** Properties a `-p` stream set (source "received"); a local value wins over one. */
+  received?: Record<string, string>;
   snapshots: Record<string, FakeVersion>;
   bookmarks: Record<string, FakeVersion>;
   partial?: FakePartial;

@@ -33,6 +33,8 @@ export interface RecordHeader {
   offset: number;
   resume?: boolean;
   flags: StreamFlags;
+  /** With -p: the sending dataset's local properties. */
+  props?: Record<string, string>;
 }
 
 let pattern: Buffer | undefined;

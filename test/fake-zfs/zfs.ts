@@ -10,7 +10,7 @@
  */
 import { appendFileSync } from "node:fs";
 import { Exit, err, out } from "./_exit.ts";
-import { cmdBookmark, cmdCreate, cmdDestroy, cmdSet, cmdSnapshot } from "./cmd-admin.ts";
+import { cmdBookmark, cmdCreate, cmdDestroy, cmdSet, cmdInherit, cmdSnapshot } from "./cmd-admin.ts";
 import { cmdGet, cmdList } from "./cmd-list.ts";
 import { cmdReceive } from "./cmd-recv.ts";
 import { cmdSend } from "./cmd-send.ts";
@@ -21,6 +21,7 @@ const IMPLEMENTED: Record<string, (args: string[]) => number> = {
   list: cmdList,
   get: cmdGet,
   set: cmdSet,
+  inherit: cmdInherit,
   create: cmdCreate,
   destroy: cmdDestroy,
   snapshot: cmdSnapshot,

@@ -1,6 +1,8 @@
 /** Endpoints that exercise every body kind in both directions; used by the RPC contract tests. */
-import { closeSync, openSync } from "node:fs";
-import { EndpointRegistry, RpcError, defineEndpoint, schema, type OctetProducer } from "../../src/rpc/index.ts";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EndpointRegistry, RpcError, defineEndpoint, schema, type IncomingOctets, type OctetProducer } from "../../src/rpc/index.ts";
 import { closeQuietly, makePipe } from "../../src/sys/pipe.ts";
 
 /** Deterministic bytes: byte i of stream `seed` (cheap, and different per seed and offset). */
@@ -47,6 +49,31 @@ function childProducer(seed: number, bytes: number, failAfter?: number): OctetPr
       return failAfter !== undefined ? `pattern-writer: simulated failure after ${failAfter} bytes` : null;
     },
   };
+}
+
+/** The body through a GatedSink into a temp file (an fd sink, so the pumps splice the rest). */
+async function consumeGated(body: IncomingOctets, gate: { bytes: number; refuse: boolean }): Promise<unknown> {
+  const dir = mkdtempSync(join(tmpdir(), "zferry-gate-"));
+  let fd: number | null = null;
+  let head = new Uint8Array(0);
+  try {
+    const received = await body.pipeTo({
+      headBytes: gate.bytes,
+      async open(first) {
+        head = first.slice();
+        if (gate.refuse) throw new RpcError("permission_denied", `Refused after looking at ${first.length} bytes`);
+        fd = openSync(join(dir, "body"), "w");
+        return { fd };
+      },
+    });
+    if (fd !== null) closeSync(fd);
+    fd = null;
+    if (received.error) throw new RpcError("bad_request", `The client's stream failed: ${received.error}`);
+    return { bytes: received.bytes, head: head.length, sha256: sha256([readFileSync(join(dir, "body"))]) };
+  } finally {
+    if (fd !== null) closeQuietly(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const TEST_PIDS: number[] = [];
@@ -97,7 +124,13 @@ export function testRegistry(): EndpointRegistry {
     }),
     defineEndpoint({
       name: "consume",
-      args: schema.object({ refuse: schema.optional(schema.boolean), fail_sink_after: schema.optional(schema.uint), to_dev_null: schema.optional(schema.boolean) }),
+      args: schema.object({
+        refuse: schema.optional(schema.boolean),
+        fail_sink_after: schema.optional(schema.uint),
+        to_dev_null: schema.optional(schema.boolean),
+        /** Look at this many leading bytes first (a GatedSink), then refuse or take the body into a file. */
+        gate: schema.optional(schema.object({ bytes: schema.uint, refuse: schema.boolean })),
+      }),
       body: "octets",
       response: "value",
       async handle(args, ctx) {
@@ -112,6 +145,7 @@ export function testRegistry(): EndpointRegistry {
             closeSync(fd);
           }
         }
+        if (args.gate) return consumeGated(ctx.body, args.gate);
         const hasher = new Bun.CryptoHasher("sha256");
         let seen = 0;
         const received = await ctx.body.pipeTo((chunk) => {

@@ -13,5 +13,6 @@ export const ZFS_FUSE_CAPABILITIES: ZfsCapabilities = {
   properties: true,
   recvNoMount: false,
   recvProperties: false,
+  recvExclude: false,
   intermediates: true,
 };

@@ -4,9 +4,11 @@
  * empty placeholder), an incremental one only on top of the target's newest snapshot.
  */
 import { ENDPOINTS, receiveArgs, receiveResponse } from "../../api/index.ts";
-import { RpcError, defineEndpoint, type IncomingOctets } from "../../rpc/index.ts";
-import { closeQuietly } from "../../sys/pipe.ts";
+import { RpcError, defineEndpoint } from "../../rpc/index.ts";
 import {
+  checkStreamHead,
+  confineReceived,
+  confinementArgs,
   createPlaceholder,
   ZfsError,
   getResumeToken,
@@ -14,14 +16,11 @@ import {
   isSameOrBelow,
   listFilesystems,
   listVersions,
-  markReceived,
-  receivedProperties,
+  mountpointForChildOf,
   parseDatasetName,
   quote,
   recvArgv,
-  startZfsRecv,
   versionOf,
-  zfsChildError,
   type DatasetName,
   type VersionName,
   type ZfsChildResult,
@@ -29,9 +28,7 @@ import {
 } from "../../zfs/index.ts";
 import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
 import { lockReceiveTarget } from "../receive-lock.ts";
-
-/** How long `zfs recv` may take to fail on a truncated stream before it is killed. */
-const RECV_EXIT_GRACE_MS = 30_000;
+import { receiveStream } from "./_receive-stream.ts";
 
 export function receiveEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -51,60 +48,22 @@ export function receiveEndpoint(ctx: ServerContext) {
       // the stream matches it, and nothing is overwritten.
       const resuming = exists && resumable && (await withZfsErrors(() => getResumeToken(ctx.runner, target))) !== null;
       const force = resuming ? false : await withZfsErrors(() => checkTarget(ctx, target, exists, args.from_guid));
-      await withZfsErrors(() => ensureParents(ctx, target, below));
       const snapshot = versionOf(target, "snapshot", args.snapshot);
-      // The receive marks the target itself where zfs can (not a resumed one: it continues saved
-      // state); otherwise a `zfs set` follows it, side by side with reading the new GUID.
-      const markedByReceive = ctx.caps.recvProperties && !resuming;
-      const properties = markedByReceive ? receivedProperties({ wasPlaceholder: force }) : {};
-      const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount, properties }, ctx.caps));
-      await withZfsErrors(() => receiveInto(ctx, argv, h.body, snapshot));
-      const marked = markedByReceive ? Promise.resolve() : markReceived(ctx.runner, target, { wasPlaceholder: force });
+      // Confinement (zfs/confine.ts): in the receive itself where zfs can (not a resumed one: it
+      // continues saved state); otherwise a `zfs inherit`/`zfs set` follows it, side by side with
+      // reading the new GUID, and the stream's first record decides whether it may start at all.
+      const policy = ctx.acl.receivePolicy;
+      const confinedByReceive = ctx.caps.recvExclude && ctx.caps.recvProperties && !resuming;
+      const confinement = confinedByReceive ? confinementArgs(policy, { wasPlaceholder: force }) : {};
+      const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount, ...confinement }, ctx.caps));
+      const allowHint = `receive = { properties = true } in [clients.${ctx.identity}] of the server's config`;
+      const gate = ctx.caps.recvExclude ? null : (head: Uint8Array) => void checkStreamHead(head, { policy, subject: `receive ${quote(snapshot.full)}`, allowHint });
+      await withZfsErrors(() => receiveStream(ctx, h.body, { argv, snapshot, gate, prepare: (created) => ensureParents(ctx, target, below, created) }));
+      const marked = confinedByReceive ? Promise.resolve() : confineReceived(ctx.runner, target, { policy, wasPlaceholder: force });
       const [guid] = await withZfsErrors(() => Promise.all([receivedGuid(ctx, snapshot), marked]));
       return { target, guid };
     },
   });
-}
-
-/** Streams the request body into `zfs recv`; resolves once it has succeeded. */
-async function receiveInto(ctx: ServerContext, argv: string[], body: IncomingOctets, snapshot: VersionName): Promise<void> {
-  const what = snapshot.full;
-  const proc = ctx.children.add(startZfsRecv(ctx.runner.bin, argv));
-  let received;
-  try {
-    received = await body.pipeTo({ fd: proc.writeFd });
-  } finally {
-    closeQuietly(proc.writeFd); // EOF: zfs recv finishes (or fails on a truncated stream)
-  }
-  if (received.sinkError !== null) {
-    // Writing into `zfs recv` failed (EPIPE: it exited early, e.g. on a bad stream), so the body
-    // was cancelled with a RESET and drained, and the client's trailer only echoes that cancel:
-    // zfs's own exit status and stderr are the reason.
-    const result = await recvExit(ctx, proc);
-    const err = result && zfsChildError(argv, result, { subject: `receive ${quote(what)}` });
-    if (err) throw err;
-    throw new RpcError("server_error", `receive ${quote(what)}: ${received.sinkError}`);
-  }
-  if (received.error !== null) {
-    // The client's `zfs send` failed or it cancelled: nothing must look received. `zfs recv` sees
-    // EOF on a truncated stream and fails, cleaning up after itself (with -s it keeps only a
-    // resume token, which does not look complete). Killing it instead can return before the
-    // zfs-fuse daemon has removed the partial dataset, so it is killed only if it hangs.
-    await recvExit(ctx, proc);
-    throw new RpcError("bad_request", `Nothing received into ${quote(what)}: the client's stream failed: ${received.error}`);
-  }
-  const result = await proc.done();
-  ctx.children.remove(proc);
-  const err = zfsChildError(argv, result, { subject: `receive ${quote(what)}` });
-  if (err) throw err;
-}
-
-/** Waits for `zfs recv` to exit after its input ended; kills it (and gives null) if it hangs. */
-async function recvExit(ctx: ServerContext, proc: ZfsRecvProcess): Promise<ZfsChildResult | null> {
-  const exited = await Promise.race([proc.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
-  if (exited === null) await proc.kill("SIGTERM");
-  ctx.children.remove(proc);
-  return exited;
 }
 
 /** The GUID of the snapshot just received, which the client compares with its own. */
@@ -150,8 +109,11 @@ async function checkTarget(ctx: ServerContext, target: DatasetName, exists: bool
   throw new RpcError("conflict", `Cannot receive a full stream into ${quote(target)}: it already exists; zferry does not overwrite datasets`);
 }
 
-/** Creates missing datasets between receive_root and the target's parent as placeholders. */
-async function ensureParents(ctx: ServerContext, target: DatasetName, existing: Set<string>): Promise<void> {
+/**
+ * Creates missing datasets between receive_root and the target's parent as placeholders, listed in
+ * `created`. Where zfs cannot receive without mounting, a new target must not inherit a mountpoint.
+ */
+async function ensureParents(ctx: ServerContext, target: DatasetName, existing: Set<string>, created: DatasetName[]): Promise<void> {
   const root = ctx.acl.receiveRoot!;
   const parts = target.slice(root.length + 1).split("/");
   let current = root as string;
@@ -159,6 +121,17 @@ async function ensureParents(ctx: ServerContext, target: DatasetName, existing: 
     current = `${current}/${part}`;
     const ds = parseDatasetName(current);
     if (!isSameOrBelow(ds, root)) throw new RpcError("permission_denied", `${quote(ds)} is outside receive_root`);
-    if (!existing.has(ds)) await createPlaceholder(ctx.runner, ds);
+    if (existing.has(ds)) continue;
+    await createPlaceholder(ctx.runner, ds);
+    created.push(ds);
+  }
+  if (ctx.caps.recvNoMount || existing.has(target) || created.length > 0) return; // a placeholder parent passes down none
+  const parent = parseDatasetName(target.slice(0, target.lastIndexOf("/")));
+  const mountpoint = await mountpointForChildOf(ctx.runner, parent);
+  if (mountpoint !== null) {
+    throw new RpcError(
+      "unsupported",
+      `Cannot receive into ${quote(target)}: the server's zfs cannot receive without mounting (no "zfs receive -u") and ${quote(parent)} passes down mountpoint ${quote(mountpoint)}; set mountpoint=none on it`,
+    );
   }
 }

@@ -1,0 +1,105 @@
+/**
+ * Confinement where zfs can do it in the receive (OpenZFS: `zfs receive -u -x … -o …`), against
+ * the fake OpenZFS on both sides: a property stream from a dataset with mountpoint=/etc/cron.d,
+ * setuid=on, exec=on and sharenfs=on lands with none of them, in one atomic receive; a receiving
+ * side's `receive.keep` lets the named ones through.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { memoryOutput, runPull, runPush } from "../src/client/index.ts";
+import { loadConfig, type PullJobConfig, type PushJobConfig } from "../src/config/index.ts";
+import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
+
+let fake: FakeZfs | null = null;
+afterEach(() => {
+  fake?.[Symbol.dispose]();
+  fake = null;
+});
+
+const HOSTILE = ["mountpoint=/etc/cron.d", "setuid=on", "exec=on", "sharenfs=on", "compression=on"];
+const CONFINE = ["-u", "-x", "mountpoint", "-x", "sharenfs", "-x", "sharesmb", "-o", "setuid=off", "-o", "devices=off", "-o", "exec=off", "-o", "readonly=on"];
+
+function setup(options: { pullKeep?: string; clientKeep?: string } = {}) {
+  fake = createFakeZfs({ datasets: ["tank/src@s1", "backup/pull", "backup/sink"] });
+  for (const prop of HOSTILE) Bun.spawnSync([fake.bin, "set", prop, "tank/src"]);
+  const file = join(fake.dir, "zferry.toml");
+  writeFileSync(
+    file,
+    `[zfs]
+bin = ${JSON.stringify(fake.bin)}
+
+[clients.b1]
+filesystems = { "tank/src<" = true }
+receive_root = "backup/sink"
+send_flags = ["properties"]
+${options.clientKeep ? `receive = { keep = ${options.clientKeep} }` : ""}
+
+[jobs.pull]
+type = "pull"
+connect = { type = "local", identity = "b1" }
+root = "backup/pull"
+send = { properties = true }
+${options.pullKeep ? `receive = { keep = ${options.pullKeep} }` : ""}
+
+[jobs.push]
+type = "push"
+connect = { type = "local", identity = "b1" }
+filesystems = { "tank/src<" = true }
+send = { properties = true }
+`,
+  );
+  const config = loadConfig(file);
+  return { fake, config, pull: config.jobs.pull as PullJobConfig, push: config.jobs.push as PushJobConfig };
+}
+
+/** property → "value source" of one dataset, as `zfs get` prints them. */
+function props(fake: FakeZfs, dataset: string): Record<string, string> {
+  const out = Bun.spawnSync([fake.bin, "get", "-H", "-o", "property,value,source", "mountpoint,setuid,exec,devices,sharenfs,readonly,compression", dataset]);
+  return Object.fromEntries(out.stdout.toString().trim().split("\n").map((line) => {
+    const [p, v, s] = line.split("\t");
+    return [p, `${v} ${s}`];
+  }));
+}
+
+describe("a property stream is confined by the receive itself (fake OpenZFS)", () => {
+  test("pull and push receive with -u -x -o: the stream's mountpoint, setuid, exec and sharenfs never take effect", async () => {
+    const { fake, config, pull, push } = setup();
+    const before = fake.calls().length;
+    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    expect((await runPush(config, push, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    const receives = fake.calls().filter((c) => c[0] === "receive");
+    expect(receives).toEqual([
+      ["receive", "-s", ...CONFINE, "backup/pull/tank/src@s1"],
+      ["receive", "-s", ...CONFINE, "backup/sink/tank/src@s1"],
+    ]);
+    expect(fake.calls().slice(before).filter((c) => c[0] === "set" || c[0] === "inherit")).toEqual([]); // nothing after the receive
+    for (const target of ["backup/pull/tank/src", "backup/sink/tank/src"]) {
+      expect({ target, props: props(fake, target) }).toEqual({
+        target,
+        props: {
+          mountpoint: `none inherited from ${target.slice(0, target.lastIndexOf("/"))}`, // its placeholder parent's
+          setuid: "off local",
+          exec: "off local",
+          devices: "off local",
+          sharenfs: "off default",
+          readonly: "on local",
+          compression: "on received", // not confined: the stream keeps it
+        },
+      });
+    }
+  });
+
+  test("receive.keep names the confined properties the stream may set, on either side", async () => {
+    const { fake, config, pull, push } = setup({ pullKeep: '["exec", "mountpoint"]', clientKeep: '["setuid"]' });
+    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    expect((await runPush(config, push, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    const receives = fake.calls().filter((c) => c[0] === "receive");
+    expect(receives).toEqual([
+      ["receive", "-s", "-u", "-x", "sharenfs", "-x", "sharesmb", "-o", "setuid=off", "-o", "devices=off", "-o", "readonly=on", "backup/pull/tank/src@s1"],
+      ["receive", "-s", "-u", "-x", "mountpoint", "-x", "sharenfs", "-x", "sharesmb", "-o", "devices=off", "-o", "exec=off", "-o", "readonly=on", "backup/sink/tank/src@s1"],
+    ]);
+    expect(props(fake, "backup/pull/tank/src")).toMatchObject({ mountpoint: "/etc/cron.d received", exec: "on received", setuid: "off local" });
+    expect(props(fake, "backup/sink/tank/src")).toMatchObject({ mountpoint: "none inherited from backup/sink/tank", setuid: "on received", exec: "off local" });
+  });
+});
