@@ -67,7 +67,9 @@ describeOpenZfs("send options", () => {
         `${under("r", "enc")}\tunavailable`,
         `${under("r", "enc")}\t${under("r", "enc")}`,
         `${under("r", "enc/child")}\tunavailable`,
-        `${under("r", "enc/child")}\t${under("r", "enc")}`,
+        // Sent one by one (not -R), each raw-received dataset is its own encryption root, wrapped
+        // with the same key material: each takes `zfs load-key` on its own after a restore.
+        `${under("r", "enc/child")}\t${under("r", "enc/child")}`,
         "",
       ].join("\n"),
     );

@@ -159,9 +159,13 @@ function collect(state: FakeState, names: string[], o: { depth: number; kinds: K
   return { entities, failed };
 }
 
-/** zfs_sort: the given columns, then the dataset part by strcmp, the dataset before its versions, versions by createtxg. */
+/**
+ * zfs_sort: the given columns, then the dataset part by strcmp, the dataset before its snapshots,
+ * its snapshots before its bookmarks (as OpenZFS 2.3 iterates them), each by createtxg.
+ */
 function sortEntities(state: FakeState, entities: Entity[], sorts: { prop: string; desc: boolean }[]): void {
   const base = (e: Entity) => e.name.split(/[@#]/)[0]!;
+  const rank = (e: Entity) => (e.kind === "snapshot" ? 1 : e.kind === "bookmark" ? 2 : 0);
   const txg = (e: Entity) => (e.kind === "snapshot" || e.kind === "bookmark" ? e.version.createtxg : -1);
   entities.sort((a, b) => {
     for (const { prop, desc } of sorts) {
@@ -172,6 +176,7 @@ function sortEntities(state: FakeState, entities: Entity[], sorts: { prop: strin
     }
     const [ba, bb] = [base(a), base(b)];
     if (ba !== bb) return ba < bb ? -1 : 1;
+    if (rank(a) !== rank(b)) return rank(a) - rank(b);
     return txg(a) - txg(b);
   });
 }

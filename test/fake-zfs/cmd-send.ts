@@ -89,7 +89,7 @@ function sendSnapshots(state: FakeState, to: string, o: SendOptions): number {
     if (/[@/]/.test(short)) usageError("send", "invalid incremental source");
     const from = ds.snapshots[short];
     if (!from) fail(1, `cannot open '${dsName}@${short}': dataset does not exist`);
-    checkEarlier(to, from, target);
+    checkEarlier(to, from, target, short);
     let prev: [string, FakeVersion] = [short, from];
     for (const [name, v] of snapshotsOf(ds)) {
       if (v.createtxg <= from.createtxg || v.createtxg > target.createtxg) continue;
@@ -106,7 +106,7 @@ function sendSnapshots(state: FakeState, to: string, o: SendOptions): number {
     const from = lookup(state, fromName);
     if (!from) fail(1, `cannot open '${fromName}': dataset does not exist`);
     if (fromName.split(/[@#]/)[0] !== dsName) fail(1, `warning: cannot send '${to}': not an earlier snapshot from the same fs`);
-    checkEarlier(to, from, target);
+    checkEarlier(to, from, target, fromName);
     records.push({ header: header(to, target, o.flags, fromName, from), shownFrom: fromName });
   }
   if (o.verbosity > 0) printEstimate(o, records);
@@ -194,8 +194,11 @@ function printEstimate(o: SendOptions, records: { header: RecordHeader; shownFro
   fout(o.parsable ? `size\t${total}\n` : `total estimated size is ${nicenum(total)}\n`);
 }
 
-function checkEarlier(to: string, from: FakeVersion, target: FakeVersion): void {
-  if (from.createtxg >= target.createtxg) fail(1, `warning: cannot send '${to}': not an earlier snapshot from the same fs`);
+function checkEarlier(to: string, from: FakeVersion, target: FakeVersion, fromName: string): void {
+  if (from.createtxg < target.createtxg) return;
+  // OpenZFS 2.3 checks a snapshot in libzfs; a bookmark only in the kernel, which says EXDEV.
+  const why = fromName.includes("#") ? "Invalid cross-device link" : "not an earlier snapshot from the same fs";
+  fail(1, `warning: cannot send '${to}': ${why}`);
 }
 
 function lookup(state: FakeState, name: string): FakeVersion | undefined {
