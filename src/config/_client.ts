@@ -3,7 +3,7 @@ import { CONFINED_POLICY, type DatasetName } from "../zfs/index.ts";
 import { at, fail, optional, readArray, readBoolean, readEnum, readTable, required, type At } from "./_read.ts";
 import { readDatasetName, readFilter } from "./_datasets.ts";
 import { readReceivePolicy } from "./_receive.ts";
-import type { ClientConfig } from "./schema.ts";
+import type { ClientConfig } from "./types.ts";
 import { SEND_FLAG_NAMES, type SendFlagName } from "./send-flags.ts";
 
 export function readClient(identity: string, value: unknown, where: At): ClientConfig {

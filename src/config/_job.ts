@@ -6,7 +6,7 @@ import { readReceivePolicy } from "./_receive.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./defaults.ts";
 import { parseIdentity } from "./identity.ts";
 import { DatasetFilter } from "./filter.ts";
-import type { ClientConfig, ConnectConfig, InitialPolicy, JobConfig } from "./schema.ts";
+import type { ClientConfig, ConnectConfig, InitialPolicy, JobConfig } from "./types.ts";
 import { SEND_FLAG_NAMES, type SendOptions } from "./send-flags.ts";
 import { checkSshOption } from "./ssh-options.ts";
 

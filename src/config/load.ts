@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "./config-error.ts";
 import { DEFAULT_CONFIG_PATH } from "./defaults.ts";
-import { parseConfig, type Config } from "./schema.ts";
+import { parseConfig } from "./schema.ts";
+import type { Config } from "./types.ts";
 
 /** The config path when none is given: `$ZFERRY_CONFIG`, else `/etc/zferry/zferry.toml`. */
 export function defaultConfigPath(env: Readonly<Record<string, string | undefined>> = process.env): string {

@@ -1,5 +1,5 @@
 /** Where run locks live: `$ZFERRY_LOCK_DIR`, else `[locks] dir`, else /run/zferry. */
-import type { Config } from "./schema.ts";
+import type { Config } from "./types.ts";
 
 /**
  * The lock directory. Both ends of a local connection, and every job and stdinserver on one

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { parse } from "smol-toml";
 import { ConfigError } from "./config-error.ts";
 import { DatasetFilter } from "./filter.ts";
-import { parseConfig, type Config } from "./schema.ts";
+import { parseConfig } from "./schema.ts";
+import type { Config } from "./types.ts";
 
 const FILE = "/etc/zferry/zferry.toml";
 
