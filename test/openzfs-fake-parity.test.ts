@@ -4,10 +4,12 @@
  * formats, error texts and exit statuses must agree. Values that differ between any two pools
  * (GUIDs, txgs, times, sizes, token bytes) are masked; everything else is compared as printed.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
-import { describeOpenZfs, openzfs, type Guest } from "./openzfs/guest.ts";
+import { describeOpenZfs, type Guest, openzfs, OPENZFS_TEST_TIMEOUT_MS } from "./openzfs/guest.ts";
 import { detectCapabilities } from "../src/zfs/index.ts";
+
+setDefaultTimeout(OPENZFS_TEST_TIMEOUT_MS);
 
 interface Answer {
   readonly exitCode: number;

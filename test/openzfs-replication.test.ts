@@ -6,9 +6,11 @@
  *
  * The tests of one server kind build on each other in file order (initial, incremental, no-op, push).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { describeOpenZfs, openzfs, type Guest } from "./openzfs/guest.ts";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { describeOpenZfs, type Guest, openzfs, OPENZFS_TEST_TIMEOUT_MS } from "./openzfs/guest.ts";
 import { createScenario, succeeded, type Scenario, type ZferryKind } from "./openzfs/scenario.ts";
+
+setDefaultTimeout(OPENZFS_TEST_TIMEOUT_MS);
 
 const SERVERS: ZferryKind[] = ["bun", "compiled"];
 const TREE = ["data", "data/sub", "data/sub/deep"];
@@ -42,12 +44,15 @@ for (const server of SERVERS) {
       });
       await g.sh(
         [
-          ...[...TREE, "data/secret", "push"].map((rel) => `zfs create ${s.src}/${rel}`),
+          ...[...TREE, "data/secret", "push", "push/sub"].map((rel) => `zfs create ${s.src}/${rel}`),
           `zfs create -o mountpoint=none ${s.dst}/sink`,
+          // The pulled tree's parent exists and has a mountpoint, which the received datasets
+          // inherit: only \`receive -u\` keeps them from being mounted.
+          `zfs create -p -o mountpoint=/${s.dst}-mnt ${s.dst}/${s.src}`,
           `head -c 3000000 /dev/urandom > /${s.src}/data/a.bin`,
           `echo deep > /${s.src}/data/sub/deep/d.txt`,
           `echo secret > /${s.src}/data/secret/s.txt`,
-          `echo pushed > /${s.src}/push/p.txt`,
+          `echo pushed > /${s.src}/push/p.txt && echo sub > /${s.src}/push/sub/q.txt`,
           `zfs snapshot -r ${s.src}@s1`,
         ].join(" && "),
       );
@@ -58,14 +63,17 @@ for (const server of SERVERS) {
       const run = await s.zferry(["pull", "p"]);
       expect(succeeded(run)).toContain("3 done");
       for (const rel of TREE) expect(await guid(`${pulled(rel)}@s1`)).toBe(await guid(`${s.src}/${rel}@s1`));
-      // -o readonly=on makes it a local value set by the receive; -u leaves it unmounted.
-      const props = await g.sh(`zfs get -H -o property,value,source readonly,mounted ${pulled("data")}`);
-      expect(props).toBe("readonly\ton\tlocal\nmounted\tno\t-\n");
+      // -o readonly=on makes it a local value set by the receive; -u leaves it unmounted, though it
+      // inherits a mountpoint.
+      const props = await g.sh(`zfs get -H -o property,value,source readonly,mounted,mountpoint ${pulled("data")}`);
+      expect(props).toBe(`readonly\ton\tlocal\nmounted\tno\t-\nmountpoint\t/${s.dst}-mnt/data\tinherited from ${s.dst}/${s.src}\n`);
       const names = await g.sh(`zfs list -H -o name -r ${s.dst}`);
       expect(names).not.toContain("secret");
     });
 
-    test("incremental pull with the send estimate on the progress line, then a no-op", async () => {
+    test("incremental pull with the send estimate on the progress line, then a no-op; other tools' holds stay", async () => {
+      // Another tool's holds on the base, on both sides, neither block the increment nor go.
+      await g.sh(`zfs hold othertool ${s.src}/data@s1 && zfs hold othertool ${pulled("data")}@s1`);
       await g.sh(`head -c 2000000 /dev/urandom > /${s.src}/data/b.bin && zfs snapshot -r ${s.src}@s2`);
       const run = await s.zferry(["pull", "p"], { tty: true });
       succeeded(run);
@@ -74,6 +82,10 @@ for (const server of SERVERS) {
       for (const rel of TREE) expect(await guid(`${pulled(rel)}@s2`)).toBe(await guid(`${s.src}/${rel}@s2`));
       const again = await s.zferry(["pull", "p"]);
       expect(succeeded(again)).toContain("0 done, 3 up to date");
+      for (const snap of [`${s.src}/data@s1`, `${pulled("data")}@s1`]) {
+        expect(await g.sh(`zfs holds -H ${snap} | cut -f1,2`)).toBe(`${snap}\tothertool\n`);
+      }
+      await g.sh(`zfs release othertool ${s.src}/data@s1 ${pulled("data")}@s1`);
     });
 
     test("the pulled files are the source's", async () => {
@@ -84,15 +96,15 @@ for (const server of SERVERS) {
       expect(await sums(`/${clone}`)).toBe(await sums(`/${s.src}/data`));
     });
 
-    test("push: initial, then incremental, into receive_root", async () => {
-      const sink = `${s.dst}/sink/${s.src}/push`;
+    test("push of a nested tree: initial, then incremental, into receive_root", async () => {
+      const sink = (rel: string) => `${s.dst}/sink/${s.src}/${rel}`;
       // The recursive snapshots above gave push@s1 and @s2; initial = "most_recent" sends s2 in full.
-      expect(succeeded(await s.zferry(["push", "up"]))).toContain("1 done");
-      expect(await guid(`${sink}@s2`)).toBe(await guid(`${s.src}/push@s2`));
-      await g.sh(`echo more >> /${s.src}/push/p.txt && zfs snapshot ${s.src}/push@s3`);
-      expect(succeeded(await s.zferry(["push", "up"]))).toContain("1 done");
-      expect(await guid(`${sink}@s3`)).toBe(await guid(`${s.src}/push@s3`));
-      expect(await g.sh(`zfs get -H -o value readonly,mounted ${sink}`)).toBe("on\nno\n");
+      expect(succeeded(await s.zferry(["push", "up"]))).toContain("2 done");
+      for (const rel of ["push", "push/sub"]) expect(await guid(`${sink(rel)}@s2`)).toBe(await guid(`${s.src}/${rel}@s2`));
+      await g.sh(`echo more >> /${s.src}/push/sub/q.txt && zfs snapshot -r ${s.src}/push@s3`);
+      expect(succeeded(await s.zferry(["push", "up"]))).toContain("2 done");
+      for (const rel of ["push", "push/sub"]) expect(await guid(`${sink(rel)}@s3`)).toBe(await guid(`${s.src}/${rel}@s3`));
+      expect(await g.sh(`zfs get -H -o value readonly,mounted ${sink("push/sub")}`)).toBe("on\nno\n");
     });
   });
 }

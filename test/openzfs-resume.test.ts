@@ -4,9 +4,11 @@
  * tokens as a hostile client would present them: a stale one, one naming a dataset outside the ACL,
  * and one asking for a decrypted send of an encrypted dataset (openzfs/zfs#14153).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { describeOpenZfs, openzfs, type Guest } from "./openzfs/guest.ts";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { describeOpenZfs, type Guest, openzfs, OPENZFS_TEST_TIMEOUT_MS } from "./openzfs/guest.ts";
 import { createScenario, succeeded, type Scenario } from "./openzfs/scenario.ts";
+
+setDefaultTimeout(OPENZFS_TEST_TIMEOUT_MS);
 
 /** Stream size of one interrupted transfer: a few seconds at the guest's ~40 MB/s. */
 const BIG_MB = 160;
@@ -55,11 +57,11 @@ describeOpenZfs("resume from receive tokens", () => {
   });
   afterAll(() => s?.[Symbol.asyncDispose]());
 
-  /** Starts the job, kills the client once `zfs receive` has read `mb` MiB, waits until zfs is done. */
-  async function interrupt(args: string[], mb = 40): Promise<void> {
+  /** Starts the job, kills the client once `zfs receive` into `target` has read `mb` MiB, waits until zfs is done. */
+  async function interrupt(args: string[], target: string, mb = 40): Promise<void> {
     const client = s.spawnZferry(args);
     // [z]: the pattern must not match the shell that runs pgrep.
-    const receive = `pgrep -f '[z]fs receive .*${s.id}' | head -n 1`;
+    const receive = `pgrep -f '[z]fs receive .* ${target}(@|$)' | head -n 1`;
     await poll(`zfs receive past ${mb} MiB`, async () => {
       const out = await g.run(`pid=$(${receive}); [ -n "$pid" ] && awk '/^rchar/ {print $2}' /proc/$pid/io`);
       return Number(out.stdout.trim()) > mb << 20;
@@ -77,7 +79,7 @@ describeOpenZfs("resume from receive tokens", () => {
   }
 
   test("a pull killed mid-stream resumes from the token on the next run", async () => {
-    await interrupt(["pull", "p"]);
+    await interrupt(["pull", "p"], pulled("big"));
     expect(await token(pulled("big"))).toMatch(/^1-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/);
     const plan = await s.zferry(["pull", "p", "--dry-run"]);
     expect(plan.stdout + plan.stderr).toContain("(resume) → r1");
@@ -88,7 +90,7 @@ describeOpenZfs("resume from receive tokens", () => {
   });
 
   test("an initial push killed mid-stream resumes from the server's token", async () => {
-    await interrupt(["push", "up"]);
+    await interrupt(["push", "up"], pushed("up"));
     expect(await token(pushed("up"))).toMatch(/^1-/);
     const run = await s.zferry(["push", "up"]);
     expect(succeeded(run)).toContain("1 done");
@@ -97,7 +99,7 @@ describeOpenZfs("resume from receive tokens", () => {
 
   test("an incremental push killed mid-stream resumes too", async () => {
     await g.sh(`dd if=/dev/zero of=/${s.src}/up/zero2 bs=1M count=${BIG_MB} status=none && zfs snapshot ${s.src}/up@u2`);
-    await interrupt(["push", "up"]);
+    await interrupt(["push", "up"], pushed("up"));
     // An incremental receive keeps its partial state on the existing dataset.
     expect(await token(pushed("up"))).toMatch(/^1-/);
     const run = await s.zferry(["push", "up"]);

@@ -4,9 +4,11 @@
  * is gone, compressed (-c) and large-block (-L) sends, and a hostile property stream that the
  * receive itself confines (`zfs receive -u -x … -o …`).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { describeOpenZfs, openzfs, type Guest } from "./openzfs/guest.ts";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { describeOpenZfs, type Guest, openzfs, OPENZFS_TEST_TIMEOUT_MS } from "./openzfs/guest.ts";
 import { createScenario, succeeded, type Scenario } from "./openzfs/scenario.ts";
+
+setDefaultTimeout(OPENZFS_TEST_TIMEOUT_MS);
 
 describeOpenZfs("send options", () => {
   let g: Guest;

@@ -21,6 +21,11 @@ import { bootGuest, shellQuote, type GuestState } from "./guest-vm.ts";
 export { shellQuote, type GuestState };
 
 export const REPO = resolve(import.meta.dir, "../..");
+/**
+ * Per-test time limit for OpenZFS tests (`setDefaultTimeout` in each file): under emulation one
+ * zferry run costs 5-20 s, and an interrupted transfer and its resume about a minute and a half.
+ */
+export const OPENZFS_TEST_TIMEOUT_MS = 300_000;
 /** False when `ZFERRY_TEST_OPENZFS=0`. */
 export const OPENZFS_TIER = process.env.ZFERRY_TEST_OPENZFS !== "0";
 /** Where `test/run.ts` hands the booted guest to the test process. */
