@@ -31,15 +31,8 @@ for (const server of SERVERS) {
           `receive_root = "${s.dst}/sink"`,
         ].join("\n"),
         client: [
-          `[jobs.p]`,
-          `type = "pull"`,
-          `connect = ${s.connect}`,
-          `root = "${s.dst}"`,
-          `filesystems = { "${s.src}/data<" = true }`,
-          `[jobs.up]`,
-          `type = "push"`,
-          `connect = ${s.connect}`,
-          `filesystems = { "${s.src}/push<" = true }`,
+          s.job("p", "pull", { root: `"${s.dst}"`, filesystems: `{ "${s.src}/data<" = true }` }),
+          s.job("up", "push", { filesystems: `{ "${s.src}/push<" = true }` }),
         ].join("\n"),
       });
       await g.sh(

@@ -30,15 +30,8 @@ describeOpenZfs("resume from receive tokens", () => {
         `send_flags = ["raw"]`,
       ].join("\n"),
       client: [
-        `[jobs.p]`,
-        `type = "pull"`,
-        `connect = ${s.connect}`,
-        `root = "${s.dst}"`,
-        `filesystems = { "${s.src}/big<" = true }`,
-        `[jobs.up]`,
-        `type = "push"`,
-        `connect = ${s.connect}`,
-        `filesystems = { "${s.src}/up<" = true }`,
+        s.job("p", "pull", { root: `"${s.dst}"`, filesystems: `{ "${s.src}/big<" = true }` }),
+        s.job("up", "push", { filesystems: `{ "${s.src}/up<" = true }` }),
       ].join("\n"),
     });
     // compression=off: the zeros are real blocks, so the stream is as large as the file.

@@ -18,8 +18,8 @@ describeOpenZfs("send options", () => {
   beforeAll(async () => {
     g = await openzfs();
     s = await createScenario(g, "sendopts");
-    const job = (name: string, root: string, filesystems: string, send = "") =>
-      [`[jobs.${name}]`, `type = "pull"`, `connect = ${s.connect}`, `root = "${s.dst}/${root}"`, `filesystems = { "${s.src}/${filesystems}<" = true }`, send].join("\n");
+    const job = (name: string, root: string, filesystems: string, send?: string) =>
+      s.job(name, "pull", { root: `"${s.dst}/${root}"`, filesystems: `{ "${s.src}/${filesystems}<" = true }`, ...(send ? { send } : {}) });
     await s.configure({
       server: [
         `[clients.backup1]`,
@@ -30,16 +30,14 @@ describeOpenZfs("send options", () => {
         `receive = { properties = true }`,
       ].join("\n"),
       client: [
-        job("raw", "r", "enc", `send = { raw = true }`),
+        job("raw", "r", "enc", "{ raw = true }"),
         job("decrypted", "d", "enc"),
         job("bm", "b", "bm"),
         job("plain", "u", "cmp"),
-        job("packed", "c", "cmp", `send = { compressed = true, large_blocks = true }`),
-        `[jobs.hostile]`,
-        `type = "push"`,
-        `connect = ${s.connect}`,
-        `filesystems = { "${s.src}/evil<" = true }`,
-        `send = { properties = true }`,
+        job("packed", "c", "cmp", "{ compressed = true, large_blocks = true }"),
+        // What a compromised source sends whatever the job asked: here the job asks for it.
+        job("props", "p", "evil", "{ properties = true }"),
+        s.job("hostile", "push", { filesystems: `{ "${s.src}/evil<" = true }`, send: "{ properties = true }" }),
       ].join("\n"),
     });
     await g.sh(
@@ -55,7 +53,7 @@ describeOpenZfs("send options", () => {
         `yes zferry-compressible-line | head -c 12000000 > /${s.src}/cmp/text && zfs snapshot ${s.src}/cmp@c1`,
         `zfs create -o mountpoint=/${s.src}-evil-mnt -o setuid=on -o exec=on -o devices=on ${s.src}/evil`,
         `echo x > /${s.src}-evil-mnt/x && zfs snapshot ${s.src}/evil@v1`,
-        ...["r", "d", "b", "u", "c", "sink"].map((root) => `zfs create -o mountpoint=none ${s.dst}/${root}`),
+        ...["r", "d", "b", "u", "c", "p", "sink"].map((root) => `zfs create -o mountpoint=none ${s.dst}/${root}`),
       ].join(" && "),
     );
   });
@@ -112,14 +110,17 @@ describeOpenZfs("send options", () => {
     expect(await guid(`${under("c", "cmp")}@c1`)).toBe(await guid(`${s.src}/cmp@c1`));
   });
 
-  test("a pushed property stream is confined by the receive itself: not mounted, nothing it asked for", async () => {
-    expect(succeeded(await s.zferry(["push", "hostile"]))).toContain("1 done");
-    const target = `${s.dst}/sink/${s.src}/evil`;
+  test.each([
+    ["pushed to the server", ["push", "hostile"], "sink"],
+    ["pulled from the server", ["pull", "props"], "p"],
+  ] as const)("a property stream %s is confined by the receive itself: not mounted, nothing it asked for", async (_how, args, root) => {
+    expect(succeeded(await s.zferry([...args]))).toContain("1 done");
+    const target = `${s.dst}/${root}/${s.src}/evil`;
     const props = await g.sh(`zfs get -H -o property,value,source mountpoint,setuid,exec,devices,readonly,sharenfs,mounted ${target}`);
     expect(props).toBe(
       [
         // Inherited from the placeholder above it (mountpoint=none), not the stream's /…-evil-mnt.
-        `mountpoint\tnone\tinherited from ${s.dst}/sink/${s.src}`,
+        `mountpoint\tnone\tinherited from ${s.dst}/${root}/${s.src}`,
         "setuid\toff\tlocal",
         "exec\toff\tlocal",
         "devices\toff\tlocal",

@@ -27,6 +27,8 @@ export interface Scenario extends AsyncDisposable {
   readonly guest: Guest;
   /** `connect = { … }` for a job in the client config. */
   readonly connect: string;
+  /** A `[jobs.NAME]` table that logs in with the scenario's key; `fields` are TOML values as written. */
+  job(name: string, type: "pull" | "push", fields: Readonly<Record<string, string>>): string;
   /** Writes `server.toml` (stdinserver) and `client.toml` (the jobs). */
   configure(files: { server: string; client: string }): Promise<void>;
   /** Runs zferry in the guest as the client (`--config client.toml`), to its end. */
@@ -68,6 +70,9 @@ export async function createScenario(guest: Guest, name: string, options: { prog
     dst,
     guest,
     connect,
+    job(name, type, fields) {
+      return [`[jobs.${name}]`, `type = "${type}"`, `connect = ${connect}`, ...Object.entries(fields).map(([k, v]) => `${k} = ${v}`)].join("\n");
+    },
     async configure(files) {
       await guest.sh(`cat > ${dir}/server.toml <<'EOF_SERVER'\n${files.server}\n[log]\nfile = "${dir}/server.log"\nlevel = "info"\nEOF_SERVER\ncat > ${dir}/client.toml <<'EOF_CLIENT'\n${files.client}\nEOF_CLIENT`);
     },
