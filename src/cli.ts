@@ -17,6 +17,7 @@ const main = defineCommand({
     stdinserver: () => import("./commands/stdinserver.ts").then((m) => m.default),
     pull: () => import("./commands/pull.ts").then((m) => m.default),
     push: () => import("./commands/push.ts").then((m) => m.default),
+    run: () => import("./commands/run.ts").then((m) => m.default),
   },
 });
 

@@ -9,16 +9,19 @@ import { runPull } from "./pull.ts";
 import { runPush } from "./push.ts";
 import { failedCount, formatSummary } from "./summary.ts";
 
-type JobOfType<T extends JobConfig["type"]> = T extends "pull" ? PullJobConfig : PushJobConfig;
+/** What a command asks for: a job of one type (`zferry pull`/`push`), or of either (`zferry run`). */
+export type JobKind = JobConfig["type"] | "any";
 
-/** The job named `name` of type `type`, or a line saying why there is none (a usage error). */
-export function findJob<T extends JobConfig["type"]>(config: Config, name: string, type: T): JobOfType<T> | { problem: string } {
+type JobOfType<T extends JobKind> = T extends "pull" ? PullJobConfig : T extends "push" ? PushJobConfig : JobConfig;
+
+/** The job named `name` of type `type` (any type for "any"), or a line saying why there is none (a usage error). */
+export function findJob<T extends JobKind>(config: Config, name: string, type: T): JobOfType<T> | { problem: string } {
   const job = Object.hasOwn(config.jobs, name) ? config.jobs[name] : undefined;
   if (!job) {
     const known = Object.keys(config.jobs).sort();
     return { problem: `Unknown job ${JSON.stringify(name)} in ${config.file}${known.length ? ` (jobs: ${known.join(", ")})` : " (it has no [jobs])"}` };
   }
-  if (job.type !== type) return { problem: `Job ${JSON.stringify(name)} is a ${job.type} job; run "zferry ${job.type} ${name}"` };
+  if (type !== "any" && job.type !== type) return { problem: `Job ${JSON.stringify(name)} is a ${job.type} job; run "zferry ${job.type} ${name}"` };
   return job as JobOfType<T>;
 }
 
