@@ -19,6 +19,7 @@ export function jobCommand(name: "pull" | "push" | "run", description: string) {
       "dry-run": { type: "boolean", description: "Print the plan (filesystem, from → to, estimated size) and change nothing", default: false },
     },
     async run({ args }) {
+      rejectUnknownOptions(args, ["job", "config", "dry-run", "dryRun"]);
       const config = loadConfig(args.config);
       // The client logs to stderr; ZFERRY_LOG_LEVEL (e.g. debug, to see every zfs command) wins over [log] level.
       if (!process.env.ZFERRY_LOG_LEVEL) configureLogging({ level: config.log.level });
@@ -35,4 +36,16 @@ export function jobCommand(name: "pull" | "push" | "run", description: string) {
       if (failed > 0) throw new Error(`${type} ${job.name}: ${failed} filesystem${failed === 1 ? "" : "s"} ${dryRun ? "cannot be replicated" : "failed"}`);
     },
   });
+}
+
+// --- internal ---
+
+/**
+ * citty keeps options it does not know (`--dryrun` becomes `args.dryrun`); a typo in a timer unit
+ * must not run the job for real, so anything not declared is a usage error.
+ * @throws UsageError naming the first unknown option
+ */
+function rejectUnknownOptions(args: Record<string, unknown>, known: readonly string[]): void {
+  const unknown = Object.keys(args).find((key) => key !== "_" && !known.includes(key));
+  if (unknown !== undefined) throw new UsageError(`Unknown option ${JSON.stringify(`--${unknown}`)}; run \`zferry --help\` for usage`);
 }
