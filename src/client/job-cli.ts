@@ -1,13 +1,16 @@
 /**
  * The part of `zferry pull` / `zferry push` between citty and the job: pick the job from the
- * config, run it on the terminal with Ctrl-C handling, print the summary. The commands turn the
- * outcome into an exit code (cli.ts: a thrown Error is one line and exit 1).
+ * config, run it on the terminal with Ctrl-C handling, print the summary, record the run in the
+ * metrics textfile. The commands turn the outcome into an exit code (cli.ts: a thrown Error is one
+ * line and exit 1).
  */
-import type { Config, JobConfig, PullJobConfig, PushJobConfig } from "../config/index.ts";
-import { terminalOutput } from "./output.ts";
+import { lockDirOf, type Config, type JobConfig, type PullJobConfig, type PushJobConfig } from "../config/index.ts";
+import type { RunRecord } from "./metrics/job-samples.ts";
+import { writeJobMetrics } from "./metrics/textfile.ts";
+import { terminalOutput, type ClientOutput } from "./output.ts";
 import { runPull } from "./pull.ts";
 import { runPush } from "./push.ts";
-import { failedCount, formatSummary } from "./summary.ts";
+import { failedCount, formatSummary, type JobResult } from "./summary.ts";
 
 /** What a command asks for: a job of one type (`zferry pull`/`push`), or of either (`zferry run`). */
 export type JobKind = JobConfig["type"] | "any";
@@ -41,9 +44,11 @@ export async function runJobOnTerminal(config: Config, job: JobConfig, options: 
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const started = performance.now();
+  let result: JobResult | null = null;
   try {
     const run = { dryRun: options.dryRun, output, signal: stop.signal };
-    const result = job.type === "pull" ? await runPull(config, job, run) : await runPush(config, job, run);
+    result = job.type === "pull" ? await runPull(config, job, run) : await runPush(config, job, run);
     output.line(formatSummary(result));
     return failedCount(result);
   } catch (err) {
@@ -51,5 +56,24 @@ export async function runJobOnTerminal(config: Config, job: JobConfig, options: 
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    // A job that could not run is recorded too (result null): that is what an alert waits for.
+    if (!options.dryRun && config.metrics.textfile) {
+      const record: RunRecord = { job: job.name, endedAt: Date.now() / 1000, durationSeconds: Math.round(performance.now() - started) / 1000, outcomes: result?.outcomes ?? null };
+      await recordMetrics(config, config.metrics.textfile, { record, output, label: `${job.type} ${job.name}` });
+    }
+  }
+}
+
+// --- internal ---
+
+/**
+ * A textfile that cannot be written is one line on stderr, not a failed run: the replication
+ * itself is done, and the stale `last_attempt` time is what monitoring sees.
+ */
+async function recordMetrics(config: Config, path: string, args: { record: RunRecord; output: ClientOutput; label: string }): Promise<void> {
+  try {
+    await writeJobMetrics(path, args.record, { lockDir: lockDirOf(config) });
+  } catch (err) {
+    args.output.error(`zferry: ${args.label}: metrics not written: ${(err as Error).message}`);
   }
 }

@@ -21,6 +21,8 @@ export interface FilesystemOutcome {
   readonly bytes: number;
   /** Why it failed or was skipped. */
   readonly reason?: string;
+  /** How long its transfer took; absent when none was attempted (up to date, skipped, refused). */
+  readonly elapsedMs?: number;
 }
 
 export interface JobResult {
