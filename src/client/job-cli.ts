@@ -7,7 +7,8 @@
 import { lockDirOf, type Config, type JobConfig, type PullJobConfig, type PushJobConfig } from "../config/index.ts";
 import type { RunRecord } from "./metrics/job-samples.ts";
 import { writeJobMetrics } from "./metrics/textfile.ts";
-import { terminalOutput, type ClientOutput } from "./output.ts";
+import { jsonFailure, jsonReport } from "./json-report.ts";
+import { terminalOutput, writeStdout, type ClientOutput } from "./output.ts";
 import { runPull } from "./pull.ts";
 import { runPush } from "./push.ts";
 import { failedCount, formatSummary, type JobResult } from "./summary.ts";
@@ -29,13 +30,14 @@ export function findJob<T extends JobKind>(config: Config, name: string, type: T
 }
 
 /**
- * Runs `job` with output on the terminal. The first SIGINT/SIGTERM stops the transfer in flight
+ * Runs `job` with output on the terminal; with `json`, the text goes to stderr and stdout gets one
+ * JSON document (json-report.ts), also when the job could not run. The first SIGINT/SIGTERM stops the transfer in flight
  * and skips the rest (still printing the summary); a second one exits at once.
  * @returns the number of filesystems that failed
  * @throws Error `"pull prod: <reason>"` when the job could not run at all
  */
-export async function runJobOnTerminal(config: Config, job: JobConfig, options: { dryRun: boolean }): Promise<number> {
-  const output = terminalOutput();
+export async function runJobOnTerminal(config: Config, job: JobConfig, options: { dryRun: boolean; json?: boolean }): Promise<number> {
+  const output = terminalOutput(process.env, { textToStderr: options.json === true });
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(128 + (signal === "SIGINT" ? 2 : 15));
@@ -50,8 +52,13 @@ export async function runJobOnTerminal(config: Config, job: JobConfig, options: 
     const run = { dryRun: options.dryRun, output, signal: stop.signal };
     result = job.type === "pull" ? await runPull(config, job, run) : await runPush(config, job, run);
     output.line(formatSummary(result));
+    if (options.json) writeStdout(`${JSON.stringify(jsonReport(result))}\n`);
     return failedCount(result);
   } catch (err) {
+    if (options.json && result === null) {
+      const failure = { action: job.type, job: job.name, dryRun: options.dryRun, error: (err as Error).message, elapsedMs: performance.now() - started };
+      writeStdout(`${JSON.stringify(jsonFailure(failure))}\n`);
+    }
     throw new Error(`${job.type} ${job.name}: ${(err as Error).message}`, { cause: err });
   } finally {
     process.off("SIGINT", onSignal);

@@ -81,7 +81,7 @@ export async function runPlanned<P extends PlannedFilesystem>(planned: readonly 
       outcomes.push({ name: p.name, status: "failed", ...moved, reason, elapsedMs: now() - fsStarted });
     }
   }
-  return { action, job, dryRun, outcomes, elapsedMs: now() - started };
+  return { action, job, dryRun, plan: planned, outcomes, elapsedMs: now() - started };
 }
 
 // --- internal ---

@@ -17,9 +17,10 @@ export function jobCommand(name: "pull" | "push" | "run", description: string) {
       job: { type: "positional", description: kind === "any" ? "A [jobs.NAME] of the config (pull or push)" : `A [jobs.NAME] of type ${kind} in the config`, required: true },
       config: { type: "string", description: "Config file (default $ZFERRY_CONFIG or /etc/zferry/zferry.toml)" },
       "dry-run": { type: "boolean", description: "Print the plan (filesystem, from → to, estimated size) and change nothing", default: false },
+      json: { type: "boolean", description: "Print the plan and the outcome as one JSON document on stdout; the text goes to stderr", default: false },
     },
     async run({ args }) {
-      rejectUnknownOptions(args, ["job", "config", "dry-run", "dryRun"]);
+      rejectUnknownOptions(args, ["job", "config", "dry-run", "dryRun", "json"]);
       const config = loadConfig(args.config);
       // The client logs to stderr; ZFERRY_LOG_LEVEL (e.g. debug, to see every zfs command) wins over [log] level.
       if (!process.env.ZFERRY_LOG_LEVEL) configureLogging({ level: config.log.level });
@@ -31,7 +32,7 @@ export function jobCommand(name: "pull" | "push" | "run", description: string) {
       const lock = dryRun ? null : lockJob(config, job);
       if (lock && "busy" in lock) throw new BusyError(`${type} ${job.name}: not started: ${lock.busy}`);
       using _held = lock;
-      const failed = await runJobOnTerminal(config, job, { dryRun });
+      const failed = await runJobOnTerminal(config, job, { dryRun, json: args.json });
       // Exit 1 without a stack (cli.ts); the reasons are already printed, one line per filesystem.
       if (failed > 0) throw new Error(`${type} ${job.name}: ${failed} filesystem${failed === 1 ? "" : "s"} ${dryRun ? "cannot be replicated" : "failed"}`);
     },
