@@ -31,8 +31,9 @@ export function findJob<T extends JobKind>(config: Config, name: string, type: T
 
 /**
  * Runs `job` with output on the terminal; with `json`, the text goes to stderr and stdout gets one
- * JSON document (json-report.ts), also when the job could not run. The first SIGINT/SIGTERM stops the transfer in flight
- * and skips the rest (still printing the summary); a second one exits at once.
+ * JSON document (json-report.ts), also when the job could not run. The first SIGINT/SIGTERM stops
+ * the transfer in flight and skips the rest (still printing the summary); a second one exits at
+ * once. Unless a dry run, the run is then recorded in `[metrics] textfile`.
  * @returns the number of filesystems that failed
  * @throws Error `"pull prod: <reason>"` when the job could not run at all
  */
