@@ -78,6 +78,7 @@ describe("pull resumes a partial receive (fake OpenZFS)", () => {
         snapshots: 0,
         bytes: 0,
         reason: `receive "${target}@s1": the server's send failed: send "tank/src@s1": zfs exited 1: warning: cannot send 'tank/src@s1': Input/output error`,
+        elapsedMs: expect.any(Number),
       },
     ]);
     const partial = fake.state().datasets[target]?.partial;

@@ -17,5 +17,5 @@ export type { RunJobOptions } from "./job-runner.ts";
 export { memoryOutput, terminalOutput, type ClientOutput } from "./output.ts";
 export { createProgress, renderProgress, type Progress, type ProgressOptions } from "./progress.ts";
 export { failedCount, formatSummary, type FilesystemOutcome, type FilesystemStatus, type JobResult } from "./summary.ts";
-export { findJob, runJobOnTerminal } from "./job-cli.ts";
+export { findJob, runJobOnTerminal, type JobKind } from "./job-cli.ts";
 export { lockJob, type JobLock } from "./job-lock.ts";

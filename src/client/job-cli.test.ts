@@ -13,12 +13,16 @@ const config = parseConfig(
 );
 
 test.each([
-  ["prod", "pull", null],
+  ["prod", "pull", "pull"],
   ["up", "pull", 'Job "up" is a push job; run "zferry push up"'],
   ["nope", "pull", 'Unknown job "nope" in /etc/zferry/zferry.toml (jobs: prod, up)'],
+  ["prod", "any", "pull"],
+  ["up", "any", "push"],
+  ["nope", "any", 'Unknown job "nope" in /etc/zferry/zferry.toml (jobs: prod, up)'],
   ["__proto__", "push", 'Unknown job "__proto__" in /etc/zferry/zferry.toml (jobs: prod, up)'],
-] as const)("findJob(%p, %p)", (name, type, problem) => {
-  const found = findJob(config, name, type);
-  if (problem === null) expect(found).toMatchObject({ name, type });
-  else expect(found).toEqual({ problem });
+] as const)("findJob(%p, %p) finds a job of that type, or says why not", (name, kind, expected) => {
+  const found = findJob(config, name, kind);
+  // "pull"/"push": the job found has that type; anything else is the problem line.
+  if (expected === "pull" || expected === "push") expect(found).toMatchObject({ name, type: expected });
+  else expect(found).toEqual({ problem: expected });
 });

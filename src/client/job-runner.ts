@@ -70,18 +70,18 @@ export async function runPlanned<P extends PlannedFilesystem>(planned: readonly 
     const moved = { snapshots: 0, bytes: 0 };
     try {
       await replicate(p as P & { readonly plan: ReplicatePlan }, moved);
-      const outcome: FilesystemOutcome = { name: p.name, status: "done", ...moved };
-      output.line(formatOutcome(outcome, now() - fsStarted));
+      const outcome: FilesystemOutcome = { name: p.name, status: "done", ...moved, elapsedMs: now() - fsStarted };
+      output.line(formatOutcome(outcome, outcome.elapsedMs!));
       outcomes.push(outcome);
     } catch (err) {
       const steps = (p.plan as ReplicatePlan).steps.length;
       const partial = moved.snapshots > 0 ? ` (${moved.snapshots} of ${steps} snapshots arrived)` : "";
       const reason = `${options.signal?.aborted ? "interrupted: " : ""}${(err as Error).message}${partial}`;
       reportFailure(options, p.name, reason);
-      outcomes.push({ name: p.name, status: "failed", ...moved, reason });
+      outcomes.push({ name: p.name, status: "failed", ...moved, reason, elapsedMs: now() - fsStarted });
     }
   }
-  return { action, job, dryRun, outcomes, elapsedMs: now() - started };
+  return { action, job, dryRun, plan: planned, outcomes, elapsedMs: now() - started };
 }
 
 // --- internal ---

@@ -19,12 +19,16 @@ export interface ClientOutput {
   red(text: string): string;
 }
 
-/** The process's stdout/stderr, with progress and colour only where stderr is a terminal. */
-export function terminalOutput(env: Readonly<Record<string, string | undefined>> = process.env): ClientOutput {
+/**
+ * The process's stdout/stderr, with progress and colour only where stderr is a terminal.
+ * @param options.textToStderr the lines go to stderr too (`--json`: stdout holds one document)
+ */
+export function terminalOutput(env: Readonly<Record<string, string | undefined>> = process.env, options: { textToStderr?: boolean } = {}): ClientOutput {
   const tty = isatty(2);
   const color = useColor(tty, env);
+  const lineFd = options.textToStderr ? 2 : 1;
   return {
-    line: (text) => writeAll(1, `${text}\n`),
+    line: (text) => writeAll(lineFd, `${text}\n`),
     error: (text) => writeAll(2, `${text}\n`),
     progress: isProgressTerminal(tty, env) ? createProgress({ write: (t) => writeAll(2, t), columns: Number(env.COLUMNS) || 80 }) : NO_PROGRESS,
     red: (text) => (color ? `\x1b[31m${text}\x1b[39m` : text),
@@ -36,6 +40,11 @@ export function memoryOutput(): ClientOutput & { readonly lines: string[]; reado
   const lines: string[] = [];
   const errors: string[] = [];
   return { lines, errors, line: (t) => void lines.push(t), error: (t) => void errors.push(t), progress: NO_PROGRESS, red: (t) => t };
+}
+
+/** Writes to stdout whole, synchronously (the `--json` document). */
+export function writeStdout(text: string): void {
+  writeAll(1, text);
 }
 
 // --- internal ---

@@ -12,6 +12,7 @@ describe("formatSummary", () => {
     job: "prod",
     dryRun: false,
     elapsedMs: 4_000,
+    plan: [],
     outcomes: [
       { name: "tank/a", status: "done", snapshots: 2, bytes: 30 << 20 },
       { name: "tank/b", status: "up_to_date", snapshots: 0, bytes: 0 },

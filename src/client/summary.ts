@@ -3,6 +3,7 @@
  * end of every run: `pull prod: 4 filesystems: 2 done, 1 up to date, 0 skipped, 1 failed; 40.0 MiB in 3.2 s (12.5 MiB/s)`.
  */
 import { formatBytes, formatDuration, formatRate } from "./_format.ts";
+import type { PlanRow } from "./plan-table.ts";
 
 /**
  * - done: new snapshots arrived; up_to_date: nothing was missing; skipped: nothing to send that is
@@ -21,12 +22,16 @@ export interface FilesystemOutcome {
   readonly bytes: number;
   /** Why it failed or was skipped. */
   readonly reason?: string;
+  /** How long its transfer took; absent when none was attempted (up to date, skipped, refused). */
+  readonly elapsedMs?: number;
 }
 
 export interface JobResult {
   readonly action: "pull" | "push";
   readonly job: string;
   readonly dryRun: boolean;
+  /** What was planned per filesystem, in order (the plan table's rows). */
+  readonly plan: readonly PlanRow[];
   readonly outcomes: readonly FilesystemOutcome[];
   readonly elapsedMs: number;
 }

@@ -17,6 +17,8 @@ file = "/var/log/zferry.log"
 idle_timeout = "10m"
 [locks]
 dir = "/run/zferry"
+[metrics]
+textfile = "/var/lib/prometheus/node-exporter/zferry.prom"
 [clients.backup1]
 filesystems = { "tank/data<" = true, "tank/data/scratch<" = false, "tank/home" = true }
 receive_root = "tank/sink/backup1"
@@ -76,6 +78,7 @@ describe("parseConfig", () => {
       log: { level: "info", file: "/var/log/zferry.log" },
       server: { idleTimeoutMs: 600_000 },
       locks: { dir: "/run/zferry" },
+      metrics: { textfile: "/var/lib/prometheus/node-exporter/zferry.prom" },
       clients: {
         backup1: {
           identity: "backup1",
@@ -117,6 +120,7 @@ describe("parseConfig", () => {
       log: { level: "info", file: undefined },
       server: { idleTimeoutMs: 600_000 },
       locks: { dir: "/run/zferry" },
+      metrics: { textfile: undefined },
       clients: {},
       jobs: {},
     });
@@ -201,7 +205,11 @@ describe("parseConfig rejects", () => {
 
   test.each([
     // [what, toml, key path, reason]
-    ["unknown top-level key", "foo = 1", "foo", "unknown key; expected one of: zfs, log, server, locks, clients, jobs"],
+    ["unknown top-level key", "foo = 1", "foo", "unknown key; expected one of: zfs, log, server, locks, metrics, clients, jobs"],
+    ["unknown key in [metrics]", "[metrics]\nfile = '/var/lib/z.prom'", "metrics.file", "unknown key; expected one of: textfile"],
+    ["metrics.textfile relative", "[metrics]\ntextfile = 'zferry.prom'", "metrics.textfile", 'must be an absolute path, got "zferry.prom"'],
+    ["metrics.textfile not .prom", "[metrics]\ntextfile = '/var/lib/zferry.txt'", "metrics.textfile", 'must name a file ending in ".prom" (node_exporter\'s textfile collector reads no other), got "/var/lib/zferry.txt"'],
+    ["metrics.textfile wrong type", "[metrics]\ntextfile = true", "metrics.textfile", "expected a string, got a boolean"],
     ["unknown key in [zfs]", "[zfs]\nbinary = 'zfs'", "zfs.binary", "unknown key; expected one of: bin"],
     ["unknown key in [log]", "[log]\nlevels = 'info'", "log.levels", "unknown key; expected one of: level, file"],
     ["unknown key in [server]", "[server]\ntimeout = 1", "server.timeout", "unknown key; expected one of: idle_timeout"],

@@ -20,12 +20,13 @@ import type { ClientConfig, Config, JobConfig } from "./types.ts";
  */
 export function parseConfig(raw: unknown, file: string): Config {
   const top: At = { file, path: [] };
-  const table = readTable(raw, top, ["zfs", "log", "server", "locks", "clients", "jobs"]);
+  const table = readTable(raw, top, ["zfs", "log", "server", "locks", "metrics", "clients", "jobs"]);
 
   const zfs = readSection(table, "zfs", top, ["bin"]);
   const log = readSection(table, "log", top, ["level", "file"]);
   const server = readSection(table, "server", top, ["idle_timeout"]);
   const locks = readSection(table, "locks", top, ["dir"]);
+  const metrics = readSection(table, "metrics", top, ["textfile"]);
 
   const clients: Record<string, ClientConfig> = Object.create(null);
   for (const [identity, value] of entriesOf(table, "clients", top)) clients[identity] = readClient(identity, value, at(at(top, "clients"), identity));
@@ -42,6 +43,7 @@ export function parseConfig(raw: unknown, file: string): Config {
     },
     server: { idleTimeoutMs: optional(server, "idle_timeout", at(top, "server"), readDuration, DEFAULT_IDLE_TIMEOUT_MS) },
     locks: { dir: optional(locks, "dir", at(top, "locks"), readAbsolutePath, DEFAULT_LOCK_DIR) },
+    metrics: { textfile: optional(metrics, "textfile", at(top, "metrics"), readTextfilePath, undefined) },
     clients,
     jobs,
   });
@@ -53,6 +55,13 @@ export function parseConfig(raw: unknown, file: string): Config {
 function readAbsolutePath(value: unknown, where: At): string {
   const path = readString(value, where);
   if (!path.startsWith("/")) fail(where, `must be an absolute path, got ${JSON.stringify(path)}`);
+  return path;
+}
+
+/** node_exporter's textfile collector reads only `*.prom` files: any other name would never be seen. */
+function readTextfilePath(value: unknown, where: At): string {
+  const path = readAbsolutePath(value, where);
+  if (!path.endsWith(".prom") || path.endsWith("/.prom")) fail(where, `must name a file ending in ".prom" (node_exporter's textfile collector reads no other), got ${JSON.stringify(path)}`);
   return path;
 }
 

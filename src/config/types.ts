@@ -17,6 +17,7 @@ export interface Config {
   readonly log: LogConfig;
   readonly server: ServerConfig;
   readonly locks: LocksConfig;
+  readonly metrics: MetricsConfig;
   /** `[clients.NAME]`, keyed by identity. A null-prototype record: look up with `Object.hasOwn`. */
   readonly clients: Readonly<Record<string, ClientConfig>>;
   /** `[jobs.NAME]`, keyed by job name. A null-prototype record: look up with `Object.hasOwn`. */
@@ -42,6 +43,14 @@ export interface ServerConfig {
 export interface LocksConfig {
   /** Where run locks live (jobs, and dataset trees being written); `ZFERRY_LOCK_DIR` wins over it. */
   readonly dir: string;
+}
+
+export interface MetricsConfig {
+  /**
+   * A node_exporter textfile-collector file (absolute, ending in `.prom`) that each pull or push
+   * run updates with its job's series; undefined writes none.
+   */
+  readonly textfile: string | undefined;
 }
 
 /** What one identity may do on the serving side. */
