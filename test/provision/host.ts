@@ -13,6 +13,8 @@ export const HOST_PACKAGES = [
   "openssh-server",
   "openssh-client",
   "zstd",
+  // systemd-analyze checks the shipped unit files (test/systemd-units.test.ts).
+  "systemd",
   // The OpenZFS guest: built with mmdebstrap into an ext4 image, booted under QEMU (TCG).
   "qemu-system-x86",
   "qemu-utils",
