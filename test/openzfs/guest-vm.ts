@@ -9,7 +9,7 @@
  * Networking is QEMU user networking with `restrict=on`: the guest reaches nothing but the one
  * forward, which listens on 127.0.0.1 only.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GuestImage } from "./guest-image.ts";
 

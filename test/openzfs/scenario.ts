@@ -10,7 +10,7 @@
  *     await s.configure({ server: `[clients.backup1]\nfilesystems = { "${s.src}<" = true }`, client: … });
  *     const run = await s.zferry(["pull", "p"]);
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, shellQuote, type Guest, type GuestRun } from "./guest.ts";
 
@@ -102,9 +102,14 @@ let compiled: Promise<string> | undefined;
 async function zferryCommand(guest: Guest, kind: ZferryKind): Promise<string> {
   if (kind === "bun") return `${guest.checkout}/bun ${guest.checkout}/src/cli.ts`;
   compiled ??= buildBinary().then(async (built) => {
-    // Built on the host (seconds, where the guest would take minutes), copied to the guest's disk.
+    // Built on the host (seconds, where the guest would take minutes), copied to the guest's disk
+    // through the share, then removed from the checkout: 107 MiB a run would pile up in .tmp/.
     const local = `${guest.checkout}/zferry`;
-    await guest.sh(`cp ${shellQuote(built)} ${local}`);
+    try {
+      await guest.sh(`cp ${shellQuote(built)} ${local}`);
+    } finally {
+      rmSync(built, { force: true });
+    }
     return local;
   });
   return compiled;
@@ -113,7 +118,7 @@ async function zferryCommand(guest: Guest, kind: ZferryKind): Promise<string> {
 /** Exactly what `npm run build` runs, into `.tmp/` of the checkout (which the guest sees). */
 async function buildBinary(): Promise<string> {
   const dir = join(REPO, ".tmp", "openzfs");
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const outfile = join(dir, `zferry-${process.pid}`);
   const script: string = (await Bun.file(join(REPO, "package.json")).json()).scripts.build;
   const [bun, ...args] = script.split(" ").map((a) => (a === "dist/zferry" ? outfile : a));
@@ -121,7 +126,6 @@ async function buildBinary(): Promise<string> {
   await using build = Bun.spawn([process.execPath, ...args], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
   const [stderr, code] = await Promise.all([build.stderr.text(), build.exited]);
   if (code !== 0) throw new Error(`bun build --compile failed: ${stderr}`);
-  process.once("exit", () => Bun.spawnSync(["rm", "-f", outfile]));
   return outfile;
 }
 
