@@ -12,23 +12,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { canRunSshd, startSshd, type Sshd, type SshConnectTable } from "./harness/sshd.ts";
+import { join } from "node:path";
+import { CLI, connectToml, tomlTable, zferry } from "./harness/cli.ts";
+import { canRunSshd, startSshd, type Sshd } from "./harness/sshd.ts";
 import { createTestPool, ensureZfsFuse, snapshot, writeFiles, zfsCli, type TestPool } from "./harness/pool.ts";
 
-const REPO = resolve(import.meta.dir, "..");
-const CLI = join(REPO, "src/cli.ts");
 const TIMEOUT_MS = 90_000;
 
 const fuse = await ensureZfsFuse();
 const ready = fuse.ok && canRunSshd();
 if (!ready) console.warn(`e2e confinement skipped: ${fuse.ok ? "needs root and /usr/sbin/sshd" : fuse.reason}`);
-
-async function zferry(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  await using proc = Bun.spawn([process.execPath, CLI, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-  const [stdout, stderr, exitCode] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
-  return { exitCode, stdout, stderr };
-}
 
 /** Every dataset of a pool with the properties a receive could change. */
 function poolState(pool: string): Promise<string> {
@@ -38,14 +31,6 @@ function poolState(pool: string): Promise<string> {
 /** How many filesystems are mounted at `path` right now. */
 function mountsAt(path: string): number {
   return readFileSync("/proc/mounts", "utf8").split("\n").filter((line) => line.split(" ")[1] === path).length;
-}
-
-function tomlTable(t: Record<string, unknown>): string {
-  return `{ ${Object.entries(t).map(([k, v]) => `${JSON.stringify(k)} = ${JSON.stringify(v)}`).join(", ")} }`;
-}
-
-function connectToml(c: SshConnectTable): string {
-  return tomlTable(c as unknown as Record<string, unknown>);
 }
 
 /** A `zfs` that rewrites `zfs send …` as `send`, and passes everything else on. */

@@ -11,30 +11,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { CLI, REPO, connectToml, tomlTable, zferry, type CliRun } from "./harness/cli.ts";
 import { canRunSshd, startSshd, type Sshd, type SshConnectTable } from "./harness/sshd.ts";
 import { createTestPool, ensureZfsFuse, mountAt, readFiles, snapshot, writeFiles, zfsCli, type TestPool } from "./harness/pool.ts";
 
-const REPO = resolve(import.meta.dir, "..");
-const CLI = join(REPO, "src/cli.ts");
 const TIMEOUT_MS = 90_000;
 
 const fuse = await ensureZfsFuse();
 const ready = fuse.ok && canRunSshd();
 if (!ready) console.warn(`e2e pull/push skipped: ${fuse.ok ? "needs root and /usr/sbin/sshd" : fuse.reason}`);
-
-interface Run {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the client CLI to the end. */
-async function zferry(args: string[]): Promise<Run> {
-  await using proc = Bun.spawn([process.execPath, CLI, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-  const [stdout, stderr, exitCode] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
-  return { exitCode, stdout, stderr };
-}
 
 /** Snapshot name → GUID of one dataset. */
 async function guids(dataset: string): Promise<Record<string, string>> {
@@ -117,14 +103,6 @@ function childrenOf(parent: number): number[] {
 function ioOf(pid: number): { rchar: number; wchar: number } {
   const io = readFileSync(`/proc/${pid}/io`, "utf8");
   return { rchar: Number(/^rchar: (\d+)$/m.exec(io)?.[1]), wchar: Number(/^wchar: (\d+)$/m.exec(io)?.[1]) };
-}
-
-function tomlTable(t: Record<string, unknown>): string {
-  return `{ ${Object.entries(t).map(([k, v]) => `${JSON.stringify(k)} = ${JSON.stringify(v)}`).join(", ")} }`;
-}
-
-function connectToml(c: SshConnectTable): string {
-  return tomlTable(c as unknown as Record<string, unknown>);
 }
 
 const SERVERS: { name: string; argv: (dir: string) => Promise<string> }[] = [
@@ -462,7 +440,7 @@ describe.skipIf(!ready)("connection failures are one line that says what to fix"
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  async function pullWith(connect: SshConnectTable, root = pool.name): Promise<Run> {
+  async function pullWith(connect: SshConnectTable, root = pool.name): Promise<CliRun> {
     const file = join(dir, `c${Math.random().toString(36).slice(2)}.toml`);
     writeFileSync(file, `[jobs.j]\ntype = "pull"\nroot = ${JSON.stringify(root)}\nconnect = ${connectToml(connect)}\n`);
     return zferry(["pull", "j", "--config", file]);
