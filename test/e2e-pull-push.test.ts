@@ -230,9 +230,9 @@ for (const server of SERVERS) {
         expect(run.stdout.split("\n")).toEqual([
           `pull tree: 3 filesystems from ssh root@127.0.0.1:${sshd.port} into ${dst.name}/back (dry run)`,
           expect.stringMatching(/^FILESYSTEM +FROM → TO +SIZE$/),
-          expect.stringMatching(new RegExp(`^${ds("data")} +\\(full\\) → s2 \\(2 steps\\)  \\?$`)),
-          expect.stringMatching(new RegExp(`^${ds("data/sub")} +\\(full\\) → s2 \\(2 steps\\)  \\?$`)),
-          expect.stringMatching(new RegExp(`^${ds("data/sub/deep")} +\\(full\\) → s2 \\(2 steps\\)  \\?$`)),
+          expect.stringMatching(new RegExp(`^${ds("data")} +\\(full\\) → s2 \\(2 snapshots\\)  \\?$`)),
+          expect.stringMatching(new RegExp(`^${ds("data/sub")} +\\(full\\) → s2 \\(2 snapshots\\)  \\?$`)),
+          expect.stringMatching(new RegExp(`^${ds("data/sub/deep")} +\\(full\\) → s2 \\(2 snapshots\\)  \\?$`)),
           "pull tree (dry run): 3 filesystems: 3 to replicate, 0 up to date, 0 skipped, 0 refused; nothing was changed",
           "",
         ]);

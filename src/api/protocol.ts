@@ -13,6 +13,7 @@ export const ENDPOINTS = {
   info: "info",
   listFilesystems: "list_filesystems",
   listVersions: "list_versions",
+  listTree: "list_tree",
   estimateSend: "estimate_send",
   send: "send",
   resumeSend: "resume_send",
@@ -80,6 +81,45 @@ export const versionEntry = schema.object({
 });
 export type VersionEntry = ReturnType<typeof versionEntry>;
 export const listVersionsResponse = schema.object({ versions: schema.array(versionEntry, { max: 1_000_000 }) });
+
+// --- list_tree ---
+export const listTreeArgs = schema.object({
+  /** List what this client pushed (below receive_root, named as on the client) instead of what it may pull. */
+  received: schema.optional(schema.boolean),
+});
+/** A filesystem or volume of a list_tree response; its versions follow it. */
+export const treeDatasetEntry = schema.object({
+  type: schema.literal("filesystem", "volume"),
+  name: schema.string({ max: 255 }),
+  /** OpenZFS 2.2+ `snapshots_changed`, unix seconds. */
+  snapshots_changed: schema.optional(schema.uint),
+  /** A partial receive's token (received listings only). */
+  resume_token: schema.optional(schema.string({ max: 8192 })),
+  /** Created by zferry to keep the tree's shape (received listings only). */
+  placeholder: schema.optional(schema.boolean),
+});
+/** A snapshot or bookmark of a list_tree response, of the dataset named before it. */
+export const treeVersionEntry = schema.object({
+  type: versionKind,
+  dataset: schema.string({ max: 255 }),
+  name: schema.string({ max: 255 }),
+  guid: schema.u64,
+  createtxg: schema.u64,
+  creation: schema.uint,
+  /** Bytes the snapshot refers to; what a full send of it moves, roughly. */
+  referenced: schema.optional(schema.u64),
+  /** Bytes written since the previous snapshot; what an incremental to it moves, roughly. */
+  written: schema.optional(schema.u64),
+});
+export type TreeDatasetEntry = ReturnType<typeof treeDatasetEntry>;
+export type TreeVersionEntry = ReturnType<typeof treeVersionEntry>;
+/** Entries per record of a list_tree body; a record stays far below MAX_RECORD_BYTES. */
+export const TREE_RECORD_ENTRIES = 512;
+/** One record of a list_tree body: an array of entries. */
+export const treeRecord = schema.array((v, path) => {
+  const type = (v as { type?: unknown } | null)?.type;
+  return type === "snapshot" || type === "bookmark" ? treeVersionEntry(v, path) : treeDatasetEntry(v, path);
+}, { max: TREE_RECORD_ENTRIES });
 
 // --- send / estimate_send ---
 export const sendArgs = schema.object({

@@ -9,10 +9,11 @@ import { spawnChildDuplex, type ChildDuplex } from "../transport/index.ts";
 import { SOFTWARE } from "../version.ts";
 
 /** `ssh -T -o BatchMode=yes -p PORT [-i KEY] [-o OPT]… USER@HOST` */
-export function sshArgv(c: SshConnectConfig): string[] {
+export function sshArgv(c: SshConnectConfig, extra: readonly string[] = []): string[] {
   const argv = ["ssh", "-T", "-o", "BatchMode=yes", "-p", String(c.port)];
   if (c.identityFile) argv.push("-i", expandHome(c.identityFile));
   for (const opt of c.options) argv.push("-o", opt);
+  argv.push(...extra);
   argv.push(`${c.user}@${c.host}`);
   return argv;
 }
@@ -34,8 +35,8 @@ export interface Connected {
  * Starts the transport and completes the handshake.
  * @throws Error with a one-line explanation that says what to fix (ssh's own message included)
  */
-export async function connect(config: Config, target: ConnectConfig, options: { idleTimeoutMs?: number } = {}): Promise<Connected> {
-  const argv = target.type === "ssh" ? sshArgv(target) : localServerArgv(target.identity, config.file);
+export async function connect(config: Config, target: ConnectConfig, options: { idleTimeoutMs?: number; sshOptions?: readonly string[] } = {}): Promise<Connected> {
+  const argv = target.type === "ssh" ? sshArgv(target, options.sshOptions) : localServerArgv(target.identity, config.file);
   const label = target.type === "ssh" ? `ssh ${target.user}@${target.host}:${target.port}` : `local stdinserver ${target.identity}`;
   const child = spawnChildDuplex(argv, { label });
   try {

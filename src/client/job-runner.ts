@@ -1,12 +1,13 @@
 /**
  * What pull and push share once each has planned its filesystems: print the plan, stop there for a
- * dry run, otherwise replicate one filesystem after the other and record each outcome. A failure
- * ends only its own filesystem; a broken connection or an interrupt ends the rest too, each with
- * the reason.
+ * dry run, otherwise replicate them `concurrency` at a time (parallel-tree.ts: a parent before its
+ * children) and record each outcome. A failure ends only its own filesystem; a broken connection
+ * ends the work of its lane, an interrupt the rest of the job, each with the reason.
  */
-import type { Plan } from "./plan.ts";
+import { stepSnapshots, type Plan } from "./plan.ts";
 import { formatPlanTable } from "./plan-table.ts";
 import type { ClientOutput } from "./output.ts";
+import { runTree, type LaneSource } from "./parallel-tree.ts";
 import { formatOutcome, type FilesystemOutcome, type JobResult } from "./summary.ts";
 
 /** How a pull or push job is run (from the command line, the demo or a test). */
@@ -28,7 +29,7 @@ export interface PlannedFilesystem {
   readonly estimates?: readonly (bigint | null)[];
 }
 
-export interface JobRunOptions {
+export interface JobRunOptions<L> {
   readonly action: "pull" | "push";
   readonly job: string;
   readonly dryRun: boolean;
@@ -36,52 +37,81 @@ export interface JobRunOptions {
   readonly signal?: AbortSignal;
   readonly now: () => number;
   readonly started: number;
-  /** The connection's failure, once it broke. */
-  readonly broken: () => Error | null;
+  /** Filesystems replicated at the same time at most (1: one after the other). */
+  readonly concurrency: number;
+  /** The connections the transfers run on, one per worker. */
+  readonly lanes: LaneSource<L>;
+  /**
+   * Runs once every transfer is over, for the checks done in one go (a pull's GUIDs): returns the
+   * filesystems that did not check out, with the reason.
+   */
+  readonly settle?: () => Promise<ReadonlyMap<string, string>>;
 }
 
 export type ReplicatePlan = Extract<Plan, { kind: "replicate" }>;
 
 /**
- * Replicates one planned filesystem, counting into `moved` as snapshots arrive (so a failure still
- * reports what did). Throws with a one-line reason.
+ * Replicates one planned filesystem on `lane`, counting into `moved` as snapshots arrive (so a
+ * failure still reports what did). Throws with a one-line reason.
  */
-export type Replicate<P> = (planned: P & { readonly plan: ReplicatePlan }, moved: { snapshots: number; bytes: number }) => Promise<void>;
+export type Replicate<P, L> = (planned: P & { readonly plan: ReplicatePlan }, moved: { snapshots: number; bytes: number }, lane: L) => Promise<void>;
 
-/** Prints the plan, then (unless a dry run) replicates each filesystem in order. */
-export async function runPlanned<P extends PlannedFilesystem>(planned: readonly P[], options: JobRunOptions, replicate: Replicate<P>): Promise<JobResult> {
+/** Prints the plan, then (unless a dry run) replicates the filesystems, parents before children. */
+export async function runPlanned<P extends PlannedFilesystem, L>(planned: readonly P[], options: JobRunOptions<L>, replicate: Replicate<P, L>): Promise<JobResult> {
   const { output, dryRun, action, job, now, started } = options;
   for (const line of formatPlanTable(planned)) output.line(line);
-  const outcomes: FilesystemOutcome[] = [];
+  const outcomes = new Map<string, FilesystemOutcome>();
+  const tasks: (P & { readonly plan: ReplicatePlan })[] = [];
   for (const p of planned) {
     const decided = decidedOutcome(p, dryRun);
-    if (decided) {
-      if (decided.status === "failed") reportFailure(options, p.name, decided.reason!);
-      outcomes.push(decided);
+    if (!decided) {
+      tasks.push(p as P & { readonly plan: ReplicatePlan });
       continue;
     }
-    const stop = options.signal?.aborted ? "interrupted" : options.broken() ? `not attempted: the connection failed: ${options.broken()!.message}` : null;
-    if (stop) {
-      reportFailure(options, p.name, stop);
-      outcomes.push({ name: p.name, status: "failed", snapshots: 0, bytes: 0, reason: stop });
-      continue;
-    }
-    const fsStarted = now();
-    const moved = { snapshots: 0, bytes: 0 };
-    try {
-      await replicate(p as P & { readonly plan: ReplicatePlan }, moved);
-      const outcome: FilesystemOutcome = { name: p.name, status: "done", ...moved, elapsedMs: now() - fsStarted };
-      output.line(formatOutcome(outcome, outcome.elapsedMs!));
-      outcomes.push(outcome);
-    } catch (err) {
-      const steps = (p.plan as ReplicatePlan).steps.length;
-      const partial = moved.snapshots > 0 ? ` (${moved.snapshots} of ${steps} snapshots arrived)` : "";
-      const reason = `${options.signal?.aborted ? "interrupted: " : ""}${(err as Error).message}${partial}`;
-      reportFailure(options, p.name, reason);
-      outcomes.push({ name: p.name, status: "failed", ...moved, reason, elapsedMs: now() - fsStarted });
+    if (decided.status === "failed") reportFailure(options, p.name, decided.reason!);
+    outcomes.set(p.name, decided);
+  }
+  const progress = tasks.length > 0 ? output.progress.job({ filesystems: tasks.length, estimate: totalEstimate(tasks) }) : null;
+  try {
+    await runTree(
+      tasks,
+      { concurrency: options.concurrency, lanes: options.lanes, stopped: () => options.signal?.aborted ?? false },
+      async (p, lane) => {
+        const fsStarted = now();
+        const moved = { snapshots: 0, bytes: 0 };
+        try {
+          await replicate(p, moved, lane);
+          const outcome: FilesystemOutcome = { name: p.name, status: "done", ...moved, elapsedMs: now() - fsStarted };
+          output.line(formatOutcome(outcome, outcome.elapsedMs!));
+          outcomes.set(p.name, outcome);
+        } catch (err) {
+          const total = p.plan.steps.reduce((n, step) => n + stepSnapshots(step), 0);
+          const partial = moved.snapshots > 0 ? ` (${moved.snapshots} of ${total} snapshots arrived)` : "";
+          const reason = `${options.signal?.aborted ? "interrupted: " : ""}${(err as Error).message}${partial}`;
+          reportFailure(options, p.name, reason);
+          outcomes.set(p.name, { name: p.name, status: "failed", ...moved, reason, elapsedMs: now() - fsStarted });
+        } finally {
+          progress?.finished(moved.bytes);
+        }
+      },
+      (p, why) => {
+        const reason = options.signal?.aborted ? "interrupted" : `not attempted: the connection failed: ${why?.message ?? "no connection"}`;
+        reportFailure(options, p.name, reason);
+        outcomes.set(p.name, { name: p.name, status: "failed", snapshots: 0, bytes: 0, reason });
+      },
+    );
+  } finally {
+    progress?.stop();
+  }
+  if (options.settle && tasks.length > 0) {
+    for (const [name, reason] of await options.settle()) {
+      const outcome = outcomes.get(name);
+      if (outcome?.status !== "done") continue;
+      reportFailure(options, name, reason);
+      outcomes.set(name, { ...outcome, status: "failed", reason });
     }
   }
-  return { action, job, dryRun, plan: planned, outcomes, elapsedMs: now() - started };
+  return { action, job, dryRun, plan: planned, outcomes: planned.map((p) => outcomes.get(p.name)!), elapsedMs: now() - started };
 }
 
 // --- internal ---
@@ -101,6 +131,17 @@ function decidedOutcome(p: PlannedFilesystem, dryRun: boolean): FilesystemOutcom
   }
 }
 
-function reportFailure(options: JobRunOptions, name: string, reason: string): void {
+function totalEstimate(tasks: readonly PlannedFilesystem[]): bigint | null {
+  let sum = 0n;
+  for (const t of tasks) {
+    for (const e of t.estimates ?? [null]) {
+      if (e === null) return null;
+      sum += e;
+    }
+  }
+  return sum;
+}
+
+function reportFailure(options: JobRunOptions<unknown>, name: string, reason: string): void {
   options.output.error(`zferry: ${options.action} ${options.job}: ${options.output.red(name)}: ${reason}`);
 }

@@ -3,12 +3,12 @@
  *
  *     FILESYSTEM     FROM → TO           SIZE
  *     tank/data      (full) → s2         ~1.2 MiB
- *     tank/data/sub  s1 → s3 (2 steps)   ?
+ *     tank/data/sub  s1 → s3 (2 snapshots)   ?
  *     tank/old       up to date at s3
  *     tank/x         diverged: the target has snapshots newer than …
  */
 import { formatBytes } from "./_format.ts";
-import type { Plan } from "./plan.ts";
+import { stepSnapshots, type Plan } from "./plan.ts";
 
 export interface PlanRow {
   readonly name: string;
@@ -27,14 +27,14 @@ export function formatPlanTable(rows: readonly PlanRow[]): string[] {
   return [header, ...cells].map(([name, change, size]) => (size === "" ? `${name.padEnd(w0)}  ${change}` : `${name.padEnd(w0)}  ${change.padEnd(w1)}  ${size}`).trimEnd());
 }
 
-/** `s1 → s3 (2 steps)`, `(full) → s2`, `resume → s1`, or the reason nothing is sent. */
+/** `s1 → s3 (2 snapshots)`, `(full) → s2`, `resume → s1`, or the reason nothing is sent. */
 export function describeChange(plan: Plan): string {
   switch (plan.kind) {
     case "replicate": {
       const first = plan.steps[0]!;
       const from = first.kind === "full" ? "(full)" : first.kind === "resume" ? "(resume)" : `${first.from.kind === "bookmark" ? "#" : ""}${first.from.name}`;
-      const n = plan.steps.length;
-      return `${from} → ${plan.steps[n - 1]!.to.name}${n > 1 ? ` (${n} steps)` : ""}`;
+      const n = plan.steps.reduce((sum, step) => sum + stepSnapshots(step), 0);
+      return `${from} → ${plan.steps.at(-1)!.to.name}${n > 1 ? ` (${n} snapshots)` : ""}`;
     }
     case "up_to_date":
       return `up to date at ${plan.at.name}`;

@@ -44,13 +44,25 @@ export interface PlanTarget {
 
 export interface PlanOptions {
   readonly initial: InitialPolicy;
+  /**
+   * Send the snapshots after the base as one `-I` stream instead of a `-i` step each: one send
+   * and one receive per filesystem. An interruption then costs the snapshot in flight (resumable
+   * where zfs resumes), not the range: what arrived before it stays.
+   */
+  readonly intermediates?: boolean;
   /** Both sides can continue a partial receive (OpenZFS `send -t` / `recv -s`). */
   readonly canResume: boolean;
 }
 
 export type Step =
   | { readonly kind: "full"; readonly to: PlanVersion }
-  | { readonly kind: "incremental"; readonly from: PlanVersion; readonly to: PlanVersion }
+  | {
+      readonly kind: "incremental";
+      readonly from: PlanVersion;
+      readonly to: PlanVersion;
+      /** Snapshots between `from` and `to` that the same `-I` stream carries, oldest first. */
+      readonly intermediates?: readonly PlanVersion[];
+    }
   | { readonly kind: "resume"; readonly token: string; readonly to: PlanVersion; readonly from?: PlanVersion };
 
 export type Plan =
@@ -84,14 +96,14 @@ export function planReplication(source: readonly PlanVersion[], target: PlanTarg
       return { kind: "conflict", reason: "the target exists without snapshots and is not a zferry placeholder; zferry does not overwrite it" };
     }
     const first = options.initial === "all" ? snaps[0]! : snaps.at(-1)!;
-    const steps: Step[] = [{ kind: "full", to: first }, ...chain(first, snaps)];
+    const steps: Step[] = [{ kind: "full", to: first }, ...chain(first, snaps, options)];
     return { kind: "replicate", steps, initial: true, intoPlaceholder: target.exists };
   }
 
   const newest = targetSnaps.at(-1)!;
   const base = findByGuid(src, newest.guid);
   if (!base) return diverged(src, targetSnaps);
-  const steps = chain(base, snaps);
+  const steps = chain(base, snaps, options);
   if (steps.length === 0) return { kind: "up_to_date", at: base.kind === "snapshot" ? base : newest };
   return { kind: "replicate", steps, initial: false, intoPlaceholder: false };
 }
@@ -99,6 +111,11 @@ export function planReplication(source: readonly PlanVersion[], target: PlanTarg
 /** A version as the zfs layer lists it (`ZfsVersion`), for the planner. */
 export function planVersionOf(v: { name: { name: string; kind: "snapshot" | "bookmark" }; guid: bigint; createtxg: bigint }): PlanVersion {
   return { name: v.name.name, kind: v.name.kind, guid: v.guid, createtxg: v.createtxg };
+}
+
+/** How many snapshots a step brings (a `-I` step its intermediates too). */
+export function stepSnapshots(step: Step): number {
+  return step.kind === "incremental" ? 1 + (step.intermediates?.length ?? 0) : 1;
 }
 
 /** The snapshot a plan ends at, or null when it sends nothing. */
@@ -123,16 +140,26 @@ function planResume(
     from = findByGuid(src, resume.fromguid);
     if (!from) return { kind: "conflict", reason: `the partial receive's incremental source (GUID ${resume.fromguid}) is gone from the source; ${discard}` };
   }
-  const steps: Step[] = [{ kind: "resume", token: resume.token, to, ...(from ? { from } : {}) }, ...chain(to, snaps)];
+  const steps: Step[] = [{ kind: "resume", token: resume.token, to, ...(from ? { from } : {}) }, ...chain(to, snaps, options)];
   return { kind: "replicate", steps, initial: targetSnaps.length === 0, intoPlaceholder: false };
 }
 
-/** One `-i` step per source snapshot newer than `base`. */
-function chain(base: PlanVersion, snaps: readonly PlanVersion[]): Step[] {
+/**
+ * The steps from `base` to the newest snapshot: one `-i` step per snapshot, or with
+ * `intermediates` one `-I` step (after a first `-i` step from a bookmark: `-I` needs a snapshot).
+ */
+function chain(base: PlanVersion, snaps: readonly PlanVersion[], options: PlanOptions): Step[] {
+  const newer = snaps.filter((s) => s.createtxg > base.createtxg);
+  if (options.intermediates && newer.length > 1) {
+    const head: Step[] = base.kind === "bookmark" ? [{ kind: "incremental", from: base, to: newer[0]! }] : [];
+    const from = base.kind === "bookmark" ? newer[0]! : base;
+    const rest = base.kind === "bookmark" ? newer.slice(1) : newer;
+    if (rest.length === 0) return head;
+    return [...head, { kind: "incremental", from, to: rest.at(-1)!, ...(rest.length > 1 ? { intermediates: rest.slice(0, -1) } : {}) }];
+  }
   const steps: Step[] = [];
   let from = base;
-  for (const to of snaps) {
-    if (to.createtxg <= base.createtxg) continue;
+  for (const to of newer) {
     steps.push({ kind: "incremental", from, to });
     from = to;
   }

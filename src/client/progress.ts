@@ -34,6 +34,23 @@ export interface ProgressStart {
 /** Starts progress lines; create with {@link createProgress} or use {@link NO_PROGRESS}. */
 export interface Progress {
   start(what: ProgressStart): ProgressLine;
+  /**
+   * Switches to one line for a whole job of parallel transfers until the result is stopped:
+   * filesystems done of total, bytes of the estimated total, rate, ETA, and what is in flight.
+   */
+  job(total: JobTotal): JobProgress;
+}
+
+export interface JobTotal {
+  readonly filesystems: number;
+  /** Sum of the estimates, or null when some transfer has none. */
+  readonly estimate: bigint | null;
+}
+
+export interface JobProgress {
+  /** One more filesystem finished (done or failed); `bytes` it moved stay counted. */
+  finished(bytes: number): void;
+  stop(): void;
 }
 
 export interface ProgressLine {
@@ -44,12 +61,40 @@ export interface ProgressLine {
 }
 
 /** Progress that draws nothing: not a terminal. */
-export const NO_PROGRESS: Progress = { start: () => ({ tick() {}, stop() {} }) };
+export const NO_PROGRESS: Progress = { start: () => ({ tick() {}, stop() {} }), job: () => ({ finished() {}, stop() {} }) };
 
 export function createProgress(options: ProgressOptions): Progress {
   const { write, now = () => performance.now(), schedule = defaultSchedule, columns = 100 } = options;
+  let job: { total: JobTotal; started: number; done: number; doneBytes: number; inFlight: Set<ProgressStart> } | null = null;
+  const drawJob = (): void => {
+    if (!job) return;
+    const live = [...job.inFlight];
+    const bytes = job.doneBytes + live.reduce((sum, w) => sum + w.probe.bytes(), 0);
+    write(`\r${fit(renderJobProgress({ ...job, bytes, inFlight: live.map((w) => w.label) }, now() - job.started), columns)}\x1b[K`);
+  };
   return {
+    job(total) {
+      const current = { total, started: now(), done: 0, doneBytes: 0, inFlight: new Set<ProgressStart>() };
+      job = current;
+      const cancel = schedule(drawJob, PROGRESS_INTERVAL_MS);
+      return {
+        finished(bytes) {
+          current.done++;
+          current.doneBytes += bytes;
+        },
+        stop() {
+          cancel();
+          if (job === current) write("\r\x1b[K");
+          job = null;
+        },
+      };
+    },
     start(what) {
+      if (job) {
+        const current = job;
+        current.inFlight.add(what);
+        return { tick: drawJob, stop: () => void current.inFlight.delete(what) };
+      }
       const started = now();
       let drawn = false;
       const line: ProgressLine = {
@@ -89,6 +134,22 @@ export function renderProgress(what: ProgressStart, elapsedMs: number): string {
     parts.push(`ETA ${formatDuration((remaining * elapsedMs) / bytes)}`);
   }
   return parts.join("  ");
+}
+
+/**
+ * The job line after `elapsedMs`:
+ * `3/10 filesystems  1.2 GiB / 4.0 GiB (30%)  50.0 MiB/s  ETA 56 s  | tank/a@s1 → s2, tank/b@s1`.
+ */
+export function renderJobProgress(job: { total: JobTotal; done: number; bytes: number; inFlight: readonly string[] }, elapsedMs: number): string {
+  const { total, done, bytes, inFlight } = job;
+  const parts = [`${done}/${total.filesystems} filesystems`];
+  const estimate = total.estimate === null ? null : Number(total.estimate);
+  if (estimate !== null && estimate > 0) parts.push(`${formatBytes(bytes)} / ${formatBytes(estimate)} (${Math.min(100, Math.floor((bytes * 100) / estimate))}%)`);
+  else parts.push(formatBytes(bytes));
+  parts.push(formatRate(bytes, elapsedMs));
+  if (estimate !== null && estimate > 0 && bytes > 0 && elapsedMs > 0) parts.push(`ETA ${formatDuration((Math.max(0, estimate - bytes) * elapsedMs) / bytes)}`);
+  const line = parts.join("  ");
+  return inFlight.length ? `${line}  | ${inFlight.join(", ")}` : line;
 }
 
 /**

@@ -55,7 +55,8 @@ export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "re
   const args: SendArgs = { dataset: source, to: parseVersionShortName(step.to.name), to_guid: step.to.guid };
   const withFlags = flags.length > 0 ? { ...args, flags: [...flags] } : args;
   if (step.kind === "full") return withFlags;
-  return { ...withFlags, from: { name: parseVersionShortName(step.from.name, step.from.kind), kind: step.from.kind }, from_guid: step.from.guid };
+  const from = { ...withFlags, from: { name: parseVersionShortName(step.from.name, step.from.kind), kind: step.from.kind }, from_guid: step.from.guid };
+  return step.intermediates?.length ? { ...from, intermediates: true } : from;
 }
 
 /**
@@ -68,8 +69,10 @@ export async function pullStep(
 ): Promise<number> {
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
-  // A resumed stream names its snapshot itself; zfs wants the filesystem then.
-  const recvTarget = step.kind === "resume" ? target : versionOf(target, "snapshot", to);
+  // A resumed stream, and a `-I` stream of several snapshots, name their snapshots themselves;
+  // zfs wants the filesystem then.
+  const several = step.kind === "incremental" && (step.intermediates?.length ?? 0) > 0;
+  const recvTarget = step.kind === "resume" || several ? target : versionOf(target, "snapshot", to);
   // Confinement (zfs/confine.ts) in the receive itself where zfs can (not a resumed one: it
   // continues saved state); pull.ts confines the others after the receive. Where zfs cannot
   // confine, the stream's first record decides whether `zfs receive` starts at all: a source
@@ -79,7 +82,7 @@ export async function pullStep(
   const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, ...confinement }, ctx.caps);
   const subject = `receive ${quote(`${target}@${to}`)}`;
   const probe: ProgressProbe = { bytes: () => 0 };
-  const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}` : to}`;
+  const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}${several ? ` (${step.intermediates!.length + 1} snapshots)` : ""}` : to}`;
   let recv: ZfsRecvProcess | null = null;
   const start = (): { fd: number } => {
     recv = startZfsRecv(ctx.runner.bin, argv);

@@ -1,35 +1,35 @@
 /**
  * `zferry pull JOB`: replicate what a stdinserver offers into `<root>/<remote name>` here.
  *
- * Per filesystem, in name order (parents first): list the source's versions over RPC and the
- * target's here, plan by GUID (plan.ts), create missing parents as unmounted placeholders, then
- * receive step by step, verifying each snapshot's GUID. A filesystem that fails does not stop the
- * others.
- *
- * Every zfs command and round trip costs a process start or more, so what does not depend on
- * another runs alongside it: the local checks with the connection, the local listing of a target
- * with the remote one, the last snapshot's check with marking the target received.
+ * Planning costs one listing per side, whatever the number of filesystems: the server's whole
+ * offered tree in one `list_tree` call, the target tree here in one `zfs list` (tree-listing.ts).
+ * Each filesystem is then planned by GUID (plan.ts) and the changed ones are received
+ * `concurrency` at a time, parents before children, each worker on its own connection
+ * (lanes.ts). A filesystem's receive is one `zfs receive` of one stream (`-I` where this zfs can
+ * confine it in the receive); what arrived is checked against the source's GUIDs in one more
+ * listing at the end. A filesystem that fails does not stop the others.
  */
 import type { Config, PullJobConfig } from "../config/index.ts";
-import { RpcError } from "../rpc/index.ts";
 import {
   confineReceived,
-  listFilesystems,
+  decodeResumeToken,
   parseDatasetName,
-  removePlaceholders,
-  parseVersionShortName,
   quote,
+  readTree,
+  removePlaceholders,
   ZfsError,
   ZfsRunner,
   type DatasetName,
+  type TreeNode,
   type ZfsCapabilities,
 } from "../zfs/index.ts";
-import { allSettled } from "./_settled.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
-import { inspectLocalTarget, prepareParents } from "./local-target.ts";
-import { planReplication, type Step } from "./plan.ts";
-import { pullStep, sendArgsFor, verifyReceived } from "./pull-step.ts";
-import { explainRpcError, openJobSession, withLocalChecks, type JobSession } from "./session.ts";
+import { jobLanes, openFirstLane } from "./lanes.ts";
+import { prepareParents } from "./local-target.ts";
+import { planReplication, type PlanTarget, type PlanVersion, type Step } from "./plan.ts";
+import { pullStep } from "./pull-step.ts";
+import type { RemoteTree, RemoteTreeNode } from "./remote-tree.ts";
+import { explainRpcError, withLocalChecks, type JobSession } from "./session.ts";
 import type { JobResult } from "./summary.ts";
 
 /**
@@ -40,81 +40,115 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
   const { dryRun = false, output, signal, now = () => performance.now() } = options;
   const started = now();
   const runner = new ZfsRunner({ bin: config.zfs.bin });
-  const [{ caps, existing }, opened] = await withLocalChecks(openJobSession(config, job), checkLocalSide(runner, job));
-  await using session = opened;
-  const names = await selectFilesystems(session, job);
+  const [{ caps, local }, first] = await withLocalChecks(openFirstLane(config, job), checkLocalSide(runner, job));
+  await using _first = { [Symbol.asyncDispose]: () => first.close() };
+  const session = first.session;
+  const offered = await listOffered(session, job);
+  const names = [...offered.keys()].sort();
   output.line(`pull ${job.name}: ${names.length} filesystem${names.length === 1 ? "" : "s"} from ${session.label} into ${job.root}${dryRun ? " (dry run)" : ""}`);
 
   const canResume = caps.resumable && session.info.capabilities.resumable;
-  const planned: PullPlanned[] = [];
-  for (const name of names) planned.push(await planFilesystem(session, runner, { job, name, existing, canResume }));
+  // `-I` streams are compound on old zfs, which the stream gate there refuses (zfs/confine.ts).
+  const planOptions = { initial: job.initial, canResume, intermediates: caps.recvExclude };
+  const planned: PullPlanned[] = await Promise.all(names.map((name) => planFilesystem(runner, { job, name, node: offered.get(name)!, local, planOptions })));
+  const existing = new Set<string>(local.keys());
 
   const allowHint = `receive = { properties = true } in [jobs.${job.name}]`;
   const policy = job.receive;
-  const ctx = { remote: session.remote, runner, caps, resumable: canResume, flags: session.flags, policy, allowHint, progress: output.progress, signal };
-  // `return await`: the session must stay open until every filesystem is done (await using).
-  return await runPlanned(planned, { action: "pull", job: job.name, dryRun, output, signal, now, started, broken: session.broken }, async (p, moved) => {
-    const { source, target } = p;
-    const created = await prepareParents(runner, target, { root: job.root, existing, caps });
-    let failure: unknown = null;
-    let received = 0; // receives zfs finished; `moved.snapshots` counts those whose GUID checked out
-    let lastCheck: Promise<void> = Promise.resolve();
-    try {
-      const steps = p.plan.steps;
-      for (const [i, step] of steps.entries()) {
-        const force = i === 0 && step.kind === "full" && p.plan.intoPlaceholder;
-        moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null });
-        received++;
-        existing.add(target);
-        // The next step builds on this snapshot, so it is checked first; the last one is checked
-        // while the target is marked received.
-        const check = verifyReceived(runner, target, { name: parseVersionShortName(step.to.name), guid: step.to.guid }).then(() => void moved.snapshots++);
-        if (i < steps.length - 1) await check;
-        else lastCheck = check;
+  // Siblings may share a missing parent: placeholders are made one filesystem at a time.
+  const parents = serial();
+  const received: { target: DatasetName; name: string; snapshots: PlanVersion[] }[] = [];
+  await using lanes = jobLanes(config, job, session, first.share);
+  // `return await`: the sessions must stay open until every filesystem is done (await using).
+  return await runPlanned(
+    planned,
+    {
+      action: "pull",
+      job: job.name,
+      dryRun,
+      output,
+      signal,
+      now,
+      started,
+      concurrency: job.concurrency,
+      lanes,
+      settle: () => verifyReceived(runner, job.root, received),
+    },
+    async (p, moved, lane) => {
+      const { source, target } = p;
+      const ctx = { remote: lane.remote, runner, caps, resumable: canResume, flags: session.flags, policy, allowHint, progress: output.progress, signal };
+      const created = await parents.run(() => prepareParents(runner, target, { root: job.root, existing, caps }));
+      let failure: unknown = null;
+      let arrived = 0; // receives zfs finished
+      try {
+        for (const [i, step] of p.plan.steps.entries()) {
+          const force = i === 0 && step.kind === "full" && p.plan.intoPlaceholder;
+          moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null });
+          arrived++;
+          existing.add(target);
+          const snapshots = [...(step.kind === "incremental" ? (step.intermediates ?? []) : []), step.to];
+          moved.snapshots += snapshots.length;
+          received.push({ target, name: p.name, snapshots });
+        }
+      } catch (err) {
+        failure = err;
       }
-    } catch (err) {
-      failure = err;
-    }
-    // What arrived is kept and confined even when a later step failed. A receive with `-x`/`-o`
-    // (pull-step.ts) did that itself; a resumed one and zfs without them need it done after.
-    const confinedByReceive = caps.recvExclude && caps.recvProperties && !p.plan.steps.some((s) => s.kind === "resume");
-    const marked = received > 0 && !confinedByReceive ? confineReceived(runner, target, { policy, wasPlaceholder: p.plan.intoPlaceholder }) : Promise.resolve();
-    for (const settled of await Promise.allSettled([lastCheck, marked])) {
-      if (settled.status === "rejected") failure ??= settled.reason;
-    }
-    if (failure === null) return;
-    // Nothing arrived: the placeholders made for this filesystem go again (those that hold
-    // something, such as a partial receive kept for resuming, stay).
-    if (received === 0 && created.length > 0) {
-      // A cleanup that fails keeps them counted as existing; the step's failure is what is reported.
-      const kept = new Set<string>(await removePlaceholders(runner, created).catch(() => created));
-      for (const ds of created) if (!kept.has(ds)) existing.delete(ds);
-    }
-    throw failure;
-  });
+      // What arrived is kept and confined even when a later step failed. A receive with `-x`/`-o`
+      // (pull-step.ts) did that itself; a resumed one and zfs without them need it done after.
+      const confinedByReceive = caps.recvExclude && caps.recvProperties && !p.plan.steps.some((s) => s.kind === "resume");
+      if (arrived > 0 && !confinedByReceive) {
+        try {
+          await confineReceived(runner, target, { policy, wasPlaceholder: p.plan.intoPlaceholder });
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+      if (failure === null) return;
+      // Nothing arrived: the placeholders made for this filesystem go again (those that hold
+      // something, such as a partial receive kept for resuming, stay).
+      if (arrived === 0 && created.length > 0) {
+        // A cleanup that fails keeps them counted as existing; the step's failure is what is reported.
+        const kept = new Set<string>(await removePlaceholders(runner, created).catch(() => created));
+        for (const ds of created) if (!kept.has(ds)) existing.delete(ds);
+      }
+      throw failure;
+    },
+  );
 }
 
 // --- internal ---
 
-/** What the local side must have before anything is planned; checked while the connection opens. */
-async function checkLocalSide(runner: ZfsRunner, job: PullJobConfig): Promise<{ caps: ZfsCapabilities; existing: Set<string> }> {
+/** Runs the functions given to it one after the other. */
+function serial(): { run<T>(fn: () => Promise<T>): Promise<T> } {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    run(fn) {
+      const result = tail.then(fn);
+      tail = result.catch(() => {});
+      return result;
+    },
+  };
+}
+
+type LocalTree = Map<string, TreeNode>;
+
+/** What the local side must have before anything is planned; read while the connection opens. */
+async function checkLocalSide(runner: ZfsRunner, job: PullJobConfig): Promise<{ caps: ZfsCapabilities; local: LocalTree }> {
   const caps = await runner.capabilities();
-  let existing: Set<string>;
-  try {
-    existing = new Set<string>(await listFilesystems(runner, job.root));
-  } catch (err) {
-    if (err instanceof ZfsError && err.isDatasetMissing) {
-      throw new Error(`The job's root ${quote(job.root)} does not exist here: create it first, e.g. "zfs create -o mountpoint=none ${job.root}"`);
-    }
-    throw err;
-  }
   if (job.send.properties && !caps.recvExclude && !job.receive.properties) {
     throw new Error(
       `send.properties would let the source decide where received datasets are mounted: this zfs cannot keep properties out of the receive (no "zfs receive -x"); ` +
         `turn it off in [jobs.${job.name}.send], or accept them with receive = { properties = true } in [jobs.${job.name}]`,
     );
   }
-  return { caps, existing };
+  try {
+    return { caps, local: await readTree(runner, job.root, { placeholders: true }) };
+  } catch (err) {
+    if (err instanceof ZfsError && err.isDatasetMissing) {
+      throw new Error(`The job's root ${quote(job.root)} does not exist here: create it first, e.g. "zfs create -o mountpoint=none ${job.root}"`);
+    }
+    throw err;
+  }
 }
 
 interface PullPlanned extends PlannedFilesystem {
@@ -122,50 +156,96 @@ interface PullPlanned extends PlannedFilesystem {
   readonly target: DatasetName;
 }
 
-/** What the server offers, narrowed by the job's filter, parents first. */
-async function selectFilesystems(session: JobSession, job: PullJobConfig): Promise<string[]> {
+/** What the server offers, narrowed by the job's filter. */
+async function listOffered(session: JobSession, job: PullJobConfig): Promise<RemoteTree> {
   const identity = session.info.identity;
-  let offered;
+  let tree: RemoteTree;
   try {
-    offered = await session.remote.listFilesystems();
+    tree = await session.remote.listTree();
   } catch (err) {
     throw new Error(explainRpcError(err, identity), { cause: err });
   }
-  if (offered.length === 0) {
+  if (tree.size === 0) {
     throw new Error(`The server offers no filesystems to identity ${quote(identity)}: check filesystems in [clients.${identity}] of the server's config`);
   }
-  const names = offered.map((e) => e.name).filter((name) => job.filesystems.allows(name));
-  if (names.length === 0) {
-    throw new Error(`None of the ${offered.length} filesystems the server offers matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
+  const offered: RemoteTree = new Map([...tree].filter(([name]) => job.filesystems.allows(name)));
+  if (offered.size === 0) {
+    throw new Error(`None of the ${tree.size} filesystems the server offers matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
   }
-  return names.sort();
+  return offered;
 }
 
 async function planFilesystem(
-  session: JobSession,
   runner: ZfsRunner,
-  args: { job: PullJobConfig; name: string; existing: Set<string>; canResume: boolean },
+  args: { job: PullJobConfig; name: string; node: RemoteTreeNode; local: LocalTree; planOptions: Parameters<typeof planReplication>[2] },
 ): Promise<PullPlanned> {
-  const { job, name, existing, canResume } = args;
+  const { job, name, node, local, planOptions } = args;
   let source = name as DatasetName;
   let target = name as DatasetName;
   try {
     source = parseDatasetName(name);
     target = parseDatasetName(`${job.root}/${name}`);
-    const [versions, local] = await allSettled([session.remote.listVersions(source), inspectLocalTarget(runner, target, { exists: existing.has(target) })]);
-    const plan = planReplication(versions, local, { initial: job.initial, canResume });
-    const estimates = plan.kind === "replicate" && session.info.capabilities.send_estimate ? await estimateSteps(session, source, plan.steps) : undefined;
+    const versions = node.versions.map((v) => ({ name: v.name, kind: v.type, guid: v.guid, createtxg: v.createtxg }));
+    const plan = planReplication(versions, await localTarget(runner, target, local.get(target)), planOptions);
+    const estimates = plan.kind === "replicate" ? plan.steps.map((step) => estimateStep(node, step)) : undefined;
     return { name, source, target, plan, ...(estimates ? { estimates } : {}) };
   } catch (err) {
-    const message = err instanceof RpcError ? explainRpcError(err, session.info.identity) : (err as Error).message;
-    return { name, source, target, plan: null, error: message };
+    return { name, source, target, plan: null, error: (err as Error).message };
   }
 }
 
-async function estimateSteps(session: JobSession, source: DatasetName, steps: readonly Step[]): Promise<(bigint | null)[]> {
-  const out: (bigint | null)[] = [];
-  for (const step of steps) {
-    out.push(step.kind === "resume" ? null : await session.remote.estimateSend(sendArgsFor(source, step, session.flags)));
+/** The target as the planner sees it; a partial receive's token is decoded (one zfs run, only then). */
+async function localTarget(runner: ZfsRunner, target: DatasetName, node: TreeNode | undefined): Promise<PlanTarget> {
+  if (!node) return { name: target, exists: false, placeholder: false, versions: [] };
+  const versions = node.versions.map((v) => ({ name: v.name.name, kind: v.name.kind, guid: v.guid, createtxg: v.createtxg }));
+  const base = { name: target, exists: true, placeholder: node.dataset.placeholder, versions };
+  const token = node.dataset.resumeToken;
+  if (!token) return base;
+  const info = await decodeResumeToken(runner, token);
+  return { ...base, resume: { token, toguid: info.toguid, ...(info.fromguid === undefined ? {} : { fromguid: info.fromguid }) } };
+}
+
+/**
+ * What a step moves, from the listing: a full stream about the snapshot's `referenced`, an
+ * incremental the `written` of each snapshot it brings. Null where zfs has no such number
+ * (zfs-fuse has no `written`) and for a resumed stream.
+ */
+function estimateStep(node: RemoteTreeNode, step: Step): bigint | null {
+  if (step.kind === "resume") return null;
+  const byGuid = (guid: bigint) => node.versions.find((v) => v.guid === guid && v.type === "snapshot");
+  if (step.kind === "full") return byGuid(step.to.guid)?.referenced ?? null;
+  let sum = 0n;
+  for (const snap of [...(step.intermediates ?? []), step.to]) {
+    const written = byGuid(snap.guid)?.written;
+    if (written === undefined) return null;
+    sum += written;
   }
-  return out;
+  return sum;
+}
+
+/**
+ * Checks, in one listing of the target tree, that every snapshot received has the source's GUID.
+ * @returns the filesystems whose snapshots did not check out, with the reason
+ */
+async function verifyReceived(runner: ZfsRunner, root: DatasetName, received: readonly { target: DatasetName; name: string; snapshots: PlanVersion[] }[]): Promise<Map<string, string>> {
+  const failed = new Map<string, string>();
+  if (received.length === 0) return failed;
+  let tree: LocalTree;
+  try {
+    tree = await readTree(runner, root);
+  } catch (err) {
+    for (const r of received) failed.set(r.name, `could not check the received snapshots: ${(err as Error).message}`);
+    return failed;
+  }
+  for (const { target, name, snapshots } of received) {
+    const have = tree.get(target)?.versions ?? [];
+    for (const expected of snapshots) {
+      const full = `${target}@${expected.name}`;
+      const snap = have.find((v) => v.name.kind === "snapshot" && v.name.name === expected.name);
+      if (!snap) failed.set(name, `receive ${quote(full)}: zfs reported success but the snapshot is not there`);
+      else if (snap.guid !== expected.guid) failed.set(name, `receive ${quote(full)}: it has GUID ${snap.guid}, the source's has ${expected.guid}`);
+      if (failed.has(name)) break;
+    }
+  }
+  return failed;
 }

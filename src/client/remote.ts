@@ -15,6 +15,7 @@ import {
   type VersionEntry,
   type WireSendFlag,
 } from "../api/index.ts";
+import { treeCollector, type RemoteTree } from "./remote-tree.ts";
 import { RpcClient, type BodySink, type OctetProducer, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
 import type { DatasetName } from "../zfs/index.ts";
 
@@ -36,6 +37,17 @@ export class RemoteSession {
   async listVersions(dataset: DatasetName, options: { received?: boolean } = {}): Promise<VersionEntry[]> {
     const args = options.received ? { dataset, received: true } : { dataset };
     return (await this.rpc.callValue(ENDPOINTS.listVersions, args, listVersionsResponse)).versions;
+  }
+
+  /**
+   * The whole tree this identity may pull (or, with `received`, what it pushed) in one call.
+   * @throws RpcError when refused; StreamError when the server's listing failed; ProtocolError for a malformed listing
+   */
+  async listTree(options: { received?: boolean } = {}): Promise<RemoteTree> {
+    const collector = treeCollector("list_tree response");
+    const received = await this.rpc.callOctets(ENDPOINTS.listTree, options.received ? { received: true } : {}, collector.sink);
+    if (received.sinkError !== null) throw new Error(`list_tree: ${received.sinkError}`);
+    return collector.done();
   }
 
   async estimateSend(args: SendArgs): Promise<bigint | null> {

@@ -25,8 +25,8 @@ export interface JobSession extends AsyncDisposable {
  * Connects for `job` and checks that the server grants the job's send flags.
  * @throws Error with one line naming the problem and its fix
  */
-export async function openJobSession(config: Config, job: JobConfig): Promise<JobSession> {
-  const { conn, label } = await connect(config, job.connect);
+export async function openJobSession(config: Config, job: JobConfig, options: { sshOptions?: readonly string[] } = {}): Promise<JobSession> {
+  const { conn, label } = await connect(config, job.connect, options);
   const remote = new RemoteSession(new RpcClient(conn));
   let closed: Promise<void> | null = null;
   const close = () => (closed ??= remote.close().catch(() => {}));
@@ -60,7 +60,7 @@ export function explainRpcError(err: unknown, identity: string): string {
  * starts or round trips; start the connection first, it takes longest). A failed local check
  * wins, and the session, if it opened, is closed.
  */
-export async function withLocalChecks<T>(opening: Promise<JobSession>, local: Promise<T>): Promise<[T, JobSession]> {
+export async function withLocalChecks<T, S extends { close(): Promise<void> }>(opening: Promise<S>, local: Promise<T>): Promise<[T, S]> {
   const [opened, checked] = await Promise.allSettled([opening, local]);
   if (checked.status === "rejected") {
     if (opened.status === "fulfilled") await opened.value.close();

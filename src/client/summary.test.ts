@@ -57,9 +57,9 @@ describe("formatPlanTable", () => {
       { name: "tank/x", plan: { kind: "diverged", reason: "no common snapshot" } },
     ]);
     expect(lines).toEqual([
-      "FILESYSTEM     FROM → TO           SIZE",
-      "tank/data      (full) → s2         ~1.5 KiB",
-      "tank/data/sub  #b1 → s3 (2 steps)  ?",
+      "FILESYSTEM     FROM → TO               SIZE",
+      "tank/data      (full) → s2             ~1.5 KiB",
+      "tank/data/sub  #b1 → s3 (2 snapshots)  ?",
       "tank/old       up to date at s3",
       "tank/x         diverged: no common snapshot",
     ]);

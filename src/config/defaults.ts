@@ -11,3 +11,10 @@ export const DEFAULT_SSH_PORT = 22;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** The forced-command setup runs the server as root (`PermitRootLogin forced-commands-only`). */
 export const DEFAULT_SSH_USER = "root";
+/**
+ * Filesystems a job replicates at once. Four keeps both ends' disks and a 2-core host busy. Each
+ * worker is one session of the job's shared ssh connection, and sshd allows ten per connection by
+ * default (MaxSessions): a worker whose session is refused stops, and the others go on.
+ */
+export const DEFAULT_CONCURRENCY = 4;
+export const MAX_CONCURRENCY = 32;

@@ -99,6 +99,8 @@ interface JobCommon {
   readonly filesystems: DatasetFilter;
   readonly initial: InitialPolicy;
   readonly send: SendOptions;
+  /** Filesystems replicated at the same time, each on its own connection; 1 keeps strict order. */
+  readonly concurrency: number;
 }
 
 export interface PullJobConfig extends JobCommon {

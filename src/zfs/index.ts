@@ -34,3 +34,5 @@ export {
   type ReceivePolicy,
 } from "./confine.ts";
 export { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeStreamHeader, type StreamHeader } from "./stream-header.ts";
+export { readTree, scanTree, type ScanTreeOptions, type TreeDataset, type TreeNode, type TreeRecord, type TreeVersion } from "./tree-listing.ts";
+export { runZfsLines } from "./run-lines.ts";

@@ -3,10 +3,10 @@
  * OpenZFS answers in one `zfs list -p`; old zfs (zfs-fuse) humanizes `list -o guid` ("16.0E"),
  * so there the names come from `zfs list` and the numbers from `zfs get -p`.
  */
-import { NameError, parseDatasetName, parseVersionName, type DatasetName, type VersionName } from "./names.ts";
+import { parseDatasetName, parseVersionName, type DatasetName, type VersionName } from "./names.ts";
 import { ZfsError, zfsOutputError } from "./errors.ts";
 import { PLACEHOLDER_PROPERTY } from "./placeholder.ts";
-import { RESUME_TOKEN_PATTERN } from "./resume-token.ts";
+import { compareVersions, lines, parseOrThrow, parseUint64, resumeTokenOf } from "./_parse.ts";
 import type { ZfsRunOptions, ZfsRunner } from "./runner.ts";
 
 /** A snapshot or bookmark with the numbers replication compares. */
@@ -21,9 +21,6 @@ export interface ZfsVersion {
 
 /** Names passed to one `zfs get` on old zfs; keeps argv far below ARG_MAX. */
 export const GET_BATCH_NAMES = 64;
-
-/** The `receive_resume_token` text OpenZFS prints when there is none. */
-const NO_TOKEN = "-";
 
 /**
  * Lists filesystems and volumes, all of them or `root` and everything below it.
@@ -185,43 +182,3 @@ function checkOwn(dataset: DatasetName, version: VersionName): VersionName {
   if (version.dataset !== dataset) throw new SyntaxError(`${JSON.stringify(version.full)} is not a version of ${JSON.stringify(dataset)}`);
   return version;
 }
-
-/** Decimal uint64 only: "16.0E", "-1" or "0x10" mean the wrong zfs invocation, not a number. */
-function parseUint64(text: string, what: string): bigint {
-  if (!/^[0-9]{1,20}$/.test(text)) throw new SyntaxError(`${what} ${JSON.stringify(text)} is not an exact unsigned integer`);
-  const value = BigInt(text);
-  if (value > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${what} ${text} exceeds 64 bits`);
-  return value;
-}
-
-function compareVersions(a: ZfsVersion, b: ZfsVersion): number {
-  if (a.createtxg !== b.createtxg) return a.createtxg < b.createtxg ? -1 : 1;
-  if (a.name.kind !== b.name.kind) return a.name.kind === "bookmark" ? -1 : 1;
-  return a.name.full < b.name.full ? -1 : a.name.full > b.name.full ? 1 : 0;
-}
-
-/**
- * A `receive_resume_token` value: null for none ("-"), the token when it looks like one.
- * @throws SyntaxError for anything else
- */
-function resumeTokenOf(value: string): string | null {
-  if (value === NO_TOKEN || value === "") return null;
-  if (!RESUME_TOKEN_PATTERN.test(value)) throw new SyntaxError(`receive_resume_token is not a token: ${JSON.stringify(value.slice(0, 80))}`);
-  return value;
-}
-
-function lines(out: string): string[] {
-  return out.split("\n").filter((line) => line !== "");
-}
-
-function parseOrThrow<T>(argv: readonly string[], line: string, index: number, parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (error instanceof SyntaxError || error instanceof RangeError || error instanceof NameError) {
-      throw zfsOutputError(argv, `line ${index + 1} ${JSON.stringify(line.slice(0, 200))}: ${error.message}`, { cause: error });
-    }
-    throw error;
-  }
-}
-

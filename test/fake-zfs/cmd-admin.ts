@@ -61,7 +61,10 @@ export function cmdSnapshot(args: string[]): number {
     }
     const txg = nextTxg(state);
     const payload = sendBytes();
-    for (const [ds, snap] of todo) state.datasets[ds]!.snapshots[snap] = { guid: newGuid(), createtxg: txg, creation: now(), payload };
+    for (const [ds, snap] of todo) {
+      state.datasets[ds]!.snapshots[snap] = { guid: newGuid(), createtxg: txg, creation: now(), payload };
+      state.datasets[ds]!.snapshotsChanged = now();
+    }
   });
   return 0;
 }
@@ -189,6 +192,7 @@ function destroyVersion(state: FakeState, ds: string, sep: string, short: string
     const table = sep === "@" ? d?.snapshots : d?.bookmarks;
     if (table?.[short]) {
       delete table[short];
+      if (sep === "@") d!.snapshotsChanged = now();
       found = true;
     }
   }

@@ -7,7 +7,7 @@ import { isatty } from "node:tty";
 import { fail, out } from "./_exit.ts";
 import { getopt } from "./_getopt.ts";
 import { resumeTokenOf } from "./resume.ts";
-import { loadState, newDataset, nextTxg, parentOf, snapshotsOf, updateState, type FakeState } from "./state.ts";
+import { loadState, newDataset, nextTxg, now, parentOf, snapshotsOf, updateState, type FakeState } from "./state.ts";
 import { END, MAGIC, StreamReader, type RecordHeader } from "./stream.ts";
 import { usageError } from "./usage.ts";
 
@@ -182,6 +182,7 @@ function commit(dsName: string, snapname: string, h: RecordHeader, plan: Plan, o
     }
     delete ds.partial;
     ds.snapshots[snapname] = { guid: h.toguid, createtxg: nextTxg(state), creation: h.creation, payload: h.payload };
+    ds.snapshotsChanged = now();
     ds.referenced = h.payload;
   });
 }

@@ -28,7 +28,7 @@ const SETTABLE: Record<string, string> = {
   sharesmb: "off",
 };
 const ALIASES: Record<string, string> = { avail: "available", refer: "referenced", rdonly: "readonly", compress: "compression" };
-const READONLY = ["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written"];
+const READONLY = ["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written", "snapshots_changed"];
 
 /** Properties `zfs get all` shows, in order. */
 export const ALL_PROPS = ["type", "creation", "used", "available", "referenced", "mountpoint", "guid", "createtxg", "readonly", "receive_resume_token"];
@@ -73,8 +73,14 @@ export function propValue(state: FakeState, e: Entity, prop: string, parsable: b
     case "receive_resume_token":
       return ro(isDataset ? (resumeTokenOf(e.ds) ?? "-") : "-");
     case "origin":
-    case "written":
       return ro("-");
+    case "written":
+      // Space written since the previous snapshot: what a fresh snapshot's stream carries.
+      return ro(e.kind === "bookmark" ? "-" : num(version ? (version.payload ?? DEFAULT_REFERENCED) : 0));
+    case "snapshots_changed": {
+      const t = isDataset ? e.ds.snapshotsChanged : undefined;
+      return ro(t === undefined ? "-" : parsable ? String(t) : formatDate(t));
+    }
     case "mounted":
       return ro(e.kind === "filesystem" ? "yes" : "-");
   }

@@ -55,6 +55,8 @@ export interface FakeDataset {
   bookmarks: Record<string, FakeVersion>;
   partial?: FakePartial;
   referenced?: number;
+  /** Unix seconds of the last snapshot created, received or destroyed (OpenZFS 2.2's snapshots_changed). */
+  snapshotsChanged?: number;
 }
 
 export interface FakeState {

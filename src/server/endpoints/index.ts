@@ -3,6 +3,7 @@ import type { ServerContext } from "../context.ts";
 import { infoEndpoint } from "./info.ts";
 import { listFilesystemsEndpoint } from "./list-filesystems.ts";
 import { listReceivedEndpoint } from "./list-received.ts";
+import { listTreeEndpoint } from "./list-tree.ts";
 import { listVersionsEndpoint } from "./list-versions.ts";
 import { receiveEndpoint } from "./receive.ts";
 import { resumeSendEndpoint } from "./resume-send.ts";
@@ -14,6 +15,7 @@ export function serverEndpoints(ctx: ServerContext): EndpointRegistry {
     infoEndpoint(ctx),
     listFilesystemsEndpoint(ctx),
     listVersionsEndpoint(ctx),
+    listTreeEndpoint(ctx),
     estimateSendEndpoint(ctx),
     sendEndpoint(ctx),
     resumeSendEndpoint(ctx),

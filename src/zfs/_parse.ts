@@ -1,0 +1,59 @@
+/** What the listing parsers of the zfs layer share: exact numbers, tokens, lines, errors naming the line. */
+import { zfsOutputError } from "./errors.ts";
+import { NameError } from "./names.ts";
+import { RESUME_TOKEN_PATTERN } from "./resume-token.ts";
+
+/** The `receive_resume_token` text OpenZFS prints when there is none. */
+const NO_TOKEN = "-";
+
+interface SortableVersion {
+  readonly name: { readonly kind: "snapshot" | "bookmark"; readonly full: string };
+  readonly createtxg: bigint;
+}
+
+/** Decimal uint64 only: "16.0E", "-1" or "0x10" mean the wrong zfs invocation, not a number. */
+export function parseUint64(text: string, what: string): bigint {
+  if (!/^[0-9]{1,20}$/.test(text)) throw new SyntaxError(`${what} ${JSON.stringify(text)} is not an exact unsigned integer`);
+  const value = BigInt(text);
+  if (value > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${what} ${text} exceeds 64 bits`);
+  return value;
+}
+
+/** Oldest first by createtxg; a bookmark before the snapshot of the same txg. */
+export function compareVersions(a: SortableVersion, b: SortableVersion): number {
+  if (a.createtxg !== b.createtxg) return a.createtxg < b.createtxg ? -1 : 1;
+  if (a.name.kind !== b.name.kind) return a.name.kind === "bookmark" ? -1 : 1;
+  return a.name.full < b.name.full ? -1 : a.name.full > b.name.full ? 1 : 0;
+}
+
+/**
+ * A `receive_resume_token` value: null for none ("-"), the token when it looks like one.
+ * @throws SyntaxError for anything else
+ */
+export function resumeTokenOf(value: string): string | null {
+  if (value === NO_TOKEN || value === "") return null;
+  if (!RESUME_TOKEN_PATTERN.test(value)) throw new SyntaxError(`receive_resume_token is not a token: ${JSON.stringify(value.slice(0, 80))}`);
+  return value;
+}
+
+export function lines(out: string): string[] {
+  return out.split("\n").filter((line) => line !== "");
+}
+
+export function parseOrThrow<T>(argv: readonly string[], line: string, index: number, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof RangeError || error instanceof NameError) {
+      throw zfsOutputError(argv, `line ${index + 1} ${JSON.stringify(line.slice(0, 200))}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** A ZfsError naming a line zfs printed that does not parse. */
+export function badLine(argv: readonly string[], line: string, index: number, message: string): never {
+  return parseOrThrow(argv, line, index, () => {
+    throw new SyntaxError(message);
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * A zfs command whose output is read line by line as it comes (a recursive listing of a wide
+ * pool can be hundreds of megabytes): nothing holds more than one chunk and the line being cut.
+ */
+import { logger } from "../log.ts";
+import { collectTail } from "./_tail-buffer.ts";
+import { MAX_STDERR_BYTES, ZfsNotFoundError, describeArgv, zfsExitError } from "./errors.ts";
+import { DEFAULT_ZFS_BIN, isSpawnNotFound, type RunZfsOptions } from "./run.ts";
+
+const log = logger.withTag("zfs");
+
+/**
+ * Yields each line zfs prints (without its newline); after the last one, checks the exit status.
+ * Leaving the loop early kills zfs and reaps it.
+ * @throws ZfsError when zfs exits non-zero (after the lines it printed)
+ * @throws ZfsNotFoundError when the binary cannot be started
+ */
+export async function* runZfsLines(argv: readonly string[], options: Omit<RunZfsOptions, "stdin"> = {}): AsyncGenerator<string, void, undefined> {
+  const { bin = DEFAULT_ZFS_BIN, signal } = options;
+  signal?.throwIfAborted();
+  log.debug(`run: ${bin} ${argv.join(" ")}`);
+  let proc;
+  try {
+    proc = Bun.spawn([bin, ...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, LC_ALL: "C" } });
+  } catch (error) {
+    if (isSpawnNotFound(error)) throw new ZfsNotFoundError(bin, error);
+    throw error;
+  }
+  const child = proc;
+  const onAbort = (): void => child.kill();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const stderr = collectTail(child.stderr, MAX_STDERR_BYTES);
+  let finished = false;
+  try {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of child.stdout) {
+      const text = rest + decoder.decode(chunk, { stream: true });
+      const lines = text.split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) yield line;
+    }
+    rest += decoder.decode();
+    if (rest !== "") yield rest;
+    const exitCode = await child.exited;
+    signal?.throwIfAborted();
+    if (exitCode !== 0) throw zfsExitError(options.subject ?? describeArgv(argv), { argv, exitCode, stderr: await stderr });
+    finished = true;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    if (!finished) {
+      child.kill();
+      await child.exited;
+    }
+    await stderr.catch(() => "");
+  }
+}
