@@ -34,6 +34,7 @@ filesystems = { "tank/data<" = true }
 initial = "most_recent"
 send = { raw = false, compressed = false, large_blocks = false, embedded = false, properties = false }
 receive = { properties = false, keep = [] }
+concurrency = 8
 
 [jobs.offsite]
 type = "push"
@@ -99,6 +100,7 @@ describe("parseConfig", () => {
           initial: "most_recent",
           send: { raw: false, compressed: false, large_blocks: false, embedded: false, properties: false },
           receive: { properties: false, keep: [] },
+          concurrency: 8,
         },
         offsite: {
           name: "offsite",
@@ -108,6 +110,7 @@ describe("parseConfig", () => {
           filesystems: '{ "tank/data<" = true }',
           initial: "all",
           send: { raw: true, compressed: false, large_blocks: false, embedded: false, properties: false },
+          concurrency: 4,
         },
       },
     });
@@ -134,6 +137,7 @@ describe("parseConfig", () => {
       initial: "most_recent",
       send: { raw: false, compressed: false, large_blocks: false, embedded: false, properties: false },
       receive: { properties: false, keep: [] },
+      concurrency: 4,
     });
     expect(config.jobs.j?.filesystems).toBeInstanceOf(DatasetFilter);
     expect(String(config.jobs.j?.filesystems)).toBe('{ "<" = true }');
@@ -258,7 +262,7 @@ describe("parseConfig rejects", () => {
     // jobs
     ["job name invalid", '[jobs."a b"]\ntype = "pull"', 'jobs."a b"', 'invalid identity "a b": only A-Z, a-z, 0-9, "_", "." and "-" are allowed'],
     ["job not a table", "jobs = { j = 1 }", "jobs.j", "expected a table, got an integer"],
-    ["unknown job key", `${PULL}${SSH}\nmapping = {}`, "jobs.j.mapping", "unknown key; expected one of: type, connect, root, filesystems, initial, send, receive"],
+    ["unknown job key", `${PULL}${SSH}\nmapping = {}`, "jobs.j.mapping", "unknown key; expected one of: type, connect, root, filesystems, initial, send, receive, concurrency"],
     ["missing type", `[jobs.j]\n${SSH}`, "jobs.j.type", "missing required key"],
     ["unknown type", `[jobs.j]\ntype = "sink"\n${SSH}`, "jobs.j.type", '"sink" is not one of: "pull", "push"'],
     ["missing connect", PULL, "jobs.j.connect", "missing required key"],
@@ -296,6 +300,8 @@ describe("parseConfig rejects", () => {
     ["push without filesystems", `[jobs.j]\ntype = "push"\n${SSH}`, "jobs.j.filesystems", "missing required key"],
     ["push root invalid", `[jobs.j]\ntype = "push"\nroot = "1pool"\nfilesystems = {}\n${SSH}`, "jobs.j.root", 'invalid dataset name "1pool": the pool name must begin with a letter'],
     ["job filter pattern", `${PULL}${SSH}\nfilesystems = { "a/b c<<" = true }`, 'jobs.j.filesystems."a/b c<<"', 'invalid pattern: invalid dataset name "a/b c<": character "<" is not allowed'],
+    ["concurrency zero", `${PULL}${SSH}\nconcurrency = 0`, "jobs.j.concurrency", "0 is out of range 1..32"],
+    ["concurrency too high", `${PULL}${SSH}\nconcurrency = 33`, "jobs.j.concurrency", "33 is out of range 1..32"],
     ["initial unknown", `${PULL}${SSH}\ninitial = "fail"`, "jobs.j.initial", '"fail" is not one of: "most_recent", "all"'],
     ["send not a table", `${PULL}${SSH}\nsend = ["raw"]`, "jobs.j.send", "expected a table, got an array"],
     ["pull receive.keep unknown", `${PULL}${SSH}\nreceive = { keep = ["quota"] }`, "jobs.j.receive.keep[0]", '"quota" is not a confined property; expected one of: "mountpoint", "sharenfs", "sharesmb", "setuid", "devices", "exec"'],

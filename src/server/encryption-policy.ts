@@ -16,8 +16,15 @@ export async function requireRawIfEncrypted(ctx: ServerContext, dataset: Dataset
   // Without `send -w` the zfs has no native encryption, so nothing is encrypted.
   if (raw || ctx.acl.sendDecrypted || !ctx.caps.raw) return;
   const props = await withZfsErrors(() => getProperties(ctx.runner, dataset, { properties: ["encryption"] }));
-  const encryption = props.get("encryption")!.value;
-  if (encryption === "off" || encryption === "-") return;
+  requireRawUnlessOff(ctx, dataset, raw, props.get("encryption")!.value);
+}
+
+/**
+ * The same check with the dataset's `encryption` already known (null: zfs has none).
+ * @throws RpcError permission_denied as `requireRawIfEncrypted`
+ */
+export function requireRawUnlessOff(ctx: ServerContext, dataset: DatasetName, raw: boolean, encryption: string | null): void {
+  if (raw || ctx.acl.sendDecrypted || encryption === null || encryption === "off" || encryption === "-") return;
   throw new RpcError(
     "permission_denied",
     `${quote(dataset)} is encrypted (${encryption}); client ${quote(ctx.identity)} may get it only as a raw send, ` +

@@ -28,6 +28,8 @@ export interface TreeDataset {
   readonly resumeToken: string | null;
   /** zferry:placeholder=on set on the dataset itself; false unless `placeholders` was asked. */
   readonly placeholder: boolean;
+  /** Its `encryption` ("off", "aes-256-gcm", …) where asked and zfs has it; else null. */
+  readonly encryption: string | null;
 }
 
 /** A snapshot or bookmark of the tree, with what estimates a send of it. */
@@ -43,6 +45,8 @@ export type TreeRecord = { readonly kind: "dataset"; readonly dataset: TreeDatas
 export interface ScanTreeOptions extends ZfsRunOptions {
   /** Read placeholder marks too (a receiving side plans with them). */
   readonly placeholders?: boolean;
+  /** Read each dataset's `encryption` too (only zfs with native encryption has it: `send -w`). */
+  readonly encryption?: boolean;
 }
 
 /** A dataset of a tree with its versions, oldest first. */
@@ -57,7 +61,7 @@ export interface TreeNode {
  */
 export async function* scanTree(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions = {}): AsyncGenerator<TreeRecord, void, undefined> {
   const caps = await runner.capabilities();
-  if (caps.listParsable) yield* scanParsable(runner, roots, { ...options, bookmarks: caps.bookmarks, resumable: caps.resumable });
+  if (caps.listParsable) yield* scanParsable(runner, roots, { ...options, bookmarks: caps.bookmarks, resumable: caps.resumable, encryption: (options.encryption ?? false) && caps.raw });
   else yield* scanViaGet(runner, roots, options);
 }
 
@@ -94,7 +98,7 @@ async function* scanParsable(
   options: ScanTreeOptions & { bookmarks: boolean; resumable: boolean },
 ): AsyncGenerator<TreeRecord, void, undefined> {
   const changed = !withoutSnapshotsChanged.has(runner.bin);
-  const columns = ["name", "type", "guid", "createtxg", "creation", "referenced", "written", ...(changed ? [SNAPSHOTS_CHANGED] : []), ...(options.resumable ? ["receive_resume_token"] : [])];
+  const columns = ["name", "type", "guid", "createtxg", "creation", "referenced", "written", ...(changed ? [SNAPSHOTS_CHANGED] : []), ...(options.resumable ? ["receive_resume_token"] : []), ...(options.encryption ? ["encryption"] : [])];
   const types = options.bookmarks ? "filesystem,volume,snapshot,bookmark" : "filesystem,volume,snapshot";
   const argv = ["list", "-H", "-p", "-t", types, "-o", columns.join(","), ...(roots.length ? ["-r", ...roots] : [])];
   // Started before the listing, read when the first dataset needs it.
@@ -185,6 +189,7 @@ function makeRecord(name: string, value: (column: string) => string | undefined)
   if (type === "filesystem" || type === "volume") {
     const changed = number(SNAPSHOTS_CHANGED);
     const token = value("receive_resume_token");
+    const encryption = value("encryption");
     return {
       kind: "dataset",
       dataset: {
@@ -193,6 +198,7 @@ function makeRecord(name: string, value: (column: string) => string | undefined)
         snapshotsChanged: changed === null ? null : safeNumber(changed, SNAPSHOTS_CHANGED),
         resumeToken: token === undefined ? null : resumeTokenOf(token),
         placeholder: false,
+        encryption: encryption === undefined || encryption === "-" ? null : encryption,
       },
     };
   }

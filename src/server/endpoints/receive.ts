@@ -11,10 +11,7 @@ import {
   confinementArgs,
   createPlaceholder,
   ZfsError,
-  getResumeToken,
-  isPlaceholder,
   isSameOrBelow,
-  listFilesystems,
   listVersions,
   mountpointForChildOf,
   parseDatasetName,
@@ -28,6 +25,7 @@ import {
 } from "../../zfs/index.ts";
 import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
 import { lockReceiveTarget } from "../receive-lock.ts";
+import { forgetReceivedTree, noteReceived, receivedTree, type ReceivedNode, type ReceivedTree } from "../received-tree.ts";
 import { receiveStream } from "./_receive-stream.ts";
 
 export function receiveEndpoint(ctx: ServerContext) {
@@ -42,12 +40,12 @@ export function receiveEndpoint(ctx: ServerContext) {
       h.note.dataset = target;
       h.note.snapshot = args.snapshot;
       const resumable = (args.resumable ?? false) && ctx.caps.resumable;
-      const below = await withZfsErrors(() => datasetsBelowRoot(ctx));
-      const exists = below.has(target);
+      const below = await withZfsErrors(() => receivedTree(ctx));
+      const node = below.get(target);
       // A resumed stream continues the partial state zfs kept (`recv -s`); zfs itself checks that
       // the stream matches it, and nothing is overwritten.
-      const resuming = exists && resumable && (await withZfsErrors(() => getResumeToken(ctx.runner, target))) !== null;
-      const force = resuming ? false : await withZfsErrors(() => checkTarget(ctx, target, exists, args.from_guid));
+      const resuming = node !== undefined && resumable && node.dataset.resumeToken !== null;
+      const force = resuming ? false : checkTarget(target, node, args.from_guid);
       const snapshot = versionOf(target, "snapshot", args.snapshot);
       // Confinement (zfs/confine.ts): in the receive itself where zfs can (not a resumed one: it
       // continues saved state); otherwise a `zfs inherit`/`zfs set` follows it, side by side with
@@ -58,9 +56,16 @@ export function receiveEndpoint(ctx: ServerContext) {
       const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount, ...confinement }, ctx.caps));
       const allowHint = `receive = { properties = true } in [clients.${ctx.identity}] of the server's config`;
       const gate = ctx.caps.recvExclude ? null : (head: Uint8Array) => void checkStreamHead(head, { policy, subject: `receive ${quote(snapshot.full)}`, allowHint });
-      await withZfsErrors(() => receiveStream(ctx, h.body, { argv, snapshot, gate, prepare: (created) => ensureParents(ctx, target, below, created) }));
-      const marked = confinedByReceive ? Promise.resolve() : confineReceived(ctx.runner, target, { policy, wasPlaceholder: force });
-      const [guid] = await withZfsErrors(() => Promise.all([receivedGuid(ctx, snapshot), marked]));
+      let guid: bigint;
+      try {
+        await withZfsErrors(() => receiveStream(ctx, h.body, { argv, snapshot, gate, prepare: (created) => ensureParents(ctx, target, below, created) }));
+        const marked = confinedByReceive ? Promise.resolve() : confineReceived(ctx.runner, target, { policy, wasPlaceholder: force });
+        [guid] = await withZfsErrors(() => Promise.all([receivedGuid(ctx, snapshot), marked]));
+      } catch (err) {
+        forgetReceivedTree(ctx); // what zfs left (a partial state, placeholders) is read afresh next time
+        throw err;
+      }
+      noteReceived(below, target, { snapshot, guid });
       return { target, guid };
     },
   });
@@ -74,28 +79,16 @@ async function receivedGuid(ctx: ServerContext, snapshot: VersionName): Promise<
 }
 
 /**
- * Every filesystem at and below receive_root, in one `zfs list`.
- * @throws RpcError server_error when receive_root itself is missing
+ * Checks that receiving here cannot overwrite anything, from the session's listing (zfs itself
+ * refuses an incremental stream whose source is not the target's newest snapshot, should the
+ * listing be behind). Returns whether `-F` is needed, which is only for a full stream into an
+ * empty placeholder.
+ * @throws RpcError conflict
  */
-async function datasetsBelowRoot(ctx: ServerContext): Promise<Set<string>> {
-  const root = ctx.acl.receiveRoot!;
-  try {
-    return new Set<string>(await listFilesystems(ctx.runner, root));
-  } catch (err) {
-    if (err instanceof ZfsError && err.isDatasetMissing) throw new RpcError("server_error", `receive_root ${quote(root)} does not exist on the server`);
-    throw err;
-  }
-}
-
-/**
- * Checks that receiving here cannot overwrite anything. Returns whether `-F` is needed, which is
- * only for a full stream into an empty placeholder.
- */
-async function checkTarget(ctx: ServerContext, target: DatasetName, exists: boolean, fromGuid: bigint | undefined): Promise<boolean> {
+function checkTarget(target: DatasetName, node: ReceivedNode | undefined, fromGuid: bigint | undefined): boolean {
   if (fromGuid !== undefined) {
-    if (!exists) throw new RpcError("conflict", `Cannot receive an incremental stream into ${quote(target)}: it does not exist (a full stream is needed)`);
-    const snaps = (await listVersions(ctx.runner, target)).filter((v) => v.name.kind === "snapshot");
-    const newest = snaps.at(-1);
+    if (!node) throw new RpcError("conflict", `Cannot receive an incremental stream into ${quote(target)}: it does not exist (a full stream is needed)`);
+    const newest = node.versions.filter((v) => v.name.kind === "snapshot").at(-1);
     if (!newest || newest.guid !== fromGuid) {
       throw new RpcError(
         "conflict",
@@ -104,8 +97,8 @@ async function checkTarget(ctx: ServerContext, target: DatasetName, exists: bool
     }
     return false;
   }
-  if (!exists) return false;
-  if ((await isPlaceholder(ctx.runner, target)) && (await listVersions(ctx.runner, target)).length === 0) return true;
+  if (!node) return false;
+  if (node.dataset.placeholder && node.versions.length === 0) return true;
   throw new RpcError("conflict", `Cannot receive a full stream into ${quote(target)}: it already exists; zferry does not overwrite datasets`);
 }
 
@@ -113,7 +106,7 @@ async function checkTarget(ctx: ServerContext, target: DatasetName, exists: bool
  * Creates missing datasets between receive_root and the target's parent as placeholders, listed in
  * `created`. Where zfs cannot receive without mounting, a new target must not inherit a mountpoint.
  */
-async function ensureParents(ctx: ServerContext, target: DatasetName, existing: Set<string>, created: DatasetName[]): Promise<void> {
+async function ensureParents(ctx: ServerContext, target: DatasetName, existing: ReceivedTree, created: DatasetName[]): Promise<void> {
   const root = ctx.acl.receiveRoot!;
   const parts = target.slice(root.length + 1).split("/");
   let current = root as string;
@@ -122,8 +115,15 @@ async function ensureParents(ctx: ServerContext, target: DatasetName, existing: 
     const ds = parseDatasetName(current);
     if (!isSameOrBelow(ds, root)) throw new RpcError("permission_denied", `${quote(ds)} is outside receive_root`);
     if (existing.has(ds)) continue;
-    await createPlaceholder(ctx.runner, ds);
+    try {
+      await createPlaceholder(ctx.runner, ds);
+    } catch (err) {
+      // Another session of this client (a parallel push) made it meanwhile: it is there, not ours.
+      if (err instanceof ZfsError && err.stderr.includes("already exists")) continue;
+      throw err;
+    }
     created.push(ds);
+    existing.set(ds, { dataset: { name: ds, type: "filesystem", snapshotsChanged: null, resumeToken: null, placeholder: true, encryption: null }, versions: [] });
   }
   if (ctx.caps.recvNoMount || existing.has(target) || created.length > 0) return; // a placeholder parent passes down none
   const parent = parseDatasetName(target.slice(0, target.lastIndexOf("/")));

@@ -8,7 +8,8 @@ import { ENDPOINTS, estimateResponse, sendArgs, type SendArgs, type WireSendFlag
 import { RpcError, defineEndpoint, type OctetProducer } from "../../rpc/index.ts";
 import { estimateSendSize, listVersions, quote, sendArgv, startSendStream, type SendFlags, type SendRequest, type ZfsSendStream } from "../../zfs/index.ts";
 import { requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
-import { requireRawIfEncrypted } from "../encryption-policy.ts";
+import { requireRawIfEncrypted, requireRawUnlessOff } from "../encryption-policy.ts";
+import { sendableTree } from "../sendable-tree.ts";
 
 export function sendEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -75,10 +76,12 @@ async function checkedSendRequest(ctx: ServerContext, args: SendArgs): Promise<S
   if (args.from?.kind === "bookmark" && !ctx.caps.bookmarks) {
     throw new RpcError("unsupported", "An incremental send from a bookmark needs zfs bookmarks; the server's zfs does not support them");
   }
-  const [versions] = await Promise.all([
-    withZfsErrors(() => listVersions(ctx.runner, args.dataset)),
-    requireRawIfEncrypted(ctx, args.dataset, flags.raw === true),
-  ]);
+  const known = (await withZfsErrors(() => sendableTree(ctx))).get(args.dataset);
+  const listed = known?.versions.some((v) => v.name.kind === "snapshot" && v.name.name === args.to) ? known : undefined;
+  // Not in the session's listing (made since, or missing): looked up afresh, as zfs has it now.
+  const [versions] = listed
+    ? [listed.versions, requireRawUnlessOff(ctx, args.dataset, flags.raw === true, listed.encryption)]
+    : await Promise.all([withZfsErrors(() => listVersions(ctx.runner, args.dataset)), requireRawIfEncrypted(ctx, args.dataset, flags.raw === true)]);
   const to = versions.find((v) => v.name.kind === "snapshot" && v.name.name === args.to);
   if (!to) throw new RpcError("not_found", `Snapshot ${quote(`${args.dataset}@${args.to}`)} does not exist`);
   if (args.to_guid !== undefined && to.guid !== args.to_guid) {

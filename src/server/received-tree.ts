@@ -1,0 +1,59 @@
+/**
+ * What is below this identity's receive_root, listed once per session (on its first receive)
+ * and kept up to date by the session's own receives, so that a push of many filesystems costs
+ * each one its `zfs receive` and the check of what landed, not a listing of the tree.
+ *
+ * Another session may change the tree meanwhile (a parallel push of the same client creates
+ * siblings' placeholders; the receive lock keeps two receives out of one dataset): what this
+ * listing lacks, a receive creates or finds, and what it holds that is out of date, zfs itself
+ * refuses (an incremental onto another snapshot, a full stream onto an existing dataset without
+ * `-F`). A receive that fails drops the listing: the next one reads what zfs left.
+ */
+import { RpcError } from "../rpc/index.ts";
+import { ZfsError, quote, readTree, type DatasetName, type TreeNode, type VersionName } from "../zfs/index.ts";
+import type { ServerContext } from "./context.ts";
+
+export type ReceivedNode = TreeNode;
+export type ReceivedTree = Map<string, TreeNode>;
+
+const cache = new WeakMap<ServerContext, Promise<ReceivedTree>>();
+
+/**
+ * Every filesystem at and below receive_root with its versions, placeholder mark and resume token.
+ * @throws RpcError server_error when receive_root itself is missing
+ */
+export function receivedTree(ctx: ServerContext): Promise<ReceivedTree> {
+  let pending = cache.get(ctx);
+  if (!pending) {
+    pending = load(ctx);
+    cache.set(ctx, pending);
+    pending.catch(() => cache.delete(ctx));
+  }
+  return pending;
+}
+
+export function forgetReceivedTree(ctx: ServerContext): void {
+  cache.delete(ctx);
+}
+
+/** Records a snapshot this session received into `target`. */
+export function noteReceived(tree: ReceivedTree, target: DatasetName, received: { snapshot: VersionName; guid: bigint }): void {
+  let node = tree.get(target);
+  if (!node) {
+    node = { dataset: { name: target, type: "filesystem", snapshotsChanged: null, resumeToken: null, placeholder: false, encryption: null }, versions: [] };
+    tree.set(target, node);
+  }
+  const txg = (node.versions.at(-1)?.createtxg ?? 0n) + 1n; // orders it last; the real txg is not needed here
+  node.versions.push({ name: received.snapshot, guid: received.guid, createtxg: txg, creation: 0, referenced: null, written: null });
+  if (node.dataset.resumeToken !== null || node.dataset.placeholder) tree.set(target, { ...node, dataset: { ...node.dataset, resumeToken: null, placeholder: false } });
+}
+
+async function load(ctx: ServerContext): Promise<ReceivedTree> {
+  const root = ctx.acl.receiveRoot!;
+  try {
+    return await readTree(ctx.runner, root, { placeholders: true });
+  } catch (err) {
+    if (err instanceof ZfsError && err.isDatasetMissing) throw new RpcError("server_error", `receive_root ${quote(root)} does not exist on the server`);
+    throw err;
+  }
+}
