@@ -34,3 +34,12 @@ export {
   type ReceivePolicy,
 } from "./confine.ts";
 export { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeStreamHeader, type StreamHeader } from "./stream-header.ts";
+export {
+  COMPRESSION_TYPES,
+  ZSTD_DEFAULT_LEVEL,
+  ZSTD_MAX_LEVEL,
+  ZSTD_MIN_LEVEL,
+  availableCompression,
+  type WireCompression,
+} from "./compressor.ts";
+export { decompressedRecvError, startDecompressedRecv, type DecompressedRecv, type DecompressedRecvResult } from "./recv-stream.ts";
