@@ -99,6 +99,27 @@ interface JobCommon {
   readonly filesystems: DatasetFilter;
   readonly initial: InitialPolicy;
   readonly send: SendOptions;
+  /** Compression on the wire (`compression`); type "none" by default. */
+  readonly compression: CompressionConfig;
+  /** `bandwidth_limit` in wire bytes per second (after compression); undefined: no limit. */
+  readonly bandwidthLimit: number | undefined;
+}
+
+/** A job's `compression`: what the wire carries between `zfs send` and `zfs receive`. */
+export interface CompressionConfig {
+  readonly type: "none" | "zstd";
+  /** zstd level (1..19, default 3). */
+  readonly level: number;
+  /** zstd worker threads; 0 (the default) is one per core. */
+  readonly threads: number;
+  /**
+   * When the server cannot compress: "error" (the default: the job asked for it, and a link sized
+   * for compressed streams may not carry the plain ones) or "none" (transfer uncompressed, noted in
+   * the output).
+   */
+  readonly fallback: "error" | "none";
+  /** Compress raw (`-w`) and compressed (`-c`) sends too, whose blocks rarely shrink further. */
+  readonly force: boolean;
 }
 
 export interface PullJobConfig extends JobCommon {
