@@ -46,7 +46,7 @@ export type ReplicatePlan = Extract<Plan, { kind: "replicate" }>;
  * Replicates one planned filesystem, counting into `moved` as snapshots arrive (so a failure still
  * reports what did). Throws with a one-line reason.
  */
-export type Replicate<P> = (planned: P & { readonly plan: ReplicatePlan }, moved: { snapshots: number; bytes: number }) => Promise<void>;
+export type Replicate<P> = (planned: P & { readonly plan: ReplicatePlan }, moved: { snapshots: number; bytes: number; wireBytes?: number }) => Promise<void>;
 
 /** Prints the plan, then (unless a dry run) replicates each filesystem in order. */
 export async function runPlanned<P extends PlannedFilesystem>(planned: readonly P[], options: JobRunOptions, replicate: Replicate<P>): Promise<JobResult> {
@@ -67,7 +67,7 @@ export async function runPlanned<P extends PlannedFilesystem>(planned: readonly 
       continue;
     }
     const fsStarted = now();
-    const moved = { snapshots: 0, bytes: 0 };
+    const moved: { snapshots: number; bytes: number; wireBytes?: number } = { snapshots: 0, bytes: 0 };
     try {
       await replicate(p as P & { readonly plan: ReplicatePlan }, moved);
       const outcome: FilesystemOutcome = { name: p.name, status: "done", ...moved, elapsedMs: now() - fsStarted };

@@ -27,8 +27,10 @@ import {
   type ZfsChildResult,
   type ZfsRecvProcess,
   type ZfsRunner,
+  type WireCompression,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
+import { pullStepDecompressed } from "./pull-step-decompressed.ts";
 import type { Progress } from "./progress.ts";
 import type { RemoteSession } from "./remote.ts";
 
@@ -48,6 +50,8 @@ export interface PullStepContext {
   readonly allowHint: string;
   readonly progress: Progress;
   readonly signal?: AbortSignal;
+  /** Wire compression agreed for this run (wire-compression.ts); none when absent. */
+  readonly compression?: WireCompression | null;
 }
 
 /** The send request for a step that is not a resume. */
@@ -64,8 +68,9 @@ export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "re
  */
 export async function pullStep(
   ctx: PullStepContext,
-  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null },
+  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null; moved?: { wireBytes?: number } },
 ): Promise<number> {
+  if (ctx.compression) return pullStepDecompressed({ ...ctx, compression: ctx.compression }, args);
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
   // A resumed stream names its snapshot itself; zfs wants the filesystem then.
@@ -131,6 +136,7 @@ export async function pullStep(
   if (failure !== null) throw failure;
   if (recvError) throw recvError;
   if (received!.sinkError !== null) throw new Error(`${subject}: ${received!.sinkError}`);
+  if (args.moved) args.moved.wireBytes = (args.moved.wireBytes ?? 0) + received!.bytes;
   return received!.bytes;
 }
 

@@ -31,6 +31,7 @@ import { planReplication, type Step } from "./plan.ts";
 import { pullStep, sendArgsFor, verifyReceived } from "./pull-step.ts";
 import { explainRpcError, openJobSession, withLocalChecks, type JobSession } from "./session.ts";
 import type { JobResult } from "./summary.ts";
+import { agreeCompression } from "./wire-compression.ts";
 
 /**
  * Runs a pull job.
@@ -51,7 +52,8 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
 
   const allowHint = `receive = { properties = true } in [jobs.${job.name}]`;
   const policy = job.receive;
-  const ctx = { remote: session.remote, runner, caps, resumable: canResume, flags: session.flags, policy, allowHint, progress: output.progress, signal };
+  const compression = agreeCompression(job, { info: session.info, flags: session.flags, note: output.line });
+  const ctx = { remote: session.remote, runner, caps, resumable: canResume, flags: session.flags, policy, allowHint, progress: output.progress, signal, compression };
   // `return await`: the session must stay open until every filesystem is done (await using).
   return await runPlanned(planned, { action: "pull", job: job.name, dryRun, output, signal, now, started, broken: session.broken }, async (p, moved) => {
     const { source, target } = p;
@@ -63,7 +65,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
       const steps = p.plan.steps;
       for (const [i, step] of steps.entries()) {
         const force = i === 0 && step.kind === "full" && p.plan.intoPlaceholder;
-        moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null });
+        moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null, moved });
         received++;
         existing.add(target);
         // The next step builds on this snapshot, so it is checked first; the last one is checked

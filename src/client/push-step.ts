@@ -18,6 +18,7 @@ import {
   type SendRequest,
   type ZfsCapabilities,
   type ZfsRunner,
+  type WireCompression,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
 import type { Progress } from "./progress.ts";
@@ -32,6 +33,8 @@ export interface PushStepContext {
   readonly send: SendOptions;
   readonly progress: Progress;
   readonly signal?: AbortSignal;
+  /** Wire compression agreed for this run (wire-compression.ts); none when absent. */
+  readonly compression?: WireCompression | null;
 }
 
 /** What a step sends, as the zfs layer takes it (for `sendArgv` and `estimateSendSize`). */
@@ -51,7 +54,7 @@ export function pushSendArgv(source: DatasetName, step: Step, options: { caps: Z
  * Runs one step; resolves with the stream bytes sent.
  * @throws RpcError with the server's reason, or Error when the GUIDs disagree
  */
-export async function pushStep(ctx: PushStepContext, args: { source: DatasetName; step: Step; estimate: bigint | null }): Promise<number> {
+export async function pushStep(ctx: PushStepContext, args: { source: DatasetName; step: Step; estimate: bigint | null; moved?: { wireBytes?: number } }): Promise<number> {
   const { source, step, estimate } = args;
   const argv = pushSendArgv(source, step, ctx);
   const snapshot = parseVersionShortName(step.to.name);
@@ -61,14 +64,16 @@ export async function pushStep(ctx: PushStepContext, args: { source: DatasetName
     snapshot,
     ...(fromGuid === undefined ? {} : { from_guid: fromGuid }),
     ...(ctx.resumable ? { resumable: true } : {}),
+    ...(ctx.compression ? { compression: ctx.compression } : {}),
   };
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${snapshot}` : snapshot}`;
-  const producer = startSendStream(ctx.runner.bin, argv); // an OctetProducer by shape
+  const producer = startSendStream(ctx.runner.bin, argv, { compression: ctx.compression }); // an OctetProducer by shape
   const onAbort = () => producer.abort("interrupted");
   ctx.signal?.addEventListener("abort", onAbort);
   if (ctx.signal?.aborted) onAbort();
-  const line = ctx.progress.start({ label, estimate, probe });
+  const streamed = () => producer.streamBytes() ?? probe.bytes();
+  const line = ctx.progress.start({ label, estimate, probe, ...(ctx.compression ? { stream: streamed } : {}) });
   let landed;
   try {
     landed = await ctx.remote.receive(request, producer, probe);
@@ -80,7 +85,8 @@ export async function pushStep(ctx: PushStepContext, args: { source: DatasetName
   if (landed.guid !== step.to.guid) {
     throw new Error(`receive ${quote(`${landed.target}@${snapshot}`)}: the server reports GUID ${landed.guid ?? "(none)"}, ours is ${step.to.guid}`);
   }
-  return probe.bytes();
+  if (args.moved) args.moved.wireBytes = (args.moved.wireBytes ?? 0) + probe.bytes();
+  return streamed();
 }
 
 /** The job's `[send]` table as zfs send flags. */

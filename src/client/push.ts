@@ -16,6 +16,7 @@ import { allSettled } from "./_settled.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
 import { planReplication, planVersionOf, type PlanResume, type PlanTarget, type Step } from "./plan.ts";
 import { pushSendRequest, pushStep } from "./push-step.ts";
+import { agreeCompression } from "./wire-compression.ts";
 import { explainRpcError, openJobSession, withLocalChecks, type JobSession } from "./session.ts";
 import type { JobResult } from "./summary.ts";
 
@@ -46,11 +47,12 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
   const planned: PushPlanned[] = [];
   for (const name of names) planned.push(await planFilesystem(session, runner, { job, name, entry: byName.get(name), caps, canResume, receiveRoot: info.receive_root }));
 
-  const ctx = { remote: session.remote, runner, caps, resumable: canResume, send: job.send, progress: output.progress, signal };
+  const compression = agreeCompression(job, { info, flags: session.flags, note: output.line });
+  const ctx = { remote: session.remote, runner, caps, resumable: canResume, send: job.send, progress: output.progress, signal, compression };
   // `return await`: the session must stay open until every filesystem is done (await using).
   return await runPlanned(planned, { action: "push", job: job.name, dryRun, output, signal, now, started, broken: session.broken }, async (p, moved) => {
     for (const [i, step] of p.plan.steps.entries()) {
-      moved.bytes += await pushStep(ctx, { source: p.source, step, estimate: p.estimates?.[i] ?? null });
+      moved.bytes += await pushStep(ctx, { source: p.source, step, estimate: p.estimates?.[i] ?? null, moved });
       moved.snapshots++;
     }
   });

@@ -16,7 +16,7 @@ import {
   type WireSendFlag,
 } from "../api/index.ts";
 import { RpcClient, type BodySink, type OctetProducer, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
-import type { DatasetName } from "../zfs/index.ts";
+import type { DatasetName, WireCompression } from "../zfs/index.ts";
 
 export class RemoteSession {
   readonly rpc: RpcClient;
@@ -47,8 +47,15 @@ export class RemoteSession {
     return this.rpc.callOctets(ENDPOINTS.send, args, sink, options);
   }
 
-  resumeSend(token: string, flags: readonly WireSendFlag[], sink: BodySink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
-    return this.rpc.callOctets(ENDPOINTS.resumeSend, flags.length ? { token, flags } : { token }, sink, options);
+  resumeSend(
+    token: string,
+    flags: readonly WireSendFlag[],
+    sink: BodySink,
+    options: { signal?: AbortSignal; probe?: ProgressProbe; compression?: WireCompression } = {},
+  ): Promise<ReceivedBody> {
+    const { compression, ...call } = options;
+    const args = { token, ...(flags.length ? { flags } : {}), ...(compression ? { compression } : {}) };
+    return this.rpc.callOctets(ENDPOINTS.resumeSend, args, sink, call);
   }
 
   async listReceived(): Promise<FilesystemEntry[]> {

@@ -28,7 +28,9 @@ import {
 } from "../../zfs/index.ts";
 import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
 import { lockReceiveTarget } from "../receive-lock.ts";
+import { receiveDecompressed } from "./_receive-decompressed.ts";
 import { receiveStream } from "./_receive-stream.ts";
+import { checkedCompression } from "./send.ts";
 
 export function receiveEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -38,6 +40,7 @@ export function receiveEndpoint(ctx: ServerContext) {
     response: "value",
     async handle(args, h): Promise<ReturnType<typeof receiveResponse>> {
       const target = receiveTarget(ctx, args.dataset);
+      const compression = checkedCompression(args.compression);
       using _lock = lockReceiveTarget(ctx, target); // before any zfs: a refusal changes nothing
       h.note.dataset = target;
       h.note.snapshot = args.snapshot;
@@ -58,7 +61,9 @@ export function receiveEndpoint(ctx: ServerContext) {
       const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount, ...confinement }, ctx.caps));
       const allowHint = `receive = { properties = true } in [clients.${ctx.identity}] of the server's config`;
       const gate = ctx.caps.recvExclude ? null : (head: Uint8Array) => void checkStreamHead(head, { policy, subject: `receive ${quote(snapshot.full)}`, allowHint });
-      await withZfsErrors(() => receiveStream(ctx, h.body, { argv, snapshot, gate, prepare: (created) => ensureParents(ctx, target, below, created) }));
+      const streamOptions = { argv, snapshot, gate, prepare: (created: DatasetName[]) => ensureParents(ctx, target, below, created) };
+      if (compression) h.note.compression = `${compression.type}-${compression.level}`;
+      await withZfsErrors(() => (compression ? receiveDecompressed(ctx, h.body, { ...streamOptions, note: h.note }) : receiveStream(ctx, h.body, streamOptions)));
       const marked = confinedByReceive ? Promise.resolve() : confineReceived(ctx.runner, target, { policy, wasPlaceholder: force });
       const [guid] = await withZfsErrors(() => Promise.all([receivedGuid(ctx, snapshot), marked]));
       return { target, guid };
