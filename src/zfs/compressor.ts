@@ -104,9 +104,9 @@ export function compressorFailure(what: "compression" | "decompression", result:
 
 /** zstd's totals from its `-vv` summary (exported for tests). */
 export function parseZstdTotals(stderr: string): number | null {
-  const compressed = /\((\d+) B => (\d+) B/.exec(stderr);
+  const compressed = /\((\d+) B =>\s*(\d+) B/.exec(stderr);
   if (compressed) return Number(compressed[1]);
-  const decompressed = /: (\d+) bytes\s*$/m.exec(stderr);
+  const decompressed = /: +(\d+) bytes\s*$/m.exec(stderr);
   return decompressed ? Number(decompressed[1]) : null;
 }
 

@@ -69,6 +69,9 @@ export function startDecompressedRecv(
     started = (async () => {
       try {
         const head = await peekPipe(pipe.readFd, STREAM_HEADER_BYTES, { ended: () => ended });
+        // Cut before its first record (the sender or the decompressor failed): zfs receive never
+        // starts, and the reason is theirs, not the gate's.
+        if (head.length < STREAM_HEADER_BYTES) return;
         await gate(head);
         zfs = startZfsRecvFrom(bin, argv, pipe.readFd);
       } catch (err) {
