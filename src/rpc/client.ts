@@ -125,7 +125,7 @@ export class RpcClient {
     );
     let sent: { bytes: number; aborted: boolean };
     try {
-      sent = await this.conn.sendOctets(producer.source, { signal: stop.signal, probe });
+      sent = await this.conn.sendOctets(producer.source, { signal: stop.signal, probe, rateBytes: producer.rateBytes });
     } catch (err) {
       streaming = false;
       producer.abort((err as Error).message);

@@ -233,7 +233,7 @@ async function streamResponse(conn: RpcConnection, producer: OctetProducer, note
 
   let sent: { bytes: number; aborted: boolean };
   try {
-    sent = await conn.sendOctets(producer.source, { signal: stop.signal });
+    sent = await conn.sendOctets(producer.source, { signal: stop.signal, rateBytes: producer.rateBytes });
   } catch (err) {
     interrupt((err as Error).message, err as Error);
     await producer.finish();
