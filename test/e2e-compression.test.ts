@@ -110,6 +110,7 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
         job("zpush", 0, { type: '"push"', filesystems: only("push"), compression: '"zstd"' }),
         job("strict", 1, { type: '"pull"', root, filesystems: only("other"), compression: '"zstd"' }),
         job("lenient", 1, { type: '"pull"', root, filesystems: only("other"), compression: '{ type = "zstd", fallback = "none" }' }),
+        job("paced", 0, { type: '"pull"', root, filesystems: only("other"), bandwidth_limit: '"2MiB/s"' }),
         job("broken", 2, { type: '"pull"', root, filesystems: only("other"), compression: '"zstd"' }),
       ].join("\n"),
     );
@@ -171,6 +172,23 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
       expect({ exitCode: lenient.exitCode, stderr: lenient.stderr }).toEqual({ exitCode: 0, stderr: "" });
       expect(lenient.stdout).toContain('compression "zstd" is not available on the server (identity "b1"): sending uncompressed (fallback = "none")');
       expect(await guids(pulled("other"))).toEqual(await guids(ds("other")));
+      await zfsCli(["destroy", "-r", pulled("other")]);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "bandwidth_limit: the server paces its send to the job's limit",
+    async () => {
+      const run = await zferry(["pull", "paced", "--config", clientToml, "--json"]);
+      expect(run.exitCode).toBe(0);
+      const fs = JSON.parse(run.stdout).filesystems[0];
+      expect(await guids(pulled("other"))).toEqual(await guids(ds("other")));
+      // About 5 MB uncompressed at 2 MiB/s: well over 2 s, where unpaced it takes a fraction of one.
+      const seconds = fs.wire_bytes / (2 * 1024 * 1024);
+      expect(seconds).toBeGreaterThan(2);
+      expect(fs.elapsed_seconds).toBeGreaterThan(seconds * 0.9);
+      expect(readFileSync(join(dir, "server.log"), "utf8")).toMatch(/endpoint=send .*bandwidth_limit=2097152/);
       await zfsCli(["destroy", "-r", pulled("other")]);
     },
     TIMEOUT_MS,

@@ -113,6 +113,8 @@ export const sendArgs = schema.object({
   flags: schema.optional(schema.array(schema.literal(...SEND_FLAGS), { max: 8 })),
   /** Compress the stream on the wire; the server refuses (unsupported) what it cannot run. */
   compression: schema.optional(wireCompression),
+  /** Pace the stream to at most this many wire bytes per second. */
+  bandwidth_limit: schema.optional(schema.uint),
 });
 export type SendArgs = ReturnType<typeof sendArgs>;
 export const estimateResponse = schema.object({ bytes: schema.optional(schema.u64) });
@@ -122,6 +124,7 @@ export const resumeSendArgs = schema.object({
   token: schema.string({ min: 1, max: 8192 }),
   flags: schema.optional(schema.array(schema.literal(...SEND_FLAGS), { max: 8 })),
   compression: schema.optional(wireCompression),
+  bandwidth_limit: schema.optional(schema.uint),
 });
 
 // --- list_received (push side) ---

@@ -21,7 +21,7 @@ import {
   type WireCompression,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
-import { sendArgsFor, type PullStepContext } from "./pull-step.ts";
+import { sendArgsFor, streamArgs, type PullStepContext } from "./pull-step.ts";
 
 /** How long the children may take to exit after a failed transfer before they are killed. */
 const RECV_EXIT_GRACE_MS = 30_000;
@@ -57,8 +57,8 @@ export async function pullStepDecompressed(
       const sink = { fd: recv.writeFd };
       received =
         step.kind === "resume"
-          ? await ctx.remote.resumeSend(step.token, [], sink, { ...options, compression })
-          : await ctx.remote.send({ ...sendArgsFor(source, step, ctx.flags), compression }, sink, options);
+          ? await ctx.remote.resumeSend(step.token, [], sink, { ...options, compression, bandwidthLimit: ctx.bandwidthLimit })
+          : await ctx.remote.send({ ...sendArgsFor(source, step, ctx.flags), ...streamArgs(ctx) }, sink, options);
     } catch (err) {
       failure = err;
     } finally {

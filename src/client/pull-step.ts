@@ -52,6 +52,13 @@ export interface PullStepContext {
   readonly signal?: AbortSignal;
   /** Wire compression agreed for this run (wire-compression.ts); none when absent. */
   readonly compression?: WireCompression | null;
+  /** The job's bandwidth_limit in wire bytes per second: the server paces its send to it. */
+  readonly bandwidthLimit?: number;
+}
+
+/** The call arguments a step adds for the job's compression and bandwidth limit. */
+export function streamArgs(ctx: PullStepContext): { compression?: WireCompression; bandwidth_limit?: number } {
+  return { ...(ctx.compression ? { compression: ctx.compression } : {}), ...(ctx.bandwidthLimit ? { bandwidth_limit: ctx.bandwidthLimit } : {}) };
 }
 
 /** The send request for a step that is not a resume. */
@@ -104,8 +111,8 @@ export async function pullStep(
       const options = { signal: ctx.signal, probe };
       received =
         step.kind === "resume"
-          ? await ctx.remote.resumeSend(step.token, [], sink, options)
-          : await ctx.remote.send(sendArgsFor(source, step, ctx.flags), sink, options);
+          ? await ctx.remote.resumeSend(step.token, [], sink, { ...options, bandwidthLimit: ctx.bandwidthLimit })
+          : await ctx.remote.send({ ...sendArgsFor(source, step, ctx.flags), ...streamArgs(ctx) }, sink, options);
     } catch (err) {
       failure = err;
     } finally {

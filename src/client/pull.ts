@@ -53,7 +53,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
   const allowHint = `receive = { properties = true } in [jobs.${job.name}]`;
   const policy = job.receive;
   const compression = agreeCompression(job, { info: session.info, flags: session.flags, note: output.line });
-  const ctx = { remote: session.remote, runner, caps, resumable: canResume, flags: session.flags, policy, allowHint, progress: output.progress, signal, compression };
+  const ctx = { remote: session.remote, runner, caps, resumable: canResume, flags: session.flags, policy, allowHint, progress: output.progress, signal, compression, bandwidthLimit: job.bandwidthLimit };
   // `return await`: the session must stay open until every filesystem is done (await using).
   return await runPlanned(planned, { action: "pull", job: job.name, dryRun, output, signal, now, started, broken: session.broken }, async (p, moved) => {
     const { source, target } = p;

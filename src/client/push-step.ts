@@ -35,6 +35,8 @@ export interface PushStepContext {
   readonly signal?: AbortSignal;
   /** Wire compression agreed for this run (wire-compression.ts); none when absent. */
   readonly compression?: WireCompression | null;
+  /** The job's bandwidth_limit in wire bytes per second: our send is paced to it. */
+  readonly bandwidthLimit?: number;
 }
 
 /** What a step sends, as the zfs layer takes it (for `sendArgv` and `estimateSendSize`). */
@@ -76,7 +78,7 @@ export async function pushStep(ctx: PushStepContext, args: { source: DatasetName
   const line = ctx.progress.start({ label, estimate, probe, ...(ctx.compression ? { stream: streamed } : {}) });
   let landed;
   try {
-    landed = await ctx.remote.receive(request, producer, probe);
+    landed = await ctx.remote.receive(request, ctx.bandwidthLimit ? { ...producer, rateBytes: ctx.bandwidthLimit } : producer, probe);
   } finally {
     line.stop();
     ctx.signal?.removeEventListener("abort", onAbort);

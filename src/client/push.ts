@@ -48,7 +48,7 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
   for (const name of names) planned.push(await planFilesystem(session, runner, { job, name, entry: byName.get(name), caps, canResume, receiveRoot: info.receive_root }));
 
   const compression = agreeCompression(job, { info, flags: session.flags, note: output.line });
-  const ctx = { remote: session.remote, runner, caps, resumable: canResume, send: job.send, progress: output.progress, signal, compression };
+  const ctx = { remote: session.remote, runner, caps, resumable: canResume, send: job.send, progress: output.progress, signal, compression, bandwidthLimit: job.bandwidthLimit };
   // `return await`: the session must stay open until every filesystem is done (await using).
   return await runPlanned(planned, { action: "push", job: job.name, dryRun, output, signal, now, started, broken: session.broken }, async (p, moved) => {
     for (const [i, step] of p.plan.steps.entries()) {

@@ -51,10 +51,10 @@ export class RemoteSession {
     token: string,
     flags: readonly WireSendFlag[],
     sink: BodySink,
-    options: { signal?: AbortSignal; probe?: ProgressProbe; compression?: WireCompression } = {},
+    options: { signal?: AbortSignal; probe?: ProgressProbe; compression?: WireCompression; bandwidthLimit?: number } = {},
   ): Promise<ReceivedBody> {
-    const { compression, ...call } = options;
-    const args = { token, ...(flags.length ? { flags } : {}), ...(compression ? { compression } : {}) };
+    const { compression, bandwidthLimit, ...call } = options;
+    const args = { token, ...(flags.length ? { flags } : {}), ...(compression ? { compression } : {}), ...(bandwidthLimit ? { bandwidth_limit: bandwidthLimit } : {}) };
     return this.rpc.callOctets(ENDPOINTS.resumeSend, args, sink, call);
   }
 

@@ -48,7 +48,7 @@ export function resumeSendEndpoint(ctx: ServerContext) {
       if (denied) throw new RpcError("permission_denied", `Send flag ${quote(denied)} (from the resume token) is not allowed for client ${quote(ctx.identity)}`);
       const compression = checkedCompression(args.compression);
       const argv = await withZfsErrors(async () => resumeSendArgv(args.token, ctx.caps));
-      return zfsSendProducer(ctx, argv, { compression, note: h.note });
+      return zfsSendProducer(ctx, argv, { compression, note: h.note, rateBytes: args.bandwidth_limit });
     },
   });
 }

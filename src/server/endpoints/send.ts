@@ -33,7 +33,7 @@ export function sendEndpoint(ctx: ServerContext) {
       h.note.to = args.to;
       if (args.from) h.note.from = args.from.name;
       const argv = await withZfsErrors(async () => sendArgv(request, ctx.caps));
-      return zfsSendProducer(ctx, argv, { compression: checkedCompression(args.compression), note: h.note });
+      return zfsSendProducer(ctx, argv, { compression: checkedCompression(args.compression), note: h.note, rateBytes: args.bandwidth_limit });
     },
   });
 }
@@ -70,7 +70,7 @@ export function checkedCompression(asked: WireCompression | undefined): WireComp
 export function zfsSendProducer(
   ctx: ServerContext,
   argv: string[],
-  options: { compression?: WireCompression | null; note?: Record<string, unknown> } = {},
+  options: { compression?: WireCompression | null; note?: Record<string, unknown>; rateBytes?: number } = {},
 ): OctetProducer {
   let stream: ZfsSendStream;
   try {
@@ -78,8 +78,12 @@ export function zfsSendProducer(
   } catch (err) {
     throw new RpcError("server_error", (err as Error).message, { cause: err });
   }
+  // A limit under 1 KiB/s is no use to anyone and would stall the stream past the idle timeout.
+  const rateBytes = options.rateBytes ? Math.max(1024, options.rateBytes) : undefined;
+  if (rateBytes && options.note) options.note.bandwidth_limit = rateBytes;
   return {
     source: stream.source,
+    ...(rateBytes ? { rateBytes } : {}),
     abort: (reason) => stream.abort(reason),
     async finish() {
       try {
