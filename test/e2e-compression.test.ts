@@ -143,6 +143,9 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
       // Both ends count the same stream: the server's compressor input, our decompressor output.
       const serverStream = [...log.matchAll(/endpoint=send .*stream_bytes=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
       expect(serverStream).toBe(fs.bytes);
+      // One request id per transfer, the same in our --json and in the server's log line.
+      expect(fs.requests).toHaveLength(2);
+      for (const id of fs.requests) expect(log).toMatch(new RegExp(`request=${id} identity="b1" endpoint=send `));
       expect(leftovers(src.name)).toEqual([]);
     },
     TIMEOUT_MS,
@@ -200,6 +203,10 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
       const run = await zferry(["pull", "broken", "--config", clientToml]);
       expect(run.exitCode).not.toBe(0);
       expect(run.stderr).toContain("compression failed: exit 70: zstd: error 70 : Write error : cannot write block");
+      // The failure names its request, and the server's log line for it says what went wrong there.
+      const id = /\[request ([0-9a-f]{12})\]/.exec(run.stderr)?.[1];
+      expect(id).toBeDefined();
+      expect(readFileSync(join(dir, "server.log"), "utf8")).toMatch(new RegExp(`request=${id} identity="b1" endpoint=send .*compression failed`));
       expect(run.stderr).not.toContain("    at ");
       expect(await exists(pulled("other"))).toBe(false);
       expect(leftovers(src.name)).toEqual([]);

@@ -4,6 +4,7 @@
  * ends only its own filesystem; a broken connection or an interrupt ends the rest too, each with
  * the reason.
  */
+import { requestIdOf } from "../rpc/index.ts";
 import type { Plan } from "./plan.ts";
 import { formatPlanTable } from "./plan-table.ts";
 import type { ClientOutput } from "./output.ts";
@@ -46,7 +47,7 @@ export type ReplicatePlan = Extract<Plan, { kind: "replicate" }>;
  * Replicates one planned filesystem, counting into `moved` as snapshots arrive (so a failure still
  * reports what did). Throws with a one-line reason.
  */
-export type Replicate<P> = (planned: P & { readonly plan: ReplicatePlan }, moved: { snapshots: number; bytes: number; wireBytes?: number }) => Promise<void>;
+export type Replicate<P> = (planned: P & { readonly plan: ReplicatePlan }, moved: { snapshots: number; bytes: number; wireBytes?: number; requests?: string[] }) => Promise<void>;
 
 /** Prints the plan, then (unless a dry run) replicates each filesystem in order. */
 export async function runPlanned<P extends PlannedFilesystem>(planned: readonly P[], options: JobRunOptions, replicate: Replicate<P>): Promise<JobResult> {
@@ -67,7 +68,7 @@ export async function runPlanned<P extends PlannedFilesystem>(planned: readonly 
       continue;
     }
     const fsStarted = now();
-    const moved: { snapshots: number; bytes: number; wireBytes?: number } = { snapshots: 0, bytes: 0 };
+    const moved: { snapshots: number; bytes: number; wireBytes?: number; requests: string[] } = { snapshots: 0, bytes: 0, requests: [] };
     try {
       await replicate(p as P & { readonly plan: ReplicatePlan }, moved);
       const outcome: FilesystemOutcome = { name: p.name, status: "done", ...moved, elapsedMs: now() - fsStarted };
@@ -76,7 +77,8 @@ export async function runPlanned<P extends PlannedFilesystem>(planned: readonly 
     } catch (err) {
       const steps = (p.plan as ReplicatePlan).steps.length;
       const partial = moved.snapshots > 0 ? ` (${moved.snapshots} of ${steps} snapshots arrived)` : "";
-      const reason = `${options.signal?.aborted ? "interrupted: " : ""}${(err as Error).message}${partial}`;
+      const request = requestIdOf(err); // the server's log line for the failed call has it too
+      const reason = `${options.signal?.aborted ? "interrupted: " : ""}${(err as Error).message}${partial}${request ? ` [request ${request}]` : ""}`;
       reportFailure(options, p.name, reason);
       outcomes.push({ name: p.name, status: "failed", ...moved, reason, elapsedMs: now() - fsStarted });
     }

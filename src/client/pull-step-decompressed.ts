@@ -4,7 +4,7 @@
  * checked before zfs receive starts where zfs cannot confine in the receive, and which error wins
  * is decided the same way, with the decompressor's failure first on our side.
  */
-import { StreamError, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
+import { StreamError, newRequestId, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
 import { closeQuietly } from "../sys/pipe.ts";
 import {
   checkStreamHead,
@@ -33,7 +33,7 @@ const RECV_EXIT_GRACE_MS = 30_000;
  */
 export async function pullStepDecompressed(
   ctx: PullStepContext & { readonly compression: WireCompression },
-  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null; moved?: { wireBytes?: number } },
+  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null; moved?: { wireBytes?: number; requests?: string[] } },
 ): Promise<number> {
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
@@ -53,7 +53,9 @@ export async function pullStepDecompressed(
   let result: DecompressedRecvResult;
   try {
     try {
-      const options = { signal: ctx.signal, probe };
+      const requestId = newRequestId(); // printed with a failure and in --json, logged by the server
+      args.moved?.requests?.push(requestId);
+      const options = { signal: ctx.signal, probe, requestId };
       const sink = { fd: recv.writeFd };
       received =
         step.kind === "resume"

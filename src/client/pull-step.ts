@@ -8,7 +8,7 @@
  * stream); when our receive failed first, the local zfs message ("has been modified …").
  */
 import type { SendArgs, WireSendFlag } from "../api/index.ts";
-import { StreamError, type BodySink, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
+import { StreamError, newRequestId, type BodySink, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
 import { closeQuietly } from "../sys/pipe.ts";
 import {
   STREAM_HEADER_BYTES,
@@ -75,7 +75,7 @@ export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "re
  */
 export async function pullStep(
   ctx: PullStepContext,
-  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null; moved?: { wireBytes?: number } },
+  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null; moved?: { wireBytes?: number; requests?: string[] } },
 ): Promise<number> {
   if (ctx.compression) return pullStepDecompressed({ ...ctx, compression: ctx.compression }, args);
   const { source, target, step, force, estimate } = args;
@@ -108,7 +108,9 @@ export async function pullStep(
   let result: ZfsChildResult | null = null;
   try {
     try {
-      const options = { signal: ctx.signal, probe };
+      const requestId = newRequestId(); // printed with a failure and in --json, logged by the server
+      args.moved?.requests?.push(requestId);
+      const options = { signal: ctx.signal, probe, requestId };
       received =
         step.kind === "resume"
           ? await ctx.remote.resumeSend(step.token, [], sink, { ...options, bandwidthLimit: ctx.bandwidthLimit })

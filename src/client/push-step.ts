@@ -5,7 +5,7 @@
  */
 import type { ReceiveArgs } from "../api/index.ts";
 import type { SendOptions } from "../config/index.ts";
-import type { ProgressProbe } from "../rpc/index.ts";
+import { newRequestId, type ProgressProbe } from "../rpc/index.ts";
 import {
   parseVersionShortName,
   quote,
@@ -56,7 +56,7 @@ export function pushSendArgv(source: DatasetName, step: Step, options: { caps: Z
  * Runs one step; resolves with the stream bytes sent.
  * @throws RpcError with the server's reason, or Error when the GUIDs disagree
  */
-export async function pushStep(ctx: PushStepContext, args: { source: DatasetName; step: Step; estimate: bigint | null; moved?: { wireBytes?: number } }): Promise<number> {
+export async function pushStep(ctx: PushStepContext, args: { source: DatasetName; step: Step; estimate: bigint | null; moved?: { wireBytes?: number; requests?: string[] } }): Promise<number> {
   const { source, step, estimate } = args;
   const argv = pushSendArgv(source, step, ctx);
   const snapshot = parseVersionShortName(step.to.name);
@@ -76,9 +76,11 @@ export async function pushStep(ctx: PushStepContext, args: { source: DatasetName
   if (ctx.signal?.aborted) onAbort();
   const streamed = () => producer.streamBytes() ?? probe.bytes();
   const line = ctx.progress.start({ label, estimate, probe, ...(ctx.compression ? { stream: streamed } : {}) });
+  const requestId = newRequestId(); // printed with a failure and in --json, logged by the server
+  args.moved?.requests?.push(requestId);
   let landed;
   try {
-    landed = await ctx.remote.receive(request, ctx.bandwidthLimit ? { ...producer, rateBytes: ctx.bandwidthLimit } : producer, probe);
+    landed = await ctx.remote.receive(request, ctx.bandwidthLimit ? { ...producer, rateBytes: ctx.bandwidthLimit } : producer, probe, requestId);
   } finally {
     line.stop();
     ctx.signal?.removeEventListener("abort", onAbort);

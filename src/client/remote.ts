@@ -43,7 +43,7 @@ export class RemoteSession {
   }
 
   /** Streams `zfs send` output into `sink`. @throws StreamError when the server's send failed */
-  send(args: SendArgs, sink: BodySink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
+  send(args: SendArgs, sink: BodySink, options: { signal?: AbortSignal; probe?: ProgressProbe; requestId?: string } = {}): Promise<ReceivedBody> {
     return this.rpc.callOctets(ENDPOINTS.send, args, sink, options);
   }
 
@@ -51,7 +51,7 @@ export class RemoteSession {
     token: string,
     flags: readonly WireSendFlag[],
     sink: BodySink,
-    options: { signal?: AbortSignal; probe?: ProgressProbe; compression?: WireCompression; bandwidthLimit?: number } = {},
+    options: { signal?: AbortSignal; probe?: ProgressProbe; requestId?: string; compression?: WireCompression; bandwidthLimit?: number } = {},
   ): Promise<ReceivedBody> {
     const { compression, bandwidthLimit, ...call } = options;
     const args = { token, ...(flags.length ? { flags } : {}), ...(compression ? { compression } : {}), ...(bandwidthLimit ? { bandwidth_limit: bandwidthLimit } : {}) };
@@ -63,8 +63,8 @@ export class RemoteSession {
   }
 
   /** Pushes one stream; resolves with where it landed. @throws RpcError with the server's reason */
-  receive(args: ReceiveArgs, producer: OctetProducer, probe?: ProgressProbe): Promise<ReturnType<typeof receiveResponse>> {
-    return this.rpc.callValue(ENDPOINTS.receive, args, receiveResponse, { body: { kind: "octets", producer, probe } });
+  receive(args: ReceiveArgs, producer: OctetProducer, probe?: ProgressProbe, requestId?: string): Promise<ReturnType<typeof receiveResponse>> {
+    return this.rpc.callValue(ENDPOINTS.receive, args, receiveResponse, { body: { kind: "octets", producer, probe }, ...(requestId ? { requestId } : {}) });
   }
 
   close(): Promise<void> {

@@ -22,6 +22,8 @@ export interface FilesystemOutcome {
   readonly bytes: number;
   /** Bytes on the wire, where they differ from the stream's (compression); absent otherwise. */
   readonly wireBytes?: number;
+  /** Request ids of its transfer calls, in order (the server logs each as `request=`). */
+  readonly requests?: readonly string[];
   /** Why it failed or was skipped. */
   readonly reason?: string;
   /** How long its transfer took; absent when none was attempted (up to date, skipped, refused). */
