@@ -111,6 +111,7 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
         job("strict", 1, { type: '"pull"', root, filesystems: only("other"), compression: '"zstd"' }),
         job("lenient", 1, { type: '"pull"', root, filesystems: only("other"), compression: '{ type = "zstd", fallback = "none" }' }),
         job("paced", 0, { type: '"pull"', root, filesystems: only("other"), bandwidth_limit: '"2MiB/s"' }),
+        job("broken-push", 2, { type: '"push"', filesystems: only("push"), compression: '"zstd"' }),
         job("broken", 2, { type: '"pull"', root, filesystems: only("other"), compression: '"zstd"' }),
       ].join("\n"),
     );
@@ -209,6 +210,20 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
       expect(readFileSync(join(dir, "server.log"), "utf8")).toMatch(new RegExp(`request=${id} identity="b1" endpoint=send .*compression failed`));
       expect(run.stderr).not.toContain("    at ");
       expect(await exists(pulled("other"))).toBe(false);
+      expect(leftovers(src.name)).toEqual([]);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "a server whose decompressor fails refuses the push with its message and keeps nothing of it",
+    async () => {
+      await zfsCli(["destroy", "-r", `${dst.name}/sink/${ds("push")}`]);
+      const run = await zferry(["push", "broken-push", "--config", clientToml]);
+      expect(run.exitCode).not.toBe(0);
+      expect(run.stderr).toContain("decompression failed: exit 70: zstd: error 70 : Write error : cannot write block");
+      expect(run.stderr).not.toContain("    at ");
+      expect(await exists(`${dst.name}/sink/${ds("push")}`)).toBe(false);
       expect(leftovers(src.name)).toEqual([]);
     },
     TIMEOUT_MS,
