@@ -68,9 +68,10 @@ export async function runPlanned<P extends PlannedFilesystem>(planned: readonly 
       continue;
     }
     const fsStarted = now();
-    const moved: { snapshots: number; bytes: number; wireBytes?: number; requests: string[] } = { snapshots: 0, bytes: 0, requests: [] };
+    const moved: { snapshots: number; bytes: number; wireBytes?: number; requests?: string[] } = { snapshots: 0, bytes: 0, requests: [] };
     try {
       await replicate(p as P & { readonly plan: ReplicatePlan }, moved);
+      if (moved.requests?.length === 0) delete moved.requests;
       const outcome: FilesystemOutcome = { name: p.name, status: "done", ...moved, elapsedMs: now() - fsStarted };
       output.line(formatOutcome(outcome, outcome.elapsedMs!));
       outcomes.push(outcome);

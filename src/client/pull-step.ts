@@ -145,7 +145,6 @@ export async function pullStep(
   if (failure !== null) throw failure;
   if (recvError) throw recvError;
   if (received!.sinkError !== null) throw new Error(`${subject}: ${received!.sinkError}`);
-  if (args.moved) args.moved.wireBytes = (args.moved.wireBytes ?? 0) + received!.bytes;
   return received!.bytes;
 }
 

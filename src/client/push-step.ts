@@ -89,7 +89,7 @@ export async function pushStep(ctx: PushStepContext, args: { source: DatasetName
   if (landed.guid !== step.to.guid) {
     throw new Error(`receive ${quote(`${landed.target}@${snapshot}`)}: the server reports GUID ${landed.guid ?? "(none)"}, ours is ${step.to.guid}`);
   }
-  if (args.moved) args.moved.wireBytes = (args.moved.wireBytes ?? 0) + probe.bytes();
+  if (args.moved && ctx.compression) args.moved.wireBytes = (args.moved.wireBytes ?? 0) + probe.bytes();
   return streamed();
 }
 
