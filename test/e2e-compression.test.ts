@@ -89,6 +89,7 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
         `[zfs]\nbin = ${JSON.stringify(zfsBin)}\n`,
         `[log]\nlevel = "info"\nfile = ${JSON.stringify(join(dir, "server.log"))}\n`,
         `[clients.b1]\nfilesystems = ${tomlTable({ [`${src.name}<`]: true })}\nreceive_root = ${JSON.stringify(`${dst.name}/sink`)}\n`,
+        `[clients.b2]\nfilesystems = ${tomlTable({ [`${src.name}<`]: true })}\nbandwidth_limit = "2MiB/s"\n`,
         `[locks]\ndir = ${JSON.stringify(join(dir, "server-locks"))}\n`,
       ].join("\n"),
     );
@@ -97,6 +98,7 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
       { command: `env ZFERRY_CONFIG=${serverToml} ${server}` },
       { command: `env ZFERRY_CONFIG=${serverToml} ZFERRY_ZSTD=/nonexistent/zstd ${server}` },
       { command: `env ZFERRY_CONFIG=${serverToml} ZFERRY_ZSTD=${failing} ${server}` },
+      { command: `env ZFERRY_CONFIG=${serverToml} ${process.execPath} ${CLI} stdinserver b2` },
     ]);
     clientToml = join(dir, "client.toml");
     const job = (name: string, key: number, body: Record<string, string>) =>
@@ -110,6 +112,7 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
         job("zpush", 0, { type: '"push"', filesystems: only("push"), compression: '"zstd"' }),
         job("strict", 1, { type: '"pull"', root, filesystems: only("other"), compression: '"zstd"' }),
         job("lenient", 1, { type: '"pull"', root, filesystems: only("other"), compression: '{ type = "zstd", fallback = "none" }' }),
+        job("capped", 3, { type: '"pull"', root, filesystems: only("other"), bandwidth_limit: '"50MiB/s"' }),
         job("paced", 0, { type: '"pull"', root, filesystems: only("other"), bandwidth_limit: '"2MiB/s"' }),
         job("broken-push", 2, { type: '"push"', filesystems: only("push"), compression: '"zstd"' }),
         job("broken", 2, { type: '"pull"', root, filesystems: only("other"), compression: '"zstd"' }),
@@ -193,6 +196,19 @@ describe.skipIf(!ready)("compressed pull and push over ssh (zfs-fuse)", () => {
       expect(seconds).toBeGreaterThan(2);
       expect(fs.elapsed_seconds).toBeGreaterThan(seconds * 0.9);
       expect(readFileSync(join(dir, "server.log"), "utf8")).toMatch(/endpoint=send .*bandwidth_limit=2097152/);
+      await zfsCli(["destroy", "-r", pulled("other")]);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    "a server's bandwidth_limit for the identity caps a job that asks for more",
+    async () => {
+      const run = await zferry(["pull", "capped", "--config", clientToml, "--json"]);
+      expect(run.exitCode).toBe(0);
+      const fs = JSON.parse(run.stdout).filesystems[0];
+      expect(fs.elapsed_seconds).toBeGreaterThan((fs.wire_bytes / (2 * 1024 * 1024)) * 0.9);
+      expect(readFileSync(join(dir, "server.log"), "utf8")).toMatch(/identity="b2" endpoint=send .*bandwidth_limit=2097152/);
       await zfsCli(["destroy", "-r", pulled("other")]);
     },
     TIMEOUT_MS,

@@ -69,6 +69,11 @@ export interface ClientConfig {
    * then only ever sees ciphertext, however it words its request or a resume token.
    */
   readonly sendDecrypted: boolean;
+  /**
+   * The most wire bytes per second a send to it may use (`bandwidth_limit`), whatever its job
+   * asks; undefined: the job's own limit, or none.
+   */
+  readonly bandwidthLimit: number | undefined;
 }
 
 export interface SshConnectConfig {

@@ -78,8 +78,11 @@ export function zfsSendProducer(
   } catch (err) {
     throw new RpcError("server_error", (err as Error).message, { cause: err });
   }
-  // A limit under 1 KiB/s is no use to anyone and would stall the stream past the idle timeout.
-  const rateBytes = options.rateBytes ? Math.max(1024, options.rateBytes) : undefined;
+  // The identity's own cap wins over a faster (or no) limit asked for. A limit under 1 KiB/s is no
+  // use to anyone and would stall the stream past the idle timeout.
+  const asked = options.rateBytes ? Math.max(1024, options.rateBytes) : undefined;
+  const cap = ctx.acl.bandwidthLimit;
+  const rateBytes = cap !== undefined && (asked === undefined || cap < asked) ? cap : asked;
   if (rateBytes && options.note) options.note.bandwidth_limit = rateBytes;
   return {
     source: stream.source,
