@@ -5,7 +5,7 @@
  * decompressor): the receive then reads that same pipe, and no byte passes through JavaScript.
  */
 import { readSync } from "node:fs";
-import { EAGAIN, SPLICE_F_NONBLOCK, errno, libc } from "./libc.ts";
+import { EAGAIN, POLLHUP, POLLIN, SPLICE_F_NONBLOCK, errno, libc, type Libc } from "./libc.ts";
 import { closeQuietly, makePipe } from "./pipe.ts";
 
 /** How long to wait between looks while the writer has not produced `bytes` yet. */
@@ -24,7 +24,7 @@ export async function peekPipe(readFd: number, bytes: number, options: { ended: 
   try {
     for (;;) {
       // Checked before the look: a writer that ended has written all it will, so this look is final.
-      const ended = options.ended();
+      const ended = options.ended() || writerClosed(lib, readFd);
       const n = Number(lib.tee(readFd, scratch.writeFd, bytes, SPLICE_F_NONBLOCK));
       if (n < 0 && errno(lib) !== EAGAIN) throw new Error(`Cannot look at a stream's first record: tee failed (errno ${errno(lib)})`);
       // tee copies from the start of the pipe every time: drain the scratch copy each round.
@@ -39,6 +39,16 @@ export async function peekPipe(readFd: number, bytes: number, options: { ended: 
 }
 
 // --- internal ---
+
+/** struct pollfd { int fd; short events; short revents; } as two int32s. */
+const pollFd = new Int32Array(2);
+
+/** POLLHUP on a pipe's read end: every writer has closed it. */
+function writerClosed(lib: Libc, fd: number): boolean {
+  pollFd[0] = fd;
+  pollFd[1] = POLLIN;
+  return lib.poll(pollFd, 1, 0) > 0 && ((pollFd[1]! >>> 16) & POLLHUP) !== 0;
+}
 
 function drain(fd: number, into: Uint8Array, n: number): number {
   let off = 0;
