@@ -3,7 +3,8 @@
  * print one line per figure. Times are wall clock of whole pipelines; the machine is shared, so
  * only ratios measured side by side mean anything.
  */
-import { cpus, totalmem } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
 
 export const REPO = `${import.meta.dir}/..`;
 export const BUN = process.execPath;
@@ -34,6 +35,20 @@ export async function timeShell(script: string, env: Record<string, string> = {}
   return seconds;
 }
 
+/** Runs `bash -c script` and returns the CPU seconds (user + system) of everything it started. */
+export async function cpuShell(script: string, env: Record<string, string> = {}): Promise<number> {
+  const out = `${tmpdir()}/zferry-bench-times-${process.pid}`;
+  const proc = Bun.spawn(["bash", "-o", "pipefail", "-c", `${script}\ntimes > ${out}`], { stdout: "ignore", stderr: "pipe", env: { ...process.env, ...env } });
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`bench pipeline failed (exit ${code}): ${script}\n${err.slice(-2000)}`);
+  // `times` prints the shell's own user and system time, then its children's: "0m1.234s 0m0.567s".
+  const children = readFileSync(out, "utf8").trim().split("\n").at(-1)!;
+  rmSync(out, { force: true });
+  let sum = 0;
+  for (const [, m, sec] of children.matchAll(/(\d+)m([\d.]+)s/g)) sum += Number(m) * 60 + Number(sec);
+  return sum;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -44,7 +59,8 @@ export interface Figure {
   name: string;
   zferry: number; // GiB/s (or ms for latency figures)
   baseline: number;
-  unit: "GiB/s" | "ms" | "MiB";
+  /** core-s: CPU seconds of a whole process tree (its ratio is the cost multiple, zferry / baseline). */
+  unit: "GiB/s" | "ms" | "MiB" | "core-s";
   note?: string;
 }
 
@@ -77,7 +93,7 @@ export async function compareLatency(name: string, subject: () => Promise<number
 }
 
 export function printFigure(f: Figure): void {
-  const ratio = f.unit === "GiB/s" ? f.zferry / f.baseline : f.baseline / f.zferry;
+  const ratio = f.unit === "GiB/s" || f.unit === "core-s" ? f.zferry / f.baseline : f.baseline / f.zferry;
   const fmt = (x: number) => (f.unit === "GiB/s" ? x.toFixed(2) : x.toFixed(1));
   process.stdout.write(`| ${f.name} | ${fmt(f.zferry)} ${f.unit} | ${fmt(f.baseline)} ${f.unit} | ${ratio.toFixed(2)}× | ${f.note ?? ""} |\n`);
 }

@@ -2,12 +2,21 @@
  * `npm run bench`: every figure, one table. Run it on an otherwise idle machine; each figure
  * alternates zferry and its baseline, so the ratio holds even when absolute numbers drift.
  * BENCH_GIB (default 2) sets the stream size, BENCH_RUNS (default 5) the runs per subject.
+ * `npm run bench -- wan [--quick]` runs the slow-link figures alone (they are not in the full run:
+ * a 2 GiB stream through a 100 MB/s link takes a while per run).
  */
 import { codecFigures } from "./codec.ts";
 import { printFigure, printHeader } from "./lib.ts";
 import { memoryFigures, pullLocalFigure, pullSshFigures } from "./pull.ts";
 import { relayFigures } from "./relay.ts";
 import { startFigures } from "./start.ts";
+
+// `npm run bench -- wan [--quick]`: only the slow-link figures (bench/wan.ts).
+if (process.argv[2] === "wan") {
+  const { wanBench } = await import("./wan.ts");
+  await wanBench();
+  process.exit(0);
+}
 
 printHeader("zferry bench (`npm run bench`)");
 for (const f of await codecFigures()) printFigure(f);

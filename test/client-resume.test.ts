@@ -77,7 +77,8 @@ describe("pull resumes a partial receive (fake OpenZFS)", () => {
         status: "failed",
         snapshots: 0,
         bytes: 0,
-        reason: `receive "${target}@s1": the server's send failed: send "tank/src@s1": zfs exited 1: warning: cannot send 'tank/src@s1': Input/output error`,
+        reason: `receive "${target}@s1": the server's send failed: send "tank/src@s1": zfs exited 1: warning: cannot send 'tank/src@s1': Input/output error [request ${first.outcomes[0]?.requests?.[0]}]`,
+        requests: [expect.stringMatching(/^[0-9a-f]{12}$/)],
         elapsedMs: expect.any(Number),
       },
     ]);

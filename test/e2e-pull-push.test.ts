@@ -406,7 +406,7 @@ for (const server of SERVERS) {
           expect(other.stderr).toMatch(
             new RegExp(
               `^zferry: push push-big-b3: ${ds("big")}: Cannot receive into "${target}": it, or a dataset below it, is being written by pid \\d+, started [0-9: -]+ UTC; ` +
-                "nothing was changed, try again when that is done\nzferry: push push-big-b3: 1 filesystem failed\n$",
+                "nothing was changed, try again when that is done \\[request [0-9a-f]{12}\\]\nzferry: push push-big-b3: 1 filesystem failed\n$",
             ),
           );
           expect(await poolState(dst.name)).toBe(before);

@@ -209,7 +209,7 @@ describe("stdinserver: one receive per dataset", () => {
     expect(second.stderr).toMatch(
       new RegExp(
         '^zferry: push push2: tank/src: Cannot receive into "backup/sink/tank/src": it, or a dataset below it, is being written by pid \\d+, started [0-9: -]+ UTC; ' +
-          "nothing was changed, try again when that is done\nzferry: push push2: 1 filesystem failed\n$",
+          "nothing was changed, try again when that is done \\[request [0-9a-f]{12}\\]\nzferry: push push2: 1 filesystem failed\n$",
       ),
     );
     // The holder is the first push's stdinserver (a child of the first run), not the first run itself.

@@ -37,7 +37,7 @@ test("zferry run p --dry-run --json: the plan on stdout, the table on stderr, no
     ok: true,
     elapsed_seconds: expect.any(Number),
     filesystems: [
-      { name: "tank", plan: { kind: "skip", reason: "the source has no snapshots yet" }, estimated_bytes: null, status: "skipped", snapshots: 0, bytes: 0, reason: "the source has no snapshots yet" },
+      { name: "tank", plan: { kind: "skip", reason: "the source has no snapshots yet" }, estimated_bytes: null, status: "skipped", snapshots: 0, bytes: 0, wire_bytes: 0, reason: "the source has no snapshots yet" },
       {
         name: "tank/src",
         plan: { kind: "replicate", initial: true, steps: [{ kind: "full", to: "s2", to_guid: expect.any(String) }] },
@@ -45,6 +45,7 @@ test("zferry run p --dry-run --json: the plan on stdout, the table on stderr, no
         status: "planned",
         snapshots: 0,
         bytes: 0,
+        wire_bytes: 0,
       },
     ],
   });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { STATUSES, decodeCbor, encodeCbor } from "../src/rpc/index.ts";
+import { parseRequestHeader } from "../src/rpc/messages.ts";
 import * as limits from "../src/wire/limits.ts";
 import { FrameReader, FrameType, decodeFrameHeader, decodeHello, encodeHello, frameHeader, frameTypeName } from "../src/wire/index.ts";
 
@@ -103,6 +104,24 @@ describe("docs/protocol.md tables", () => {
   test("the statuses table lists exactly STATUSES, in order", () => {
     const rows = tableRows(section("## Statuses"));
     expect(rows.map((r) => code(r[0]!))).toEqual([...STATUSES]);
+  });
+
+  test("the request header table lists exactly the keys parseRequestHeader takes, request id included", () => {
+    const keys = tableRows(section("### Request header (client → server, HEADER)")).map((r) => code(r[0]!));
+    expect(keys).toEqual(["endpoint", "args", "body", "accept", "request"]);
+    const header = { endpoint: "info", body: "none", accept: "value" };
+    expect(parseRequestHeader({ ...header, request: "3f9a0c1d2e4b" }, "header")).toMatchObject({ request: "3f9a0c1d2e4b" });
+    expect(parseRequestHeader(header, "header").request).toBeUndefined();
+    expect(() => parseRequestHeader({ ...header, request: "a b" }, "header")).toThrow(TypeError);
+    expect(() => parseRequestHeader({ ...header, surprise: 1 }, "header")).toThrow(TypeError);
+  });
+
+  test("the Endpoints table states the compression and bandwidth_limit arguments and info's compression", () => {
+    const rows = Object.fromEntries(tableRows(section("## Endpoints")).map((r) => [code(r[0]!), r.slice(1).join(" | ")]));
+    expect(rows.info).toContain("compression?: [type…]");
+    for (const name of ["send", "resume_send"]) expect(rows[name]).toContain("compression?, bandwidth_limit?");
+    expect(rows.receive).toContain("compression?");
+    expect(doc).toContain("### Wire compression and pacing");
   });
 
   test("the Endpoints section exists for the server layer to fill in", () => {

@@ -6,8 +6,17 @@
  * arguments are short names (the part after "@"/"#") of the dataset named in the same request, so a
  * request can never reach a snapshot of another dataset (e.g. through `-i`).
  */
-import { schema, type Parser } from "../rpc/index.ts";
-import { parseDatasetName, parseVersionShortName, type DatasetName, type VersionShortName } from "../zfs/index.ts";
+import { ValidationError, schema, type Parser } from "../rpc/index.ts";
+import {
+  COMPRESSION_TYPES,
+  ZSTD_MAX_LEVEL,
+  ZSTD_MIN_LEVEL,
+  parseDatasetName,
+  parseVersionShortName,
+  type DatasetName,
+  type VersionShortName,
+  type WireCompression,
+} from "../zfs/index.ts";
 
 export const ENDPOINTS = {
   info: "info",
@@ -34,6 +43,14 @@ export const versionRef: Parser<{ name: VersionShortName; kind: "snapshot" | "bo
   return { name: schema.checked((n) => parseVersionShortName(n, ref.kind))(ref.name, `${path}.name`), kind: ref.kind };
 };
 
+/** Wire compression agreed for one stream: the sender compresses, the receiver decompresses. */
+export const wireCompression: Parser<WireCompression> = (v, path) => {
+  const c = schema.object({ type: schema.literal(...COMPRESSION_TYPES), level: schema.uint, threads: schema.optional(schema.uint) })(v, path);
+  if (c.level < ZSTD_MIN_LEVEL || c.level > ZSTD_MAX_LEVEL) throw new ValidationError(`${path}.level`, `expected ${ZSTD_MIN_LEVEL}..${ZSTD_MAX_LEVEL}`);
+  if ((c.threads ?? 0) > 256) throw new ValidationError(`${path}.threads`, "expected 0..256");
+  return { type: c.type, level: c.level, threads: c.threads ?? 0 };
+};
+
 // --- info ---
 export const infoResponse = schema.object({
   software: schema.string(),
@@ -41,6 +58,8 @@ export const infoResponse = schema.object({
   /** The dataset this identity pushes into, or absent. */
   receive_root: schema.optional(schema.string({ max: 255 })),
   send_flags: schema.array(schema.literal(...SEND_FLAGS), { max: 16 }),
+  /** Wire compression the server can run; absent from servers that predate it (none). */
+  compression: schema.optional(schema.array(schema.string({ max: 32 }), { max: 16 })),
   capabilities: schema.object({
     bookmarks: schema.boolean,
     resumable: schema.boolean,
@@ -132,6 +151,10 @@ export const sendArgs = schema.object({
   /** `-I`: include the snapshots between `from` and `to`. */
   intermediates: schema.optional(schema.boolean),
   flags: schema.optional(schema.array(schema.literal(...SEND_FLAGS), { max: 8 })),
+  /** Compress the stream on the wire; the server refuses (unsupported) what it cannot run. */
+  compression: schema.optional(wireCompression),
+  /** Pace the stream to at most this many wire bytes per second. */
+  bandwidth_limit: schema.optional(schema.uint),
 });
 export type SendArgs = ReturnType<typeof sendArgs>;
 export const estimateResponse = schema.object({ bytes: schema.optional(schema.u64) });
@@ -140,6 +163,8 @@ export const estimateResponse = schema.object({ bytes: schema.optional(schema.u6
 export const resumeSendArgs = schema.object({
   token: schema.string({ min: 1, max: 8192 }),
   flags: schema.optional(schema.array(schema.literal(...SEND_FLAGS), { max: 8 })),
+  compression: schema.optional(wireCompression),
+  bandwidth_limit: schema.optional(schema.uint),
 });
 
 // --- list_received (push side) ---
@@ -154,6 +179,8 @@ export const receiveArgs = schema.object({
   from_guid: schema.optional(schema.u64),
   /** Ask for `zfs recv -s` where the server's zfs has it. */
   resumable: schema.optional(schema.boolean),
+  /** The body is compressed so: the server decompresses it before `zfs recv`. */
+  compression: schema.optional(wireCompression),
 });
 export type ReceiveArgs = ReturnType<typeof receiveArgs>;
 export const receiveResponse = schema.object({ target: schema.string({ max: 255 }), guid: schema.optional(schema.u64) });

@@ -4,6 +4,7 @@
  * children) and record each outcome. A failure ends only its own filesystem; a broken connection
  * ends the work of its lane, an interrupt the rest of the job, each with the reason.
  */
+import { requestIdOf } from "../rpc/index.ts";
 import { stepSnapshots, type Plan } from "./plan.ts";
 import { formatPlanTable } from "./plan-table.ts";
 import type { ClientOutput } from "./output.ts";
@@ -54,7 +55,15 @@ export type ReplicatePlan = Extract<Plan, { kind: "replicate" }>;
  * Replicates one planned filesystem on `lane`, counting into `moved` as snapshots arrive (so a
  * failure still reports what did). Throws with a one-line reason.
  */
-export type Replicate<P, L> = (planned: P & { readonly plan: ReplicatePlan }, moved: { snapshots: number; bytes: number }, lane: L) => Promise<void>;
+export type Replicate<P, L> = (planned: P & { readonly plan: ReplicatePlan }, moved: Moved, lane: L) => Promise<void>;
+
+/** What a filesystem moved so far; `requests` are the ids of its calls, for following them in the server's log. */
+export interface Moved {
+  snapshots: number;
+  bytes: number;
+  wireBytes?: number;
+  requests?: string[];
+}
 
 /** Prints the plan, then (unless a dry run) replicates the filesystems, parents before children. */
 export async function runPlanned<P extends PlannedFilesystem, L>(planned: readonly P[], options: JobRunOptions<L>, replicate: Replicate<P, L>): Promise<JobResult> {
@@ -78,20 +87,23 @@ export async function runPlanned<P extends PlannedFilesystem, L>(planned: readon
       { concurrency: options.concurrency, lanes: options.lanes, stopped: () => options.signal?.aborted ?? false },
       async (p, lane) => {
         const fsStarted = now();
-        const moved = { snapshots: 0, bytes: 0 };
+        const moved: Moved = { snapshots: 0, bytes: 0, requests: [] };
         try {
           await replicate(p, moved, lane);
+          if (moved.requests?.length === 0) delete moved.requests;
           const outcome: FilesystemOutcome = { name: p.name, status: "done", ...moved, elapsedMs: now() - fsStarted };
           output.line(formatOutcome(outcome, outcome.elapsedMs!));
           outcomes.set(p.name, outcome);
         } catch (err) {
           const total = p.plan.steps.reduce((n, step) => n + stepSnapshots(step), 0);
           const partial = moved.snapshots > 0 ? ` (${moved.snapshots} of ${total} snapshots arrived)` : "";
-          const reason = `${options.signal?.aborted ? "interrupted: " : ""}${(err as Error).message}${partial}`;
+          const request = requestIdOf(err); // the server's log line for the failed call has it too
+          const reason = `${options.signal?.aborted ? "interrupted: " : ""}${(err as Error).message}${partial}${request ? ` [request ${request}]` : ""}`;
+          if (moved.requests?.length === 0) delete moved.requests;
           reportFailure(options, p.name, reason);
           outcomes.set(p.name, { name: p.name, status: "failed", ...moved, reason, elapsedMs: now() - fsStarted });
         } finally {
-          progress?.finished(moved.bytes);
+          progress?.finished(moved.wireBytes ?? moved.bytes);
         }
       },
       (p, why) => {

@@ -18,7 +18,7 @@ const RESULT: JobResult = {
     { name: "tank/e", plan: null, error: "permission denied" },
   ],
   outcomes: [
-    { name: "tank/a", status: "done", snapshots: 2, bytes: 300, elapsedMs: 1_500 },
+    { name: "tank/a", status: "done", snapshots: 2, bytes: 300, wireBytes: 120, elapsedMs: 1_500 },
     { name: "tank/b", status: "failed", snapshots: 0, bytes: 10, elapsedMs: 20, reason: "broke" },
     { name: "tank/c", status: "up_to_date", snapshots: 0, bytes: 0 },
     { name: "tank/d", status: "failed", snapshots: 0, bytes: 0, reason: "diverged: no common snapshot" },
@@ -26,7 +26,7 @@ const RESULT: JobResult = {
   ],
 };
 
-test("jsonReport: one entry per planned filesystem, its plan, estimate and outcome; GUIDs as strings", () => {
+test("jsonReport: one entry per planned filesystem, its plan, estimate and outcome (stream and wire bytes); GUIDs as strings", () => {
   expect(JSON.parse(JSON.stringify(jsonReport(RESULT)))).toEqual({
     version: 1,
     action: "pull",
@@ -42,12 +42,13 @@ test("jsonReport: one entry per planned filesystem, its plan, estimate and outco
         status: "done",
         snapshots: 2,
         bytes: 300,
+        wire_bytes: 120,
         elapsed_seconds: 1.5,
       },
-      { name: "tank/b", plan: { kind: "replicate", initial: true, steps: [{ kind: "full", to: "s1", to_guid: "5" }] }, estimated_bytes: null, status: "failed", snapshots: 0, bytes: 10, elapsed_seconds: 0.02, reason: "broke" },
-      { name: "tank/c", plan: { kind: "up_to_date", at: "s9" }, estimated_bytes: null, status: "up_to_date", snapshots: 0, bytes: 0 },
-      { name: "tank/d", plan: { kind: "diverged", reason: "no common snapshot" }, estimated_bytes: null, status: "failed", snapshots: 0, bytes: 0, reason: "diverged: no common snapshot" },
-      { name: "tank/e", plan: null, estimated_bytes: null, status: "failed", snapshots: 0, bytes: 0, reason: "permission denied" },
+      { name: "tank/b", plan: { kind: "replicate", initial: true, steps: [{ kind: "full", to: "s1", to_guid: "5" }] }, estimated_bytes: null, status: "failed", snapshots: 0, bytes: 10, wire_bytes: 10, elapsed_seconds: 0.02, reason: "broke" },
+      { name: "tank/c", plan: { kind: "up_to_date", at: "s9" }, estimated_bytes: null, status: "up_to_date", snapshots: 0, bytes: 0, wire_bytes: 0 },
+      { name: "tank/d", plan: { kind: "diverged", reason: "no common snapshot" }, estimated_bytes: null, status: "failed", snapshots: 0, bytes: 0, wire_bytes: 0, reason: "diverged: no common snapshot" },
+      { name: "tank/e", plan: null, estimated_bytes: null, status: "failed", snapshots: 0, bytes: 0, wire_bytes: 0, reason: "permission denied" },
     ],
   });
 });

@@ -32,6 +32,10 @@ export interface JsonFilesystem {
   readonly status: FilesystemStatus;
   readonly snapshots: number;
   readonly bytes: number;
+  /** Bytes on the wire: less than `bytes` with compression, equal without. */
+  readonly wire_bytes: number;
+  /** Request ids of its transfers, as the server's log lines carry them; absent when none ran. */
+  readonly requests?: readonly string[];
   readonly elapsed_seconds?: number;
   readonly reason?: string;
 }
@@ -79,6 +83,8 @@ function jsonFilesystem(row: PlanRow, outcome: FilesystemOutcome | undefined): J
     status: outcome?.status ?? "failed",
     snapshots: outcome?.snapshots ?? 0,
     bytes: outcome?.bytes ?? 0,
+    wire_bytes: outcome?.wireBytes ?? outcome?.bytes ?? 0,
+    ...(outcome?.requests?.length ? { requests: outcome.requests } : {}),
     ...(outcome?.elapsedMs === undefined ? {} : { elapsed_seconds: seconds(outcome.elapsedMs) }),
     ...(reason === undefined ? {} : { reason }),
   };

@@ -77,3 +77,8 @@ describe("terminal checks", () => {
     expect([isProgressTerminal(tty, env), useColor(tty, env)]).toEqual([progress, color]);
   });
 });
+
+test("renderProgress with compression: stream bytes drive the percentage and ETA, the wire's follow", () => {
+  const line = renderProgress({ label: "tank/a@s1", estimate: 40n << 20n, probe: { bytes: () => 3 << 20 }, stream: () => 12 << 20 }, 2_000);
+  expect(line).toBe("tank/a@s1  12.0 MiB / 40.0 MiB (30%)  6.0 MiB/s  wire 3.0 MiB (25%)  ETA 4.7 s");
+});

@@ -29,6 +29,8 @@ export interface ProgressStart {
   estimate: bigint | null;
   /** Filled by the RPC layer once the stream starts. */
   probe: ProgressProbe;
+  /** Stream bytes, where they differ from the probe's wire bytes (compression). */
+  stream?: () => number;
 }
 
 /** Starts progress lines; create with {@link createProgress} or use {@link NO_PROGRESS}. */
@@ -116,10 +118,12 @@ export function createProgress(options: ProgressOptions): Progress {
 
 /**
  * The text of a progress line after `elapsedMs`:
- * `tank/a@s1 → s2  12.0 MiB / 40.0 MiB (30%)  6.0 MiB/s  ETA 4.7 s`.
+ * `tank/a@s1 → s2  12.0 MiB / 40.0 MiB (30%)  6.0 MiB/s  ETA 4.7 s`; with compression the
+ * stream's figures, then the wire's: `… 6.0 MiB/s  wire 3.1 MiB (26%)  ETA 4.7 s`.
  */
 export function renderProgress(what: ProgressStart, elapsedMs: number): string {
-  const bytes = what.probe.bytes();
+  const wire = what.probe.bytes();
+  const bytes = what.stream ? what.stream() : wire;
   const parts = [what.label];
   const estimate = what.estimate === null ? null : Number(what.estimate);
   if (estimate !== null && estimate > 0) {
@@ -129,6 +133,7 @@ export function renderProgress(what: ProgressStart, elapsedMs: number): string {
     parts.push(formatBytes(bytes));
   }
   parts.push(formatRate(bytes, elapsedMs));
+  if (what.stream) parts.push(`wire ${formatBytes(wire)}${bytes > 0 ? ` (${Math.round((wire * 100) / bytes)}%)` : ""}`);
   if (estimate !== null && estimate > 0 && bytes > 0 && elapsedMs > 0) {
     const remaining = Math.max(0, estimate - bytes);
     parts.push(`ETA ${formatDuration((remaining * elapsedMs) / bytes)}`);

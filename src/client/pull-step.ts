@@ -8,7 +8,7 @@
  * stream); when our receive failed first, the local zfs message ("has been modified …").
  */
 import type { SendArgs, WireSendFlag } from "../api/index.ts";
-import { StreamError, type BodySink, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
+import { StreamError, newRequestId, type BodySink, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
 import { closeQuietly } from "../sys/pipe.ts";
 import {
   STREAM_HEADER_BYTES,
@@ -27,8 +27,10 @@ import {
   type ZfsChildResult,
   type ZfsRecvProcess,
   type ZfsRunner,
+  type WireCompression,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
+import { pullStepDecompressed } from "./pull-step-decompressed.ts";
 import type { Progress } from "./progress.ts";
 import type { RemoteSession } from "./remote.ts";
 
@@ -48,6 +50,15 @@ export interface PullStepContext {
   readonly allowHint: string;
   readonly progress: Progress;
   readonly signal?: AbortSignal;
+  /** Wire compression agreed for this run (wire-compression.ts); none when absent. */
+  readonly compression?: WireCompression | null;
+  /** The job's bandwidth_limit in wire bytes per second: the server paces its send to it. */
+  readonly bandwidthLimit?: number;
+}
+
+/** The call arguments a step adds for the job's compression and bandwidth limit. */
+export function streamArgs(ctx: PullStepContext): { compression?: WireCompression; bandwidth_limit?: number } {
+  return { ...(ctx.compression ? { compression: ctx.compression } : {}), ...(ctx.bandwidthLimit ? { bandwidth_limit: ctx.bandwidthLimit } : {}) };
 }
 
 /** The send request for a step that is not a resume. */
@@ -65,8 +76,9 @@ export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "re
  */
 export async function pullStep(
   ctx: PullStepContext,
-  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null },
+  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null; moved?: { wireBytes?: number; requests?: string[] } },
 ): Promise<number> {
+  if (ctx.compression) return pullStepDecompressed({ ...ctx, compression: ctx.compression }, args);
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
   // A resumed stream, and a `-I` stream of several snapshots, name their snapshots themselves;
@@ -99,11 +111,13 @@ export async function pullStep(
   let result: ZfsChildResult | null = null;
   try {
     try {
-      const options = { signal: ctx.signal, probe };
+      const requestId = newRequestId(); // printed with a failure and in --json, logged by the server
+      args.moved?.requests?.push(requestId);
+      const options = { signal: ctx.signal, probe, requestId };
       received =
         step.kind === "resume"
-          ? await ctx.remote.resumeSend(step.token, [], sink, options)
-          : await ctx.remote.send(sendArgsFor(source, step, ctx.flags), sink, options);
+          ? await ctx.remote.resumeSend(step.token, [], sink, { ...options, bandwidthLimit: ctx.bandwidthLimit })
+          : await ctx.remote.send({ ...sendArgsFor(source, step, ctx.flags), ...streamArgs(ctx) }, sink, options);
     } catch (err) {
       failure = err;
     } finally {

@@ -31,6 +31,7 @@ import { pullStep } from "./pull-step.ts";
 import type { RemoteTree, RemoteTreeNode } from "./remote-tree.ts";
 import { explainRpcError, withLocalChecks, type JobSession } from "./session.ts";
 import type { JobResult } from "./summary.ts";
+import { agreeCompression } from "./wire-compression.ts";
 
 /**
  * Runs a pull job.
@@ -55,6 +56,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
 
   const allowHint = `receive = { properties = true } in [jobs.${job.name}]`;
   const policy = job.receive;
+  const compression = agreeCompression(job, { info: session.info, flags: session.flags, note: output.line });
   // Siblings may share a missing parent: placeholders are made one filesystem at a time.
   const parents = serial();
   const received: { target: DatasetName; name: string; snapshots: PlanVersion[] }[] = [];
@@ -76,14 +78,14 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
     },
     async (p, moved, lane) => {
       const { source, target } = p;
-      const ctx = { remote: lane.remote, runner, caps, resumable: canResume, flags: session.flags, policy, allowHint, progress: output.progress, signal };
+      const ctx = { remote: lane.remote, runner, caps, resumable: canResume, flags: session.flags, policy, allowHint, progress: output.progress, signal, compression, bandwidthLimit: job.bandwidthLimit };
       const created = await parents.run(() => prepareParents(runner, target, { root: job.root, existing, caps }));
       let failure: unknown = null;
       let arrived = 0; // receives zfs finished
       try {
         for (const [i, step] of p.plan.steps.entries()) {
           const force = i === 0 && step.kind === "full" && p.plan.intoPlaceholder;
-          moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null });
+          moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null, moved });
           arrived++;
           existing.add(target);
           const snapshots = [...(step.kind === "incremental" ? (step.intermediates ?? []) : []), step.to];

@@ -5,7 +5,7 @@
  */
 import type { ReceiveArgs } from "../api/index.ts";
 import type { SendOptions } from "../config/index.ts";
-import type { ProgressProbe } from "../rpc/index.ts";
+import { newRequestId, type ProgressProbe } from "../rpc/index.ts";
 import {
   parseVersionShortName,
   quote,
@@ -18,6 +18,7 @@ import {
   type SendRequest,
   type ZfsCapabilities,
   type ZfsRunner,
+  type WireCompression,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
 import type { Progress } from "./progress.ts";
@@ -32,6 +33,10 @@ export interface PushStepContext {
   readonly send: SendOptions;
   readonly progress: Progress;
   readonly signal?: AbortSignal;
+  /** Wire compression agreed for this run (wire-compression.ts); none when absent. */
+  readonly compression?: WireCompression | null;
+  /** The job's bandwidth_limit in wire bytes per second: our send is paced to it. */
+  readonly bandwidthLimit?: number;
 }
 
 /** What a step sends, as the zfs layer takes it (for `sendArgv` and `estimateSendSize`). */
@@ -51,7 +56,7 @@ export function pushSendArgv(source: DatasetName, step: Step, options: { caps: Z
  * Runs one step; resolves with the stream bytes sent.
  * @throws RpcError with the server's reason, or Error when the GUIDs disagree
  */
-export async function pushStep(ctx: PushStepContext, args: { source: DatasetName; step: Step; estimate: bigint | null }): Promise<number> {
+export async function pushStep(ctx: PushStepContext, args: { source: DatasetName; step: Step; estimate: bigint | null; moved?: { wireBytes?: number; requests?: string[] } }): Promise<number> {
   const { source, step, estimate } = args;
   const argv = pushSendArgv(source, step, ctx);
   const snapshot = parseVersionShortName(step.to.name);
@@ -61,17 +66,21 @@ export async function pushStep(ctx: PushStepContext, args: { source: DatasetName
     snapshot,
     ...(fromGuid === undefined ? {} : { from_guid: fromGuid }),
     ...(ctx.resumable ? { resumable: true } : {}),
+    ...(ctx.compression ? { compression: ctx.compression } : {}),
   };
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${snapshot}` : snapshot}`;
-  const producer = startSendStream(ctx.runner.bin, argv); // an OctetProducer by shape
+  const producer = startSendStream(ctx.runner.bin, argv, { compression: ctx.compression }); // an OctetProducer by shape
   const onAbort = () => producer.abort("interrupted");
   ctx.signal?.addEventListener("abort", onAbort);
   if (ctx.signal?.aborted) onAbort();
-  const line = ctx.progress.start({ label, estimate, probe });
+  const streamed = () => producer.streamBytes() ?? probe.bytes();
+  const line = ctx.progress.start({ label, estimate, probe, ...(ctx.compression ? { stream: streamed } : {}) });
+  const requestId = newRequestId(); // printed with a failure and in --json, logged by the server
+  args.moved?.requests?.push(requestId);
   let landed;
   try {
-    landed = await ctx.remote.receive(request, producer, probe);
+    landed = await ctx.remote.receive(request, ctx.bandwidthLimit ? { ...producer, rateBytes: ctx.bandwidthLimit } : producer, probe, requestId);
   } finally {
     line.stop();
     ctx.signal?.removeEventListener("abort", onAbort);
@@ -80,7 +89,8 @@ export async function pushStep(ctx: PushStepContext, args: { source: DatasetName
   if (landed.guid !== step.to.guid) {
     throw new Error(`receive ${quote(`${landed.target}@${snapshot}`)}: the server reports GUID ${landed.guid ?? "(none)"}, ours is ${step.to.guid}`);
   }
-  return probe.bytes();
+  if (args.moved && ctx.compression) args.moved.wireBytes = (args.moved.wireBytes ?? 0) + probe.bytes();
+  return streamed();
 }
 
 /** The job's `[send]` table as zfs send flags. */

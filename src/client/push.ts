@@ -17,6 +17,7 @@ import { planReplication, planVersionOf, type PlanResume, type PlanTarget, type 
 import { pushStep } from "./push-step.ts";
 import type { RemoteTree, RemoteTreeNode } from "./remote-tree.ts";
 import { explainRpcError, withLocalChecks } from "./session.ts";
+import { agreeCompression } from "./wire-compression.ts";
 import type { JobResult } from "./summary.ts";
 
 /**
@@ -47,7 +48,8 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
   const receiveRoot = info.receive_root;
   const planned = await Promise.all(names.map((name) => planFilesystem(runner, { job, name, node: local.get(name)!, remote: pushed.get(name), canResume, receiveRoot })));
 
-  const ctx = { runner, caps, resumable: canResume, send: job.send, progress: output.progress, signal };
+  const compression = agreeCompression(job, { info, flags: session.flags, note: output.line });
+  const ctx = { runner, caps, resumable: canResume, send: job.send, progress: output.progress, signal, compression, bandwidthLimit: job.bandwidthLimit };
   await using lanes = jobLanes(config, job, session, first.share);
   // `return await`: the sessions must stay open until every filesystem is done (await using).
   return await runPlanned(
@@ -55,7 +57,7 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
     { action: "push", job: job.name, dryRun, output, signal, now, started, concurrency: job.concurrency, lanes },
     async (p, moved, lane) => {
       for (const [i, step] of p.plan.steps.entries()) {
-        moved.bytes += await pushStep({ ...ctx, remote: lane.remote }, { source: p.source, step, estimate: p.estimates?.[i] ?? null });
+        moved.bytes += await pushStep({ ...ctx, remote: lane.remote }, { source: p.source, step, estimate: p.estimates?.[i] ?? null, moved });
         moved.snapshots++;
       }
     },

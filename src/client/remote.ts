@@ -17,7 +17,7 @@ import {
 } from "../api/index.ts";
 import { treeCollector, type RemoteTree } from "./remote-tree.ts";
 import { RpcClient, type BodySink, type OctetProducer, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
-import type { DatasetName } from "../zfs/index.ts";
+import type { DatasetName, WireCompression } from "../zfs/index.ts";
 
 export class RemoteSession {
   readonly rpc: RpcClient;
@@ -55,12 +55,19 @@ export class RemoteSession {
   }
 
   /** Streams `zfs send` output into `sink`. @throws StreamError when the server's send failed */
-  send(args: SendArgs, sink: BodySink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
+  send(args: SendArgs, sink: BodySink, options: { signal?: AbortSignal; probe?: ProgressProbe; requestId?: string } = {}): Promise<ReceivedBody> {
     return this.rpc.callOctets(ENDPOINTS.send, args, sink, options);
   }
 
-  resumeSend(token: string, flags: readonly WireSendFlag[], sink: BodySink, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<ReceivedBody> {
-    return this.rpc.callOctets(ENDPOINTS.resumeSend, flags.length ? { token, flags } : { token }, sink, options);
+  resumeSend(
+    token: string,
+    flags: readonly WireSendFlag[],
+    sink: BodySink,
+    options: { signal?: AbortSignal; probe?: ProgressProbe; requestId?: string; compression?: WireCompression; bandwidthLimit?: number } = {},
+  ): Promise<ReceivedBody> {
+    const { compression, bandwidthLimit, ...call } = options;
+    const args = { token, ...(flags.length ? { flags } : {}), ...(compression ? { compression } : {}), ...(bandwidthLimit ? { bandwidth_limit: bandwidthLimit } : {}) };
+    return this.rpc.callOctets(ENDPOINTS.resumeSend, args, sink, call);
   }
 
   async listReceived(): Promise<FilesystemEntry[]> {
@@ -68,8 +75,8 @@ export class RemoteSession {
   }
 
   /** Pushes one stream; resolves with where it landed. @throws RpcError with the server's reason */
-  receive(args: ReceiveArgs, producer: OctetProducer, probe?: ProgressProbe): Promise<ReturnType<typeof receiveResponse>> {
-    return this.rpc.callValue(ENDPOINTS.receive, args, receiveResponse, { body: { kind: "octets", producer, probe } });
+  receive(args: ReceiveArgs, producer: OctetProducer, probe?: ProgressProbe, requestId?: string): Promise<ReturnType<typeof receiveResponse>> {
+    return this.rpc.callValue(ENDPOINTS.receive, args, receiveResponse, { body: { kind: "octets", producer, probe }, ...(requestId ? { requestId } : {}) });
   }
 
   close(): Promise<void> {

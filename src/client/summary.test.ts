@@ -65,3 +65,10 @@ describe("formatPlanTable", () => {
     ]);
   });
 });
+
+test("formatSummary and formatOutcome add the wire bytes where compression made them differ", () => {
+  const outcome = { name: "tank/a", status: "done" as const, snapshots: 1, bytes: 4 << 20, wireBytes: 1 << 20, elapsedMs: 1_000 };
+  expect(formatOutcome(outcome, 1_000)).toBe("done  tank/a  1 snapshot, 4.0 MiB in 1.0 s (4.0 MiB/s), 1.0 MiB on the wire (25%)");
+  const result = { action: "pull" as const, job: "j", dryRun: false, plan: [], outcomes: [outcome, { ...outcome, name: "tank/b", wireBytes: 4 << 20 }], elapsedMs: 2_000 };
+  expect(formatSummary(result)).toBe("pull j: 2 filesystems: 2 done, 0 up to date, 0 skipped, 0 failed; 8.0 MiB in 2.0 s (4.0 MiB/s), 5.0 MiB on the wire (63%)");
+});

@@ -18,8 +18,12 @@ export interface FilesystemOutcome {
   readonly status: FilesystemStatus;
   /** Snapshots received. */
   readonly snapshots: number;
-  /** Stream bytes moved (counted in our frames). */
+  /** Stream bytes moved (counted in our frames, or by the compressor). */
   readonly bytes: number;
+  /** Bytes on the wire, where they differ from the stream's (compression); absent otherwise. */
+  readonly wireBytes?: number;
+  /** Request ids of its transfer calls, in order (the server logs each as `request=`). */
+  readonly requests?: readonly string[];
   /** Why it failed or was skipped. */
   readonly reason?: string;
   /** How long its transfer took; absent when none was attempted (up to date, skipped, refused). */
@@ -51,11 +55,18 @@ export function formatSummary(result: JobResult): string {
   }
   const bytes = result.outcomes.reduce((sum, o) => sum + o.bytes, 0);
   const counts = `${count("done")} done, ${count("up_to_date")} up to date, ${count("skipped")} skipped, ${count("failed")} failed`;
-  return `${head}${counts}; ${formatBytes(bytes)} in ${formatDuration(result.elapsedMs)} (${formatRate(bytes, result.elapsedMs)})`;
+  const wire = result.outcomes.reduce((sum, o) => sum + (o.wireBytes ?? o.bytes), 0);
+  return `${head}${counts}; ${formatBytes(bytes)} in ${formatDuration(result.elapsedMs)} (${formatRate(bytes, result.elapsedMs)})${wireNote(bytes, wire)}`;
+}
+
+/** `, 3.1 MiB on the wire (26%)` where compression made the two differ; empty otherwise. */
+function wireNote(bytes: number, wire: number): string {
+  if (wire === bytes) return "";
+  return `, ${formatBytes(wire)} on the wire${bytes > 0 ? ` (${Math.round((wire * 100) / bytes)}%)` : ""}`;
 }
 
 /** One line per finished filesystem: `done  tank/a  2 snapshots, 12.0 MiB in 1.0 s (12.0 MiB/s)`. */
 export function formatOutcome(outcome: FilesystemOutcome, elapsedMs: number): string {
   const s = outcome.snapshots === 1 ? "" : "s";
-  return `done  ${outcome.name}  ${outcome.snapshots} snapshot${s}, ${formatBytes(outcome.bytes)} in ${formatDuration(elapsedMs)} (${formatRate(outcome.bytes, elapsedMs)})`;
+  return `done  ${outcome.name}  ${outcome.snapshots} snapshot${s}, ${formatBytes(outcome.bytes)} in ${formatDuration(elapsedMs)} (${formatRate(outcome.bytes, elapsedMs)})${wireNote(outcome.bytes, outcome.wireBytes ?? outcome.bytes)}`;
 }

@@ -3,11 +3,12 @@ import { CONFINED_POLICY, type DatasetName } from "../zfs/index.ts";
 import { at, fail, optional, readArray, readBoolean, readEnum, readTable, required, type At } from "./_read.ts";
 import { readDatasetName, readFilter } from "./_datasets.ts";
 import { readReceivePolicy } from "./_receive.ts";
+import { parseRateBytes } from "./rate.ts";
 import type { ClientConfig } from "./types.ts";
 import { SEND_FLAG_NAMES, type SendFlagName } from "./send-flags.ts";
 
 export function readClient(identity: string, value: unknown, where: At): ClientConfig {
-  const table = readTable(value, where, ["filesystems", "receive_root", "receive", "send_flags", "send_decrypted"]);
+  const table = readTable(value, where, ["filesystems", "receive_root", "receive", "send_flags", "send_decrypted", "bandwidth_limit"]);
   return {
     identity,
     filesystems: required(table, "filesystems", where, readFilter),
@@ -15,10 +16,19 @@ export function readClient(identity: string, value: unknown, where: At): ClientC
     receive: optional(table, "receive", where, readReceivePolicy, CONFINED_POLICY),
     sendFlags: optional(table, "send_flags", where, readSendFlagList, []),
     sendDecrypted: optional(table, "send_decrypted", where, readBoolean, false),
+    bandwidthLimit: optional<number | undefined>(table, "bandwidth_limit", where, readRate, undefined),
   };
 }
 
 // --- internal ---
+
+function readRate(value: unknown, where: At): number {
+  try {
+    return parseRateBytes(value);
+  } catch (cause) {
+    return fail(where, (cause as Error).message, { cause });
+  }
+}
 
 function readSendFlagList(value: unknown, where: At): SendFlagName[] {
   const flags: SendFlagName[] = [];

@@ -3,14 +3,16 @@ import { CONFINED_POLICY, type DatasetName } from "../zfs/index.ts";
 import { at, fail, optional, readArray, readBoolean, readDuration, readEnum, readInteger, readString, readTable, required, type At } from "./_read.ts";
 import { readDatasetName, readFilter } from "./_datasets.ts";
 import { readReceivePolicy } from "./_receive.ts";
-import { DEFAULT_CONCURRENCY, DEFAULT_HANDSHAKE_TIMEOUT_MS, MAX_CONCURRENCY, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./defaults.ts";
+import { NO_COMPRESSION, readCompression } from "./_compression.ts";
+import { parseRateBytes } from "./rate.ts";
+import { DEFAULT_CONCURRENCY, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_SSH_PORT, DEFAULT_SSH_USER, MAX_CONCURRENCY } from "./defaults.ts";
 import { parseIdentity } from "./identity.ts";
 import { DatasetFilter } from "./filter.ts";
 import type { ClientConfig, ConnectConfig, InitialPolicy, JobConfig } from "./types.ts";
 import { SEND_FLAG_NAMES, type SendOptions } from "./send-flags.ts";
 import { checkSshOption } from "./ssh-options.ts";
 
-const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send", "receive", "concurrency"] as const;
+const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send", "receive", "concurrency", "compression", "bandwidth_limit"] as const;
 const SSH_KEYS = ["type", "host", "user", "port", "identity_file", "options", "handshake_timeout"] as const;
 const LOCAL_KEYS = ["type", "identity"] as const;
 /** Host names, IPv4 and IPv6 literals (with a zone); never a leading "-", which ssh would take for an option. */
@@ -28,6 +30,8 @@ export function readJob(name: string, value: unknown, where: At, clients: Readon
     initial: optional<InitialPolicy>(table, "initial", where, (v, w) => readEnum(v, w, ["most_recent", "all"] as const), "most_recent"),
     send: optional(table, "send", where, readSendOptions, SEND_NONE),
     concurrency: optional(table, "concurrency", where, (v, w) => readInteger(v, w, { min: 1, max: MAX_CONCURRENCY }), DEFAULT_CONCURRENCY),
+    compression: optional(table, "compression", where, readCompression, NO_COMPRESSION),
+    bandwidthLimit: optional<number | undefined>(table, "bandwidth_limit", where, readRate, undefined),
   };
   if (connect.type === "local") checkLocalIdentity(connect.identity, type, at(at(where, "connect"), "identity"), clients);
   if (type === "pull") {
@@ -86,6 +90,14 @@ function readSshOptions(value: unknown, where: At): string[] {
       return fail(at(where, i), (cause as Error).message, { cause });
     }
   });
+}
+
+function readRate(value: unknown, where: At): number {
+  try {
+    return parseRateBytes(value);
+  } catch (cause) {
+    return fail(where, (cause as Error).message, { cause });
+  }
 }
 
 function readIdentity(value: unknown, where: At): string {

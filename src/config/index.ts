@@ -14,6 +14,7 @@ export { MAX_IDENTITY_LENGTH, parseIdentity } from "./identity.ts";
 export { defaultConfigPath, loadConfig } from "./load.ts";
 export { lockDirOf } from "./lock-dir.ts";
 export { parseConfig } from "./schema.ts";
-export type { ClientConfig, Config, ConnectConfig, InitialPolicy, JobConfig, LocalConnectConfig, LocksConfig, LogConfig, MetricsConfig, PullJobConfig, PushJobConfig, ServerConfig, SshConnectConfig, ZfsConfig } from "./types.ts";
+export type { ClientConfig, CompressionConfig, Config, ConnectConfig, InitialPolicy, JobConfig, LocalConnectConfig, LocksConfig, LogConfig, MetricsConfig, PullJobConfig, PushJobConfig, ServerConfig, SshConnectConfig, ZfsConfig } from "./types.ts";
 export { enabledSendFlags, SEND_FLAG_NAMES, type SendFlagName, type SendOptions } from "./send-flags.ts";
 export { SAFE_SSH_OPTION_KEYS } from "./ssh-options.ts";
+export { MIN_RATE_BYTES, parseRateBytes } from "./rate.ts";

@@ -35,6 +35,8 @@ initial = "most_recent"
 send = { raw = false, compressed = false, large_blocks = false, embedded = false, properties = false }
 receive = { properties = false, keep = [] }
 concurrency = 8
+compression = { type = "zstd", level = 6, threads = 2, fallback = "none", force = true }
+bandwidth_limit = "50MiB/s"
 
 [jobs.offsite]
 type = "push"
@@ -101,6 +103,8 @@ describe("parseConfig", () => {
           send: { raw: false, compressed: false, large_blocks: false, embedded: false, properties: false },
           receive: { properties: false, keep: [] },
           concurrency: 8,
+          compression: { type: "zstd", level: 6, threads: 2, fallback: "none", force: true },
+          bandwidthLimit: 50 * 1024 * 1024,
         },
         offsite: {
           name: "offsite",
@@ -111,9 +115,39 @@ describe("parseConfig", () => {
           initial: "all",
           send: { raw: true, compressed: false, large_blocks: false, embedded: false, properties: false },
           concurrency: 4,
+          compression: { type: "none", level: 3, threads: 0, fallback: "error", force: false },
+          bandwidthLimit: undefined,
         },
       },
     });
+  });
+
+  test.each([
+    ['compression = "zstd"', { type: "zstd", level: 3, threads: 0, fallback: "error", force: false }],
+    ['compression = "none"', { type: "none", level: 3, threads: 0, fallback: "error", force: false }],
+    ['compression = { type = "zstd", level = 19 }', { type: "zstd", level: 19, threads: 0, fallback: "error", force: false }],
+  ])("[jobs.j] %s", (line, compression) => {
+    expect(load(`[jobs.j]\ntype = "pull"\nroot = "pool/b"\n${SSH}\n${line}\n`).jobs.j?.compression).toEqual(compression as never);
+  });
+
+  test.each([
+    ['compression = "lz4"', 'jobs.j.compression: "lz4" is not one of: "none", "zstd"'],
+    ['compression = { type = "zstd", level = 20 }', "jobs.j.compression.level: 20 is out of range 1..19"],
+    ['compression = { type = "zstd", fallback = "maybe" }', 'jobs.j.compression.fallback: "maybe" is not one of: "error", "none"'],
+    ['compression = { type = "none", level = 3 }', 'jobs.j.compression: type "none" takes no other keys'],
+    ['bandwidth_limit = "50 mbit"', 'jobs.j.bandwidth_limit: invalid rate "50 mbit"'],
+    ['bandwidth_limit = "1KiB/s"', 'jobs.j.bandwidth_limit: invalid rate "1KiB/s": must be at least 64KiB/s'],
+  ])("[jobs.j] %s is refused", (line, message) => {
+    expect(loadError(`[jobs.j]\ntype = "pull"\nroot = "pool/b"\n${SSH}\n${line}\n`).message).toContain(message);
+  });
+
+  test.each([
+    ['"50MiB/s"', 50 * 1024 ** 2],
+    ['"800KB/s"', 800_000],
+    ['"1.5GiB/s"', 1.5 * 1024 ** 3],
+    ["1000000", 1_000_000],
+  ])("bandwidth_limit = %s → %d bytes/s", (text, bytes) => {
+    expect(load(`[jobs.j]\ntype = "pull"\nroot = "pool/b"\n${SSH}\nbandwidth_limit = ${text}\n`).jobs.j?.bandwidthLimit).toBe(bytes);
   });
 
   test("an empty file gets every default", () => {
@@ -262,7 +296,7 @@ describe("parseConfig rejects", () => {
     // jobs
     ["job name invalid", '[jobs."a b"]\ntype = "pull"', 'jobs."a b"', 'invalid identity "a b": only A-Z, a-z, 0-9, "_", "." and "-" are allowed'],
     ["job not a table", "jobs = { j = 1 }", "jobs.j", "expected a table, got an integer"],
-    ["unknown job key", `${PULL}${SSH}\nmapping = {}`, "jobs.j.mapping", "unknown key; expected one of: type, connect, root, filesystems, initial, send, receive, concurrency"],
+    ["unknown job key", `${PULL}${SSH}\nmapping = {}`, "jobs.j.mapping", "unknown key; expected one of: type, connect, root, filesystems, initial, send, receive, concurrency, compression, bandwidth_limit"],
     ["missing type", `[jobs.j]\n${SSH}`, "jobs.j.type", "missing required key"],
     ["unknown type", `[jobs.j]\ntype = "sink"\n${SSH}`, "jobs.j.type", '"sink" is not one of: "pull", "push"'],
     ["missing connect", PULL, "jobs.j.connect", "missing required key"],

@@ -69,6 +69,11 @@ export interface ClientConfig {
    * then only ever sees ciphertext, however it words its request or a resume token.
    */
   readonly sendDecrypted: boolean;
+  /**
+   * The most wire bytes per second a send to it may use (`bandwidth_limit`), whatever its job
+   * asks; undefined: the job's own limit, or none.
+   */
+  readonly bandwidthLimit: number | undefined;
 }
 
 export interface SshConnectConfig {
@@ -101,6 +106,27 @@ interface JobCommon {
   readonly send: SendOptions;
   /** Filesystems replicated at the same time, each on its own connection; 1 keeps strict order. */
   readonly concurrency: number;
+  /** Compression on the wire (`compression`); type "none" by default. */
+  readonly compression: CompressionConfig;
+  /** `bandwidth_limit` in wire bytes per second (after compression); undefined: no limit. */
+  readonly bandwidthLimit: number | undefined;
+}
+
+/** A job's `compression`: what the wire carries between `zfs send` and `zfs receive`. */
+export interface CompressionConfig {
+  readonly type: "none" | "zstd";
+  /** zstd level (1..19, default 3). */
+  readonly level: number;
+  /** zstd worker threads; 0 (the default) is one per core. */
+  readonly threads: number;
+  /**
+   * When the server cannot compress: "error" (the default: the job asked for it, and a link sized
+   * for compressed streams may not carry the plain ones) or "none" (transfer uncompressed, noted in
+   * the output).
+   */
+  readonly fallback: "error" | "none";
+  /** Compress raw (`-w`) and compressed (`-c`) sends too, whose blocks rarely shrink further. */
+  readonly force: boolean;
 }
 
 export interface PullJobConfig extends JobCommon {

@@ -8,6 +8,10 @@ import { RpcError, StreamError } from "./errors.ts";
 import { parseResponseHeader, type BodyKind, type ResponseHeader } from "./messages.ts";
 import type { BodySink, OctetProducer, ProgressProbe, ReceivedBody } from "./octets.ts";
 import type { Parser } from "./schema.ts";
+import { newRequestId } from "./request-id.ts";
+import { logger } from "../log.ts";
+
+const log = logger.withTag("rpc");
 
 export interface CallOptions {
   /** The request body, if the endpoint takes one. */
@@ -17,6 +21,8 @@ export interface CallOptions {
   /** Cancels an octet response with a RESET (the connection stays usable). */
   signal?: AbortSignal;
   probe?: ProgressProbe;
+  /** The call's request id (request-id.ts); a fresh one when absent. */
+  requestId?: string;
 }
 
 export class RpcClient {
@@ -62,9 +68,11 @@ export class RpcClient {
   async call(endpoint: string, args: unknown, accept: BodyKind, options: CallOptions = {}): Promise<{ header: ResponseHeader; value?: unknown; received?: ReceivedBody }> {
     if (this.#busy) throw new Error("A call is already in progress on this connection");
     this.#busy = true;
+    const request = options.requestId ?? newRequestId();
+    log.debug(`request=${request} endpoint=${endpoint}`);
     try {
       const bodyKind: BodyKind = options.body?.kind ?? "none";
-      await this.conn.writeMessage(FrameType.HEADER, { endpoint, args, body: bodyKind, accept });
+      await this.conn.writeMessage(FrameType.HEADER, { endpoint, args, body: bodyKind, accept, request });
       if (options.body?.kind === "value") await this.conn.writeMessage(FrameType.VALUE, options.body.value);
       if (options.body?.kind === "octets") await this.#sendBody(options.body.producer, options.body.probe);
 
@@ -81,6 +89,10 @@ export class RpcClient {
         return { header, received };
       }
       return { header };
+    } catch (err) {
+      // Tagged, not wrapped: callers branch on the class; whoever reports it adds the id (requestIdOf).
+      if (err instanceof Error && !Object.hasOwn(err, "requestId")) Object.defineProperty(err, "requestId", { value: request, enumerable: false });
+      throw err;
     } finally {
       this.#busy = false;
     }
@@ -125,7 +137,7 @@ export class RpcClient {
     );
     let sent: { bytes: number; aborted: boolean };
     try {
-      sent = await this.conn.sendOctets(producer.source, { signal: stop.signal, probe });
+      sent = await this.conn.sendOctets(producer.source, { signal: stop.signal, probe, rateBytes: producer.rateBytes });
     } catch (err) {
       streaming = false;
       producer.abort((err as Error).message);

@@ -186,13 +186,13 @@ export class RpcConnection {
    * Streams `source` to EOF as DATA frames (not the trailer: see writeTrailer).
    * @returns the bytes sent, and whether `signal` stopped it early
    */
-  async sendOctets(source: OctetSource, options: { signal?: AbortSignal; probe?: ProgressProbe } = {}): Promise<{ bytes: number; aborted: boolean }> {
+  async sendOctets(source: OctetSource, options: { signal?: AbortSignal; probe?: ProgressProbe; rateBytes?: number } = {}): Promise<{ bytes: number; aborted: boolean }> {
     this.#check();
     await this.#writer.flush(); // control frames already queued go first
     const outFd = this.duplex.sink.fd;
     try {
       if (isFdSource(source) && outFd !== undefined) {
-        const handle = startSendPump(source.fd, outFd);
+        const handle = startSendPump(source.fd, outFd, options.rateBytes ? { rateBytes: options.rateBytes } : {});
         if (options.probe) options.probe.bytes = handle.bytes;
         const onAbort = () => handle.abort();
         options.signal?.addEventListener("abort", onAbort);

@@ -19,3 +19,4 @@ export type { BodySink, GatedSink, OctetProducer, OctetSink, OctetSource, Progre
 export * as schema from "./schema.ts";
 export { ValidationError, type Parser } from "./schema.ts";
 export { serve, type CallLogEntry, type CallOutcome, type ServeOptions } from "./serve.ts";
+export { REQUEST_ID, newRequestId, requestIdOf } from "./request-id.ts";

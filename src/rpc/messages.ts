@@ -3,7 +3,8 @@
  */
 import { MAX_ERROR_TEXT } from "../wire/index.ts";
 import { STATUSES, type Status } from "./errors.ts";
-import { boolean, literal, object, optional, string, uint, type ObjectOf, type Parser } from "./schema.ts";
+import { REQUEST_ID } from "./request-id.ts";
+import { ValidationError, boolean, literal, object, optional, string, uint, type ObjectOf, type Parser } from "./schema.ts";
 
 export const BODY_KINDS = ["none", "value", "octets"] as const;
 export type BodyKind = (typeof BODY_KINDS)[number];
@@ -13,13 +14,27 @@ const bodyKind = literal(...BODY_KINDS);
 const errorText = string({ max: MAX_ERROR_TEXT, maxBytes: MAX_ERROR_TEXT });
 const anyValue: Parser<unknown> & { optional: true } = Object.assign((v: unknown) => v, { optional: true as const });
 
+/** A request id (request-id.ts): optional, so peers that predate it still call. */
+const requestId: Parser<string> = (v, path) => {
+  const id = string({ min: 1, max: 32 })(v, path);
+  if (!REQUEST_ID.test(id)) throw new ValidationError(path, `expected letters, digits, "_" or "-", got ${JSON.stringify(id)}`);
+  return id;
+};
+
 export const parseRequestHeader = object({
   endpoint: string({ min: 1, max: 64 }),
   args: anyValue,
   body: bodyKind,
   accept: bodyKind,
+  request: optional(requestId),
 });
-export type RequestHeader = ObjectOf<{ endpoint: Parser<string>; args: typeof anyValue; body: typeof bodyKind; accept: typeof bodyKind }>;
+export type RequestHeader = ObjectOf<{
+  endpoint: Parser<string>;
+  args: typeof anyValue;
+  body: typeof bodyKind;
+  accept: typeof bodyKind;
+  request: ReturnType<typeof optional<string>>;
+}>;
 
 export const parseResponseHeader = object({
   status: literal(...STATUSES) as Parser<Status>,

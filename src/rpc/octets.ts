@@ -37,6 +37,8 @@ export interface OctetProducer {
   finish(): Promise<string | null>;
   /** Stop producing (the peer cancelled, or the connection is gone): kill the child so the source ends. */
   abort(reason: string): void;
+  /** Pace the body to this many bytes per second on the wire (fd sources on fd connections). */
+  readonly rateBytes?: number;
 }
 
 /** How a received octet body ended. */

@@ -32,6 +32,8 @@ export type CallOutcome = Status | "protocol_error" | "connection_lost";
 
 export interface CallLogEntry {
   endpoint: string;
+  /** The client's request id, when it sent one. */
+  request?: string;
   status: CallOutcome;
   durationMs: number;
   message?: string;
@@ -83,7 +85,7 @@ async function serveCall(conn: RpcConnection, registry: EndpointRegistry, header
   const note: Record<string, unknown> = {};
   const log = options.log;
   const done = (status: CallOutcome, message?: string) =>
-    options.onCallDone?.({ endpoint: header.endpoint, status, durationMs: Math.round(performance.now() - started), message, note });
+    options.onCallDone?.({ endpoint: header.endpoint, request: header.request, status, durationMs: Math.round(performance.now() - started), message, note });
 
   try {
     const endpoint = registry.get(header.endpoint);
@@ -233,7 +235,7 @@ async function streamResponse(conn: RpcConnection, producer: OctetProducer, note
 
   let sent: { bytes: number; aborted: boolean };
   try {
-    sent = await conn.sendOctets(producer.source, { signal: stop.signal });
+    sent = await conn.sendOctets(producer.source, { signal: stop.signal, rateBytes: producer.rateBytes });
   } catch (err) {
     interrupt((err as Error).message, err as Error);
     await producer.finish();

@@ -32,6 +32,8 @@ export class Acl {
   readonly sendDecrypted: boolean;
   /** What its pushed streams may set (`receive` in its `[clients.NAME]`). */
   readonly receivePolicy: ReceivePolicy;
+  /** Cap on a send's pace in bytes per second (`bandwidth_limit`); undefined: none. */
+  readonly bandwidthLimit: number | undefined;
   readonly #filesystems: DatasetFilter;
 
   constructor(client: ClientConfig) {
@@ -40,6 +42,7 @@ export class Acl {
     this.allowedSendFlags = new Set(client.sendFlags);
     this.sendDecrypted = client.sendDecrypted;
     this.receivePolicy = client.receive;
+    this.bandwidthLimit = client.bandwidthLimit;
     this.#filesystems = client.filesystems;
     Object.freeze(this);
   }

@@ -83,7 +83,8 @@ function logCall(log: ConsolaInstance, identity: string, entry: CallLogEntry): v
   const facts = Object.entries(entry.note)
     .map(([k, v]) => `${k}=${JSON.stringify(typeof v === "bigint" ? v.toString() : v)}`)
     .join(" ");
-  const line = `identity=${JSON.stringify(identity)} endpoint=${entry.endpoint} ${facts}${facts ? " " : ""}duration_ms=${entry.durationMs} status=${entry.status}`;
+  const request = entry.request ? `request=${entry.request} ` : "";
+  const line = `${request}identity=${JSON.stringify(identity)} endpoint=${entry.endpoint} ${facts}${facts ? " " : ""}duration_ms=${entry.durationMs} status=${entry.status}`;
   if (entry.status === "ok" && !entry.message) log.info(line);
   else log.warn(`${line} message=${JSON.stringify(entry.message ?? "")}`);
 }

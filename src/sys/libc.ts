@@ -1,6 +1,6 @@
 /**
  * The few libc calls Bun has no API for: real pipes (Bun's "pipe" is a socketpair), pipe sizing,
- * FIONREAD, poll, splice, sub-millisecond sleeps in a Worker, and flock(2) for run locks. Loaded lazily so that a platform
+ * FIONREAD, poll, splice, tee, sub-millisecond sleeps in a Worker, and flock(2) for run locks. Loaded lazily so that a platform
  * without libc.so.6 still runs the portable copy path; `libc()` returns null there.
  *
  * Pitfall (measured): small typed arrays can move under the GC, so a cached `ptr()` goes stale.
@@ -15,6 +15,7 @@ const symbols = {
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   // i64_fast: a plain number (a BigInt per call would be garbage in the data path's hot loop)
   splice: { args: ["i32", "ptr", "i32", "ptr", "u64", "u32"], returns: FFIType.i64_fast },
+  tee: { args: ["i32", "i32", "u64", "u32"], returns: FFIType.i64_fast },
   usleep: { args: ["u32"], returns: "i32" },
   flock: { args: ["i32", "i32"], returns: "i32" },
   sysconf: { args: ["i32"], returns: FFIType.i64_fast },

@@ -9,6 +9,7 @@
 import { ConnectionError, ProtocolError } from "./errors.ts";
 import { DATA_FRAME_BYTES, HEARTBEAT_INTERVAL_MS } from "./limits.ts";
 import { newPumpControl, CONTROL_ABORT, CONTROL_DISCARD, type PumpControl, type PumpMode, type ReceivePumpResult, type SendPumpResult } from "./pump.ts";
+import { paceFrameBytes } from "./pacer.ts";
 import { pipeCapacityLimit } from "../sys/pipe.ts";
 import { workerUrl } from "../sys/worker-url.ts";
 import type { RelayEvent, RelayJob } from "./relay-worker.ts";
@@ -35,17 +36,22 @@ export interface ReceiveHandle extends PumpHandle<ReceivePumpResult> {
   discard(): void;
 }
 
-/** Streams `srcFd` to EOF into `outFd` as DATA frames. */
-export function startSendPump(srcFd: number, outFd: number, options: { frameBytes?: number; heartbeatMs?: number } = {}): SendHandle {
+/**
+ * Streams `srcFd` to EOF into `outFd` as DATA frames; with `rateBytes`, paced to that many bytes
+ * per second in small frames (pacer.ts).
+ */
+export function startSendPump(srcFd: number, outFd: number, options: { frameBytes?: number; heartbeatMs?: number; rateBytes?: number } = {}): SendHandle {
   const control = newPumpControl();
+  const frameBytes = options.frameBytes ?? sendFrameBytes();
   const job: RelayJob = {
     op: "send",
     srcFd,
     outFd,
     mode: pumpMode(),
-    frameBytes: options.frameBytes ?? sendFrameBytes(),
+    frameBytes: options.rateBytes ? paceFrameBytes(options.rateBytes, frameBytes) : frameBytes,
     heartbeatMs: options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,
     control,
+    ...(options.rateBytes ? { rateBytes: options.rateBytes } : {}),
   };
   return {
     result: runJob<SendPumpResult>(job, () => {}),

@@ -33,6 +33,7 @@ import { ConnectionError, ProtocolError } from "./errors.ts";
 import { FrameType, decodeFrameHeader, encodeFrameHeader, frameTypeName } from "./frame.ts";
 import { FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD } from "./limits.ts";
 import { PipeBatcher } from "./pipe-batcher.ts";
+import { Pacer } from "./pacer.ts";
 
 export type PumpMode = "splice" | "copy";
 
@@ -59,6 +60,8 @@ export interface SendPumpOptions {
   frameBytes: number;
   heartbeatMs: number;
   control: PumpControl;
+  /** Wire bytes per second to pace to (pacer.ts); frameBytes should be paceFrameBytes of it. */
+  rateBytes?: number;
 }
 
 export interface SendPumpResult {
@@ -202,6 +205,8 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
   const outBatch = PipeBatcher.for(lib, o.outFd);
   // Non-blocking on the connection only where a full one can be waited out in batches.
   const outFlags = SPLICE_F_MOVE | (outBatch ? SPLICE_F_NONBLOCK : 0);
+  const pacer = newPacer(o);
+  const aborted = () => Atomics.load(flags, CONTROL_ABORT) === 1;
   let bytes = 0;
   try {
     for (;;) {
@@ -236,6 +241,7 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
         }
       }
       if (gathered > 0) {
+        if (pacer && !pacer.take(gathered, aborted)) return { bytes, aborted: true, mode: "splice" };
         encodeFrameHeader(header, 0, FrameType.DATA, false, gathered);
         writeAllOrThrow(o.outFd, header);
         let moved = 0;
@@ -268,9 +274,14 @@ function spliceSend(lib: Libc, o: SendPumpOptions): SendPumpResult | null {
   }
 }
 
+function newPacer(o: SendPumpOptions): Pacer | null {
+  return o.rateBytes ? new Pacer(o.rateBytes, { burstBytes: o.frameBytes }) : null;
+}
+
 function copySend(lib: Libc | null, o: SendPumpOptions): SendPumpResult {
   const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + o.frameBytes);
   const { flags, progress } = o.control;
+  const pacer = newPacer(o);
   let bytes = 0;
   for (;;) {
     if (Atomics.load(flags, CONTROL_ABORT) === 1) return { bytes, aborted: true, mode: "copy" };
@@ -289,6 +300,7 @@ function copySend(lib: Libc | null, o: SendPumpOptions): SendPumpResult {
       n += k;
     }
     if (n > 0) {
+      if (pacer && !pacer.take(n, () => Atomics.load(flags, CONTROL_ABORT) === 1)) return { bytes, aborted: true, mode: "copy" };
       encodeFrameHeader(buf, 0, FrameType.DATA, false, n);
       writeAllOrThrow(o.outFd, buf.subarray(0, FRAME_HEADER_BYTES + n));
       bytes += n;

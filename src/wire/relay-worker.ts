@@ -8,7 +8,7 @@ import { receivePump, sendPump, type PumpControl, type PumpMode } from "./pump.t
 declare const self: Worker;
 
 export type RelayJob =
-  | { op: "send"; srcFd: number; outFd: number; mode: PumpMode; frameBytes: number; heartbeatMs: number; control: PumpControl }
+  | { op: "send"; srcFd: number; outFd: number; mode: PumpMode; frameBytes: number; heartbeatMs: number; control: PumpControl; rateBytes?: number }
   | { op: "receive"; inFd: number; leftover: Uint8Array; dstFd: number; mode: PumpMode; idleTimeoutMs: number; control: PumpControl };
 
 export type RelayEvent =

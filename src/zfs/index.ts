@@ -36,3 +36,12 @@ export {
 export { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeStreamHeader, type StreamHeader } from "./stream-header.ts";
 export { readTree, scanTree, type ScanTreeOptions, type TreeDataset, type TreeNode, type TreeRecord, type TreeVersion } from "./tree-listing.ts";
 export { runZfsLines } from "./run-lines.ts";
+export {
+  COMPRESSION_TYPES,
+  ZSTD_DEFAULT_LEVEL,
+  ZSTD_MAX_LEVEL,
+  ZSTD_MIN_LEVEL,
+  availableCompression,
+  type WireCompression,
+} from "./compressor.ts";
+export { decompressedRecvError, startDecompressedRecv, type DecompressedRecv, type DecompressedRecvResult } from "./recv-stream.ts";

@@ -1,10 +1,11 @@
 /**
- * A running `zfs send` as a stream: the read end of its stdout pipe, a way to stop it, and its
- * outcome as one line of error text. Structurally this is what the RPC layer streams as an octet
- * body (rpc's OctetProducer); the zfs layer does not import rpc. Used by the server's `send` and
- * the client's push alike.
+ * A running `zfs send` as a stream: the read end of its stdout pipe (or of a compressor's, which
+ * then sits between the two), a way to stop it, and its outcome as one line of error text.
+ * Structurally this is what the RPC layer streams as an octet body (rpc's OctetProducer); the zfs
+ * layer does not import rpc. Used by the server's `send` and the client's push alike.
  */
 import { closeQuietly } from "../sys/pipe.ts";
+import { compressorFailure, startCompressor, type CompressorProcess, type WireCompression } from "./compressor.ts";
 import { startZfsSend, zfsChildError } from "./stream-process.ts";
 
 export interface ZfsSendStream {
@@ -18,36 +19,62 @@ export interface ZfsSendStream {
   kill(signal?: NodeJS.Signals | number): Promise<unknown>;
   /** Kills the child if it still runs and closes the pipe: for paths that never streamed. */
   dispose(): Promise<void>;
+  /** Bytes zfs sent so far, before compression; null without a compressor (the wire count is the same). */
+  streamBytes(): number | null;
 }
 
 /**
- * Starts `bin ...argv` (a `send` argv) on a fresh pipe.
+ * Starts `bin ...argv` (a `send` argv) on a fresh pipe, through a compressor when `compression` is given.
  * @throws ZfsNotFoundError when the binary cannot be started
+ * @throws Error when the compressor cannot be started (zfs send is stopped again)
  */
-export function startSendStream(bin: string, argv: readonly string[]): ZfsSendStream {
+export function startSendStream(bin: string, argv: readonly string[], options: { compression?: WireCompression | null } = {}): ZfsSendStream {
   const proc = startZfsSend(bin, argv);
+  let compressor: CompressorProcess | null = null;
+  if (options.compression) {
+    try {
+      compressor = startCompressor(proc.readFd, options.compression);
+    } catch (err) {
+      closeQuietly(proc.readFd);
+      void proc.kill("SIGTERM");
+      throw err;
+    } finally {
+      if (compressor) closeQuietly(proc.readFd); // the compressor holds it now
+    }
+  }
+  const readFd = compressor ? compressor.fd : proc.readFd;
   let aborted: string | null = null;
   let closed = false;
+  let streamed: number | null = null;
   const closeRead = () => {
-    if (!closed) closeQuietly(proc.readFd);
+    if (!closed) closeQuietly(readFd);
     closed = true;
   };
+  const killAll = async (signal: NodeJS.Signals | number) => {
+    await Promise.all([proc.kill(signal), compressor?.kill(signal)]);
+  };
   return {
-    source: { fd: proc.readFd },
+    source: { fd: readFd },
     abort(reason) {
       aborted ??= reason;
-      void proc.kill("SIGTERM");
+      void killAll("SIGTERM");
     },
     async finish() {
-      const result = await proc.done();
+      const [result, packed] = await Promise.all([proc.done(), compressor?.done()]);
       closeRead();
+      if (packed) streamed = packed.streamBytes;
       if (aborted) return aborted;
+      // A compressor that dies takes zfs send down with it (EPIPE), never the other way round:
+      // its failure is the reason. zfs failing ends the compressor's input, which it exits 0 on.
+      const packFailed = compressor && packed ? compressorFailure("compression", packed) : null;
+      if (packFailed) return packFailed;
       return zfsChildError(argv, result)?.message ?? null;
     },
-    kill: (signal) => proc.kill(signal),
+    kill: (signal = "SIGTERM") => killAll(signal),
     async dispose() {
-      await proc.kill("SIGTERM");
+      await killAll("SIGTERM");
       closeRead();
     },
+    streamBytes: () => (compressor ? (streamed ?? compressor.streamBytes()) : null),
   };
 }

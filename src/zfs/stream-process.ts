@@ -33,7 +33,7 @@ export interface ZfsChildResult {
   readonly stderrTail: string;
 }
 
-interface ZfsChild {
+export interface ZfsChild {
   readonly proc: Subprocess;
   readonly argv: readonly string[];
   /** Resolves once the child has exited and its stderr is drained; never rejects. */
@@ -73,6 +73,16 @@ export function startZfsRecv(bin: string, argv: readonly string[]): ZfsRecvProce
   const proc = spawnOrClose(bin, argv, { stdin: pipe.readFd, stdout: "ignore" }, pipe);
   closeQuietly(pipe.readFd);
   return { ...track(proc, bin, argv), writeFd: pipe.writeFd };
+}
+
+/**
+ * Starts `bin ...argv` (a `receive` argv) reading the pipe behind `stdinFd`, which stays the
+ * caller's to close (after this returns); for a stream that reaches zfs through another process.
+ * @throws ZfsNotFoundError when the binary cannot be started
+ */
+export function startZfsRecvFrom(bin: string, argv: readonly string[], stdinFd: number): ZfsChild {
+  const proc = spawnOrClose(bin, argv, { stdin: stdinFd, stdout: "ignore" }, { readFd: -1, writeFd: -1 });
+  return track(proc, bin, argv);
 }
 
 /**

@@ -53,6 +53,40 @@ export function payloadPattern(): Buffer {
   return pattern;
 }
 
+/** Bytes of the bench payloads: larger than any zstd window used, so repeats are not found. */
+const BENCH_PAYLOAD_BYTES = 16 << 20;
+let bench: Buffer | null | undefined;
+
+/**
+ * FAKE_ZFS_PAYLOAD=text: log lines that compress about as well as real logs; =random: bytes that
+ * do not compress. For the compression bench; unset, the payload is the test pattern.
+ */
+function benchPayload(): Buffer | null {
+  if (bench !== undefined) return bench;
+  const kind = process.env.FAKE_ZFS_PAYLOAD;
+  if (kind === "random") {
+    bench = Buffer.allocUnsafe(BENCH_PAYLOAD_BYTES);
+    for (let off = 0; off < bench.length; off += 65536) crypto.getRandomValues(bench.subarray(off, off + 65536));
+  } else if (kind === "text") {
+    const lines: string[] = [];
+    let x = 0x2545f491;
+    let size = 0;
+    while (size < BENCH_PAYLOAD_BYTES) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const r = x >>> 0;
+      const line = `2026-12-02T06:${String((r >>> 8) % 60).padStart(2, "0")}:${String(r % 60).padStart(2, "0")}.${r % 1000}Z INFO [job ${r % 17}] sent ${r % 100_000} bytes to host-${r % 251}.example in ${r % 5000} ms status=${r % 7 === 0 ? "retry" : "ok"}\n`;
+      lines.push(line);
+      size += line.length;
+    }
+    bench = Buffer.from(lines.join("")).subarray(0, BENCH_PAYLOAD_BYTES);
+  } else {
+    bench = null;
+  }
+  return bench;
+}
+
 /** The header bytes of a record: magic, length, JSON. */
 export function encodeHeader(header: RecordHeader): Buffer {
   const json = Buffer.from(JSON.stringify(header));
@@ -86,10 +120,10 @@ export class StreamWriter {
 
   writeRecord(header: RecordHeader): void {
     this.#write(encodeHeader(header), 0, encodeHeader(header).length);
-    const pat = payloadPattern();
+    const pat = benchPayload() ?? payloadPattern();
     for (let pos = header.offset; pos < header.payload; ) {
-      const start = pos % PATTERN_BYTES;
-      const n = Math.min(PATTERN_BYTES - start, header.payload - pos);
+      const start = pos % pat.length;
+      const n = Math.min(pat.length - start, header.payload - pos);
       this.#write(pat, start, n);
       pos += n;
     }

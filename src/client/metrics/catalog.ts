@@ -22,6 +22,7 @@ export const JOB_METRICS = [
   { name: "zferry_job_runs_total", type: "counter", help: "Runs of the job (not dry runs)." },
   { name: "zferry_job_failed_runs_total", type: "counter", help: "Runs of the job in which a filesystem failed or that could not run." },
   { name: "zferry_job_bytes_total", type: "counter", help: "Stream bytes the job moved, all filesystems." },
+  { name: "zferry_job_wire_bytes_total", type: "counter", help: "Bytes on the wire for the job's streams (fewer than the stream bytes with compression)." },
   { name: "zferry_job_snapshots_total", type: "counter", help: "Snapshots the job replicated, all filesystems." },
 ] as const satisfies readonly MetricFamily[];
 
@@ -32,6 +33,7 @@ export const FILESYSTEM_METRICS = [
   { name: "zferry_filesystem_last_run_success", type: "gauge", help: "1 if the filesystem succeeded in the job's last run, 0 if it failed." },
   { name: "zferry_filesystem_last_duration_seconds", type: "gauge", help: "How long the filesystem's transfer took in the last run (0 when nothing was sent)." },
   { name: "zferry_filesystem_bytes_total", type: "counter", help: "Stream bytes moved for the filesystem." },
+  { name: "zferry_filesystem_wire_bytes_total", type: "counter", help: "Bytes on the wire for the filesystem's streams (fewer than the stream bytes with compression)." },
   { name: "zferry_filesystem_snapshots_total", type: "counter", help: "Snapshots replicated for the filesystem." },
   { name: "zferry_filesystem_failures_total", type: "counter", help: "Runs in which the filesystem failed." },
 ] as const satisfies readonly MetricFamily[];

@@ -14,10 +14,10 @@ function table(samples: readonly Sample[], job: string): Record<string, number> 
   return out;
 }
 
-const FIRST: RunRecord = { job: "prod", endedAt: T1, durationSeconds: 4.5, outcomes: [done("tank/a", 1000, 2), { name: "tank/b", status: "up_to_date", bytes: 0, snapshots: 0 }] };
+const FIRST: RunRecord = { job: "prod", endedAt: T1, durationSeconds: 4.5, outcomes: [{ ...done("tank/a", 1000, 2), wireBytes: 400 }, { name: "tank/b", status: "up_to_date", bytes: 0, snapshots: 0 }] };
 
 describe("mergeJobRun", () => {
-  test("a first successful run: every series, counters from zero", () => {
+  test("a first successful run: every series, counters from zero (wire bytes beside stream bytes)", () => {
     expect(table(mergeJobRun([], FIRST), "prod")).toEqual({
       zferry_job_last_attempt_timestamp_seconds: T1,
       zferry_job_last_success_timestamp_seconds: T1,
@@ -26,12 +26,14 @@ describe("mergeJobRun", () => {
       zferry_job_runs_total: 1,
       zferry_job_failed_runs_total: 0,
       zferry_job_bytes_total: 1000,
+      zferry_job_wire_bytes_total: 400,
       zferry_job_snapshots_total: 2,
       "zferry_filesystem_last_attempt_timestamp_seconds{tank/a}": T1,
       "zferry_filesystem_last_success_timestamp_seconds{tank/a}": T1,
       "zferry_filesystem_last_run_success{tank/a}": 1,
       "zferry_filesystem_last_duration_seconds{tank/a}": 2,
       "zferry_filesystem_bytes_total{tank/a}": 1000,
+      "zferry_filesystem_wire_bytes_total{tank/a}": 400,
       "zferry_filesystem_snapshots_total{tank/a}": 2,
       "zferry_filesystem_failures_total{tank/a}": 0,
       "zferry_filesystem_last_attempt_timestamp_seconds{tank/b}": T1,
@@ -39,6 +41,7 @@ describe("mergeJobRun", () => {
       "zferry_filesystem_last_run_success{tank/b}": 1,
       "zferry_filesystem_last_duration_seconds{tank/b}": 0,
       "zferry_filesystem_bytes_total{tank/b}": 0,
+      "zferry_filesystem_wire_bytes_total{tank/b}": 0,
       "zferry_filesystem_snapshots_total{tank/b}": 0,
       "zferry_filesystem_failures_total{tank/b}": 0,
     });

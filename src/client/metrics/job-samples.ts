@@ -46,6 +46,7 @@ function jobSamples(mine: readonly Sample[], run: RunRecord): Sample[] {
     ["zferry_job_runs_total", (before("zferry_job_runs_total") ?? 0) + 1],
     ["zferry_job_failed_runs_total", (before("zferry_job_failed_runs_total") ?? 0) + (ok ? 0 : 1)],
     ["zferry_job_bytes_total", (before("zferry_job_bytes_total") ?? 0) + sum(outcomes, (o) => o.bytes)],
+    ["zferry_job_wire_bytes_total", (before("zferry_job_wire_bytes_total") ?? 0) + sum(outcomes, (o) => o.wireBytes ?? o.bytes)],
     ["zferry_job_snapshots_total", (before("zferry_job_snapshots_total") ?? 0) + sum(outcomes, (o) => o.snapshots)],
   ];
   return samplesOf(values, labels);
@@ -62,6 +63,7 @@ function filesystemSamples(mine: readonly Sample[], run: RunRecord, outcome: Fil
     ["zferry_filesystem_last_run_success", ok ? 1 : 0],
     ["zferry_filesystem_last_duration_seconds", Math.round(outcome.elapsedMs ?? 0) / 1000],
     ["zferry_filesystem_bytes_total", (before("zferry_filesystem_bytes_total") ?? 0) + outcome.bytes],
+    ["zferry_filesystem_wire_bytes_total", (before("zferry_filesystem_wire_bytes_total") ?? 0) + (outcome.wireBytes ?? outcome.bytes)],
     ["zferry_filesystem_snapshots_total", (before("zferry_filesystem_snapshots_total") ?? 0) + outcome.snapshots],
     ["zferry_filesystem_failures_total", (before("zferry_filesystem_failures_total") ?? 0) + (ok ? 0 : 1)],
   ];

@@ -1,8 +1,9 @@
 import { ENDPOINTS, type InfoResponse } from "../../api/index.ts";
 import { defineEndpoint, schema } from "../../rpc/index.ts";
+import { availableCompression } from "../../zfs/index.ts";
 import type { ServerContext } from "../context.ts";
 
-/** What this server offers this identity: versions, zfs features, allowed send flags. */
+/** What this server offers this identity: versions, zfs features, allowed send flags, wire compression. */
 export function infoEndpoint(ctx: ServerContext) {
   return defineEndpoint({
     name: ENDPOINTS.info,
@@ -16,6 +17,7 @@ export function infoEndpoint(ctx: ServerContext) {
         identity: ctx.identity,
         receive_root: ctx.acl.receiveRoot,
         send_flags: [...ctx.acl.allowedSendFlags],
+        compression: availableCompression(),
         capabilities: {
           bookmarks: c.bookmarks,
           resumable: c.resumable,

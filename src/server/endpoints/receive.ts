@@ -26,7 +26,9 @@ import {
 import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
 import { lockReceiveTarget } from "../receive-lock.ts";
 import { forgetReceivedTree, noteReceived, receivedTree, type ReceivedNode, type ReceivedTree } from "../received-tree.ts";
+import { receiveDecompressed } from "./_receive-decompressed.ts";
 import { receiveStream } from "./_receive-stream.ts";
+import { checkedCompression } from "./send.ts";
 
 export function receiveEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -36,6 +38,7 @@ export function receiveEndpoint(ctx: ServerContext) {
     response: "value",
     async handle(args, h): Promise<ReturnType<typeof receiveResponse>> {
       const target = receiveTarget(ctx, args.dataset);
+      const compression = checkedCompression(args.compression);
       using _lock = lockReceiveTarget(ctx, target); // before any zfs: a refusal changes nothing
       h.note.dataset = target;
       h.note.snapshot = args.snapshot;
@@ -56,9 +59,11 @@ export function receiveEndpoint(ctx: ServerContext) {
       const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount, ...confinement }, ctx.caps));
       const allowHint = `receive = { properties = true } in [clients.${ctx.identity}] of the server's config`;
       const gate = ctx.caps.recvExclude ? null : (head: Uint8Array) => void checkStreamHead(head, { policy, subject: `receive ${quote(snapshot.full)}`, allowHint });
+      const streamOptions = { argv, snapshot, gate, prepare: (created: DatasetName[]) => ensureParents(ctx, target, below, created) };
+      if (compression) h.note.compression = `${compression.type}-${compression.level}`;
       let guid: bigint;
       try {
-        await withZfsErrors(() => receiveStream(ctx, h.body, { argv, snapshot, gate, prepare: (created) => ensureParents(ctx, target, below, created) }));
+        await withZfsErrors(() => (compression ? receiveDecompressed(ctx, h.body, { ...streamOptions, note: h.note }) : receiveStream(ctx, h.body, streamOptions)));
         const marked = confinedByReceive ? Promise.resolve() : confineReceived(ctx.runner, target, { policy, wasPlaceholder: force });
         [guid] = await withZfsErrors(() => Promise.all([receivedGuid(ctx, snapshot), marked]));
       } catch (err) {

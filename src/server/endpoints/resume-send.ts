@@ -8,7 +8,7 @@ import { RpcError, defineEndpoint, type OctetProducer } from "../../rpc/index.ts
 import { ZfsError, decodeResumeToken, listVersions, quote, resumeSendArgv } from "../../zfs/index.ts";
 import { requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
 import { requireRawIfEncrypted } from "../encryption-policy.ts";
-import { zfsSendProducer } from "./send.ts";
+import { checkedCompression, zfsSendProducer } from "./send.ts";
 
 export function resumeSendEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -46,8 +46,9 @@ export function resumeSendEndpoint(ctx: ServerContext) {
       }
       const denied = ctx.acl.checkSendFlags([...implied, ...(args.flags ?? [])]);
       if (denied) throw new RpcError("permission_denied", `Send flag ${quote(denied)} (from the resume token) is not allowed for client ${quote(ctx.identity)}`);
+      const compression = checkedCompression(args.compression);
       const argv = await withZfsErrors(async () => resumeSendArgv(args.token, ctx.caps));
-      return zfsSendProducer(ctx, argv);
+      return zfsSendProducer(ctx, argv, { compression, note: h.note, rateBytes: args.bandwidth_limit });
     },
   });
 }

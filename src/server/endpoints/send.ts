@@ -6,7 +6,18 @@
  */
 import { ENDPOINTS, estimateResponse, sendArgs, type SendArgs, type WireSendFlag } from "../../api/index.ts";
 import { RpcError, defineEndpoint, type OctetProducer } from "../../rpc/index.ts";
-import { estimateSendSize, listVersions, quote, sendArgv, startSendStream, type SendFlags, type SendRequest, type ZfsSendStream } from "../../zfs/index.ts";
+import {
+  availableCompression,
+  estimateSendSize,
+  listVersions,
+  quote,
+  sendArgv,
+  startSendStream,
+  type SendFlags,
+  type SendRequest,
+  type WireCompression,
+  type ZfsSendStream,
+} from "../../zfs/index.ts";
 import { requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
 import { requireRawIfEncrypted, requireRawUnlessOff } from "../encryption-policy.ts";
 import { sendableTree } from "../sendable-tree.ts";
@@ -23,7 +34,7 @@ export function sendEndpoint(ctx: ServerContext) {
       h.note.to = args.to;
       if (args.from) h.note.from = args.from.name;
       const argv = await withZfsErrors(async () => sendArgv(request, ctx.caps));
-      return zfsSendProducer(ctx, argv);
+      return zfsSendProducer(ctx, argv, { compression: checkedCompression(args.compression), note: h.note, rateBytes: args.bandwidth_limit });
     },
   });
 }
@@ -44,21 +55,49 @@ export function estimateSendEndpoint(ctx: ServerContext) {
   });
 }
 
+/**
+ * The compression a request asked for, once this server can run it.
+ * @throws RpcError unsupported when it cannot (the client decides whether to fall back)
+ */
+export function checkedCompression(asked: WireCompression | undefined): WireCompression | null {
+  if (!asked) return null;
+  if (!availableCompression().includes(asked.type)) {
+    throw new RpcError("unsupported", `Compression ${quote(asked.type)} is not available on the server: install its binary (Debian: apt install zstd)`);
+  }
+  return asked;
+}
+
 /** Turns a running `zfs send` into the producer of an octet response, registered so a hang-up kills it. */
-export function zfsSendProducer(ctx: ServerContext, argv: string[]): OctetProducer {
+export function zfsSendProducer(
+  ctx: ServerContext,
+  argv: string[],
+  options: { compression?: WireCompression | null; note?: Record<string, unknown>; rateBytes?: number } = {},
+): OctetProducer {
   let stream: ZfsSendStream;
   try {
-    stream = ctx.children.add(startSendStream(ctx.runner.bin, argv));
+    stream = ctx.children.add(startSendStream(ctx.runner.bin, argv, options));
   } catch (err) {
     throw new RpcError("server_error", (err as Error).message, { cause: err });
   }
+  // The identity's own cap wins over a faster (or no) limit asked for. A limit under 1 KiB/s is no
+  // use to anyone and would stall the stream past the idle timeout.
+  const asked = options.rateBytes ? Math.max(1024, options.rateBytes) : undefined;
+  const cap = ctx.acl.bandwidthLimit;
+  const rateBytes = cap !== undefined && (asked === undefined || cap < asked) ? cap : asked;
+  if (rateBytes && options.note) options.note.bandwidth_limit = rateBytes;
   return {
     source: stream.source,
+    ...(rateBytes ? { rateBytes } : {}),
     abort: (reason) => stream.abort(reason),
     async finish() {
       try {
         return await stream.finish();
       } finally {
+        // The request's log line: `bytes` (wire, set by rpc/serve.ts) and the stream they carried.
+        if (options.compression && options.note) {
+          options.note.compression = `${options.compression.type}-${options.compression.level}`;
+          options.note.stream_bytes = stream.streamBytes();
+        }
         ctx.children.remove(stream);
       }
     },

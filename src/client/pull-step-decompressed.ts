@@ -1,0 +1,86 @@
+/**
+ * A pull step whose stream arrives compressed: the server's send (through its zstd) into our
+ * `zstd -d | zfs receive` (zfs/recv-stream.ts). Same rules as pull-step.ts: the first record is
+ * checked before zfs receive starts where zfs cannot confine in the receive, and which error wins
+ * is decided the same way, with the decompressor's failure first on our side.
+ */
+import { StreamError, newRequestId, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
+import { closeQuietly } from "../sys/pipe.ts";
+import {
+  checkStreamHead,
+  confinementArgs,
+  decompressedRecvError,
+  parseVersionShortName,
+  quote,
+  recvArgv,
+  startDecompressedRecv,
+  versionOf,
+  type DatasetName,
+  type DecompressedRecv,
+  type DecompressedRecvResult,
+  type WireCompression,
+} from "../zfs/index.ts";
+import type { Step } from "./plan.ts";
+import { sendArgsFor, streamArgs, type PullStepContext } from "./pull-step.ts";
+
+/** How long the children may take to exit after a failed transfer before they are killed. */
+const RECV_EXIT_GRACE_MS = 30_000;
+
+/**
+ * Runs one compressed step; resolves with the stream bytes received and adds the wire bytes to
+ * `moved.wireBytes`, once `zfs receive` has succeeded.
+ * @throws Error with a one-line reason
+ */
+export async function pullStepDecompressed(
+  ctx: PullStepContext & { readonly compression: WireCompression },
+  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null; moved?: { wireBytes?: number; requests?: string[] } },
+): Promise<number> {
+  const { source, target, step, force, estimate } = args;
+  const to = parseVersionShortName(step.to.name);
+  const recvTarget = step.kind === "resume" ? target : versionOf(target, "snapshot", to);
+  const confinedByReceive = ctx.caps.recvExclude && ctx.caps.recvProperties && step.kind !== "resume";
+  const confinement = confinedByReceive ? confinementArgs(ctx.policy, { wasPlaceholder: force }) : {};
+  const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, ...confinement }, ctx.caps);
+  const subject = `receive ${quote(`${target}@${to}`)}`;
+  const gate = ctx.caps.recvExclude ? null : async (head: Uint8Array) => void checkStreamHead(head, { policy: ctx.policy, subject, allowHint: ctx.allowHint });
+  const probe: ProgressProbe = { bytes: () => 0 };
+  const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}` : to}`;
+  const recv: DecompressedRecv = startDecompressedRecv(ctx.runner.bin, argv, { gate });
+  const line = ctx.progress.start({ label, estimate, probe, stream: () => recv.streamBytes() });
+  const compression = ctx.compression;
+  let received: ReceivedBody | null = null;
+  let failure: unknown = null;
+  let result: DecompressedRecvResult;
+  try {
+    try {
+      const requestId = newRequestId(); // printed with a failure and in --json, logged by the server
+      args.moved?.requests?.push(requestId);
+      const options = { signal: ctx.signal, probe, requestId };
+      const sink = { fd: recv.writeFd };
+      received =
+        step.kind === "resume"
+          ? await ctx.remote.resumeSend(step.token, [], sink, { ...options, compression, bandwidthLimit: ctx.bandwidthLimit })
+          : await ctx.remote.send({ ...sendArgsFor(source, step, ctx.flags), ...streamArgs(ctx) }, sink, options);
+    } catch (err) {
+      failure = err;
+    } finally {
+      closeQuietly(recv.writeFd); // EOF: zstd -d ends, then zfs receive finishes or fails on a cut stream
+    }
+    const exited = failure === null ? await recv.done() : await Promise.race([recv.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
+    result = exited ?? (await recv.kill("SIGTERM"));
+  } finally {
+    line.stop();
+  }
+  const refused = await recv.started.then(() => null, (err: unknown) => err);
+  if (refused) throw refused;
+  const recvError = decompressedRecvError(recv, result, { subject });
+  if (failure instanceof StreamError) {
+    if (failure.sinkError !== null && recvError) throw recvError;
+    throw new Error(`${subject}: the server's send failed: ${failure.message}`, { cause: failure });
+  }
+  if (failure !== null) throw failure;
+  if (recvError) throw recvError;
+  if (received!.sinkError !== null) throw new Error(`${subject}: ${received!.sinkError}`);
+  if (args.moved) args.moved.wireBytes = (args.moved.wireBytes ?? 0) + received!.bytes;
+  return recv.streamBytes();
+}
