@@ -21,7 +21,7 @@ import {
   type WireCompression,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
-import { sendArgsFor, streamArgs, type PullStepContext } from "./pull-step.ts";
+import { receiveTargetOf, sendArgsFor, streamArgs, type PullStepContext } from "./pull-step.ts";
 
 /** How long the children may take to exit after a failed transfer before they are killed. */
 const RECV_EXIT_GRACE_MS = 30_000;
@@ -37,7 +37,7 @@ export async function pullStepDecompressed(
 ): Promise<number> {
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
-  const recvTarget = step.kind === "resume" ? target : versionOf(target, "snapshot", to);
+  const recvTarget = receiveTargetOf(target, step);
   const confinedByReceive = ctx.caps.recvExclude && ctx.caps.recvProperties && step.kind !== "resume";
   const confinement = confinedByReceive ? confinementArgs(ctx.policy, { wasPlaceholder: force }) : {};
   const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, ...confinement }, ctx.caps);

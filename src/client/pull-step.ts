@@ -22,6 +22,7 @@ import {
   versionOf,
   zfsChildError,
   type DatasetName,
+  type VersionName,
   type ReceivePolicy,
   type ZfsCapabilities,
   type ZfsChildResult,
@@ -61,6 +62,15 @@ export function streamArgs(ctx: PullStepContext): { compression?: WireCompressio
   return { ...(ctx.compression ? { compression: ctx.compression } : {}), ...(ctx.bandwidthLimit ? { bandwidth_limit: ctx.bandwidthLimit } : {}) };
 }
 
+/**
+ * What `zfs receive` is given: the snapshot to create, or the filesystem for a resumed stream and
+ * a `-I` stream of several snapshots, which name their snapshots themselves.
+ */
+export function receiveTargetOf(target: DatasetName, step: Step): DatasetName | VersionName {
+  const several = step.kind === "incremental" && (step.intermediates?.length ?? 0) > 0;
+  return step.kind === "resume" || several ? target : versionOf(target, "snapshot", parseVersionShortName(step.to.name));
+}
+
 /** The send request for a step that is not a resume. */
 export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "resume" }>, flags: readonly WireSendFlag[]): SendArgs {
   const args: SendArgs = { dataset: source, to: parseVersionShortName(step.to.name), to_guid: step.to.guid };
@@ -81,10 +91,8 @@ export async function pullStep(
   if (ctx.compression) return pullStepDecompressed({ ...ctx, compression: ctx.compression }, args);
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
-  // A resumed stream, and a `-I` stream of several snapshots, name their snapshots themselves;
-  // zfs wants the filesystem then.
   const several = step.kind === "incremental" && (step.intermediates?.length ?? 0) > 0;
-  const recvTarget = step.kind === "resume" || several ? target : versionOf(target, "snapshot", to);
+  const recvTarget = receiveTargetOf(target, step);
   // Confinement (zfs/confine.ts) in the receive itself where zfs can (not a resumed one: it
   // continues saved state); pull.ts confines the others after the receive. Where zfs cannot
   // confine, the stream's first record decides whether `zfs receive` starts at all: a source
