@@ -3,7 +3,8 @@
  * alternates zferry and its baseline, so the ratio holds even when absolute numbers drift.
  * BENCH_GIB (default 2) sets the stream size, BENCH_RUNS (default 5) the runs per subject.
  * `npm run bench -- wan [--quick]` runs the slow-link figures alone (they are not in the full run:
- * a 2 GiB stream through a 100 MB/s link takes a while per run).
+ * a 2 GiB stream through a 100 MB/s link takes a while per run); `npm run bench -- scale [--quick]`
+ * the wide-tree figures (thousands of filesystems).
  */
 import { codecFigures } from "./codec.ts";
 import { printFigure, printHeader } from "./lib.ts";
@@ -15,6 +16,13 @@ import { startFigures } from "./start.ts";
 if (process.argv[2] === "wan") {
   const { wanBench } = await import("./wan.ts");
   await wanBench();
+  process.exit(0);
+}
+
+// `npm run bench -- scale [--quick]`: wide trees (bench/scale.ts).
+if (process.argv[2] === "scale") {
+  const { scaleBench } = await import("./scale.ts");
+  await scaleBench();
   process.exit(0);
 }
 

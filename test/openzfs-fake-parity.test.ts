@@ -56,6 +56,8 @@ describeOpenZfs("the fake zfs answers as OpenZFS does", () => {
     ["versions of a filesystem", ["list", "-H", "-p", "-o", "name,guid,createtxg,creation", "-t", "snapshot,bookmark", "-d", "1", "-s", "createtxg", fs]],
     ["filesystems below a root", ["list", "-H", "-o", "name", "-t", "filesystem,volume", "-r", `zsrc/${id}`]],
     ["everything below a root, in zfs's own order", ["list", "-H", "-o", "name", "-t", "all", "-r", `zsrc/${id}`]],
+    ["a whole tree as zferry lists it", ["list", "-H", "-p", "-t", "filesystem,volume,snapshot,bookmark", "-o", "name,type,guid,createtxg,creation,referenced,written,snapshots_changed,receive_resume_token,encryption", "-r", `zsrc/${id}`]],
+    ["placeholder marks of a tree", ["get", "-H", "-r", "-s", "local", "-o", "name,value", "zferry:placeholder", `zsrc/${id}`]],
     ["properties of a tree", ["get", "-H", "-r", "-o", "name,property,value,source", "readonly,receive_resume_token", `zsrc/${id}`]],
     ["one property", ["get", "-H", "-o", "property,value,source", "encryption,readonly", fs]],
     ["a missing dataset", ["list", "-H", "-o", "name", missing]],

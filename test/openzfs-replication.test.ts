@@ -70,8 +70,10 @@ for (const server of SERVERS) {
       await g.sh(`head -c 2000000 /dev/urandom > /${s.src}/data/b.bin && zfs snapshot -r ${s.src}@s2`);
       const run = await s.zferry(["pull", "p"], { tty: true });
       succeeded(run);
-      // `zfs send -nP` gave the size, so the line shows "x / y (n%)" and an ETA.
-      expect(run.stdout).toMatch(/data@s1 → s2 .* \/ .*\(\d+%\).*ETA/);
+      // The listing's `written` gave the size, so the job's line shows "x / y (n%)", an ETA and
+      // the transfer in flight.
+      expect(run.stdout).toMatch(/\d\/3 filesystems +[^\r]* \/ [^\r]*\(\d+%\)[^\r]*ETA[^\r]*\| /);
+      expect(run.stdout).toMatch(/filesystems [^\r]*\| [^\r]*data@s1 → s2/);
       for (const rel of TREE) expect(await guid(`${pulled(rel)}@s2`)).toBe(await guid(`${s.src}/${rel}@s2`));
       const again = await s.zferry(["pull", "p"]);
       expect(succeeded(again)).toContain("0 done, 3 up to date");

@@ -11,8 +11,10 @@
  */
 import type { Config, PullJobConfig } from "../config/index.ts";
 import {
+  CONFINEMENT_PROPERTIES,
   confineReceived,
   decodeResumeToken,
+  isConfined,
   parseDatasetName,
   quote,
   readTree,
@@ -98,7 +100,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
       // What arrived is kept and confined even when a later step failed. A receive with `-x`/`-o`
       // (pull-step.ts) did that itself; a resumed one and zfs without them need it done after.
       const confinedByReceive = caps.recvExclude && caps.recvProperties && !p.plan.steps.some((s) => s.kind === "resume");
-      if (arrived > 0 && !confinedByReceive) {
+      if (arrived > 0 && !confinedByReceive && !p.staysConfined) {
         try {
           await confineReceived(runner, target, { policy, wasPlaceholder: p.plan.intoPlaceholder });
         } catch (err) {
@@ -144,7 +146,9 @@ async function checkLocalSide(runner: ZfsRunner, job: PullJobConfig): Promise<{ 
     );
   }
   try {
-    return { caps, local: await readTree(runner, job.root, { placeholders: true }) };
+    // Old zfs lists with `zfs get`: the confined properties come with it, so that a target they
+    // already confine needs no `zfs get` after each receive (see staysConfined).
+    return { caps, local: await readTree(runner, job.root, { placeholders: true, properties: CONFINEMENT_PROPERTIES }) };
   } catch (err) {
     if (err instanceof ZfsError && err.isDatasetMissing) {
       throw new Error(`The job's root ${quote(job.root)} does not exist here: create it first, e.g. "zfs create -o mountpoint=none ${job.root}"`);
@@ -156,6 +160,11 @@ async function checkLocalSide(runner: ZfsRunner, job: PullJobConfig): Promise<{ 
 interface PullPlanned extends PlannedFilesystem {
   readonly source: DatasetName;
   readonly target: DatasetName;
+  /**
+   * The target is confined already and its plan cannot change that: incremental streams only,
+   * which the stream gate lets through only without properties (zfs without `receive -x`).
+   */
+  readonly staysConfined?: boolean;
 }
 
 /** What the server offers, narrowed by the job's filter. */
@@ -190,7 +199,10 @@ async function planFilesystem(
     const versions = node.versions.map((v) => ({ name: v.name, kind: v.type, guid: v.guid, createtxg: v.createtxg }));
     const plan = planReplication(versions, await localTarget(runner, target, local.get(target)), planOptions);
     const estimates = plan.kind === "replicate" ? plan.steps.map((step) => estimateStep(node, step)) : undefined;
-    return { name, source, target, plan, ...(estimates ? { estimates } : {}) };
+    const props = local.get(target)?.dataset.properties;
+    const staysConfined =
+      plan.kind === "replicate" && !job.receive.properties && plan.steps.every((s) => s.kind === "incremental") && props !== undefined && isConfined(props, job.receive);
+    return { name, source, target, plan, staysConfined, ...(estimates ? { estimates } : {}) };
   } catch (err) {
     return { name, source, target, plan: null, error: (err as Error).message };
   }

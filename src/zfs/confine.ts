@@ -93,6 +93,28 @@ export async function confineReceived(runner: ZfsRunner, target: DatasetName, op
   if (Object.keys(values).length > 0) await setProperties(runner, target, { values });
 }
 
+/** The properties `confineReceived` reads, to ask for in a listing. */
+export const CONFINEMENT_PROPERTIES: readonly string[] = Object.freeze([...INHERITED_PROPERTIES, ...Object.keys(FORCED_PROPERTIES)]);
+
+/**
+ * Whether a dataset with these properties (name → value and source, as `zfs get` prints them) is
+ * already what `confineReceived` would leave it as, so that it would change nothing.
+ */
+export function isConfined(props: ReadonlyMap<string, { value: string; source: string }>, policy: ReceivePolicy): boolean {
+  const keep = new Set<string>(policy.keep);
+  for (const p of INHERITED_PROPERTIES) {
+    if (keep.has(p)) continue;
+    const got = props.get(p);
+    if (!got || got.source === "received" || (got.source === "local" && got.value !== "none")) return false;
+  }
+  for (const [p, value] of Object.entries(FORCED_PROPERTIES)) {
+    if (keep.has(p)) continue;
+    const got = props.get(p);
+    if (got?.value !== value || got.source !== "local") return false;
+  }
+  return props.get(PLACEHOLDER_PROPERTY)?.source !== "local";
+}
+
 /**
  * Where a new child of `parent` would be mounted, or null when nowhere (mountpoint none or
  * legacy). A zfs without `zfs receive -u` (zfs-fuse) mounts what it receives there.

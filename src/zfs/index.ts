@@ -22,12 +22,14 @@ export { getProperties, inheritProperty, setProperties, type PropertyValue } fro
 export { startSendStream, type ZfsSendStream } from "./send-stream.ts";
 export {
   CONFINED_POLICY,
+  CONFINEMENT_PROPERTIES,
   FORCED_PROPERTIES,
   INHERITED_PROPERTIES,
   KEEPABLE_PROPERTIES,
   StreamRefusedError,
   checkStreamHead,
   confineReceived,
+  isConfined,
   confinementArgs,
   mountpointForChildOf,
   type KeepableProperty,

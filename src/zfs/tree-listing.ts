@@ -30,6 +30,8 @@ export interface TreeDataset {
   readonly placeholder: boolean;
   /** Its `encryption` ("off", "aes-256-gcm", …) where asked and zfs has it; else null. */
   readonly encryption: string | null;
+  /** The `properties` asked for, with their sources; only where zfs lists by `zfs get` (old zfs). */
+  readonly properties?: ReadonlyMap<string, { readonly value: string; readonly source: string }>;
 }
 
 /** A snapshot or bookmark of the tree, with what estimates a send of it. */
@@ -47,6 +49,11 @@ export interface ScanTreeOptions extends ZfsRunOptions {
   readonly placeholders?: boolean;
   /** Read each dataset's `encryption` too (only zfs with native encryption has it: `send -w`). */
   readonly encryption?: boolean;
+  /**
+   * Native properties to read with their sources where that costs nothing extra: old zfs, whose
+   * listing is a `zfs get` anyway (TreeDataset.properties); OpenZFS lists without them.
+   */
+  readonly properties?: readonly string[];
 }
 
 /** A dataset of a tree with its versions, oldest first. */
@@ -151,7 +158,8 @@ async function localPlaceholders(runner: ZfsRunner, roots: readonly DatasetName[
 
 /** One object's lines of `zfs get -H -p -r -o name,property,value,source`, gathered. */
 async function* scanViaGet(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<TreeRecord, void, undefined> {
-  const props = ["type", "guid", "createtxg", "creation", "referenced", ...(options.placeholders ? [PLACEHOLDER_PROPERTY] : [])];
+  const extra = (options.properties ?? []).filter((p) => p !== PLACEHOLDER_PROPERTY);
+  const props = ["type", "guid", "createtxg", "creation", "referenced", ...extra, ...(options.placeholders || extra.length ? [PLACEHOLDER_PROPERTY] : [])];
   const argv = ["get", "-H", "-p", "-r", "-o", "name,property,value,source", props.join(","), ...roots];
   let current: string | null = null;
   let values = new Map<string, { value: string; source: string }>();
@@ -160,9 +168,10 @@ async function* scanViaGet(runner: ZfsRunner, roots: readonly DatasetName[], opt
     parseOrThrow(argv, current!, index, () => {
       const got = values;
       const record = makeRecord(current!, (p) => got.get(p)?.value);
+      if (record.kind !== "dataset") return record;
       const mark = got.get(PLACEHOLDER_PROPERTY);
-      if (record.kind === "dataset" && mark?.value === "on" && mark.source === "local") return { kind: "dataset", dataset: { ...record.dataset, placeholder: true } };
-      return record;
+      const placeholder = (options.placeholders ?? false) && mark?.value === "on" && mark.source === "local";
+      return { kind: "dataset", dataset: { ...record.dataset, placeholder, ...(options.properties ? { properties: got } : {}) } };
     });
   for await (const line of runZfsLines(argv, { ...options, bin: runner.bin })) {
     index++;

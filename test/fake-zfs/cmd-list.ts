@@ -57,6 +57,7 @@ export function cmdGet(args: string[]): number {
   let parsable = false;
   let depth = -1;
   let columns = ["name", "property", "value", "source"];
+  let sources: string[] | null = null;
   let types: Kind[] = ["filesystem", "volume", "snapshot", "bookmark"];
   for (const { opt, arg = "" } of r.opts) {
     if (opt === "H") scripted = true;
@@ -64,7 +65,12 @@ export function cmdGet(args: string[]): number {
     else if (opt === "r") depth = Number.MAX_SAFE_INTEGER;
     else if (opt === "d") depth = parseDepth("get", arg);
     else if (opt === "t") types = parseTypes("get", arg);
-    else if (opt === "o") {
+    else if (opt === "s") {
+      sources = arg.split(",");
+      for (const src of sources) {
+        if (!["local", "default", "inherited", "temporary", "received", "none"].includes(src)) usageError("get", `invalid source '${src}'`);
+      }
+    } else if (opt === "o") {
       columns = arg.split(",");
       for (const c of columns) {
         if (!["name", "property", "value", "received", "source"].includes(c)) usageError("get", `invalid column name '${c}'`);
@@ -81,6 +87,9 @@ export function cmdGet(args: string[]): number {
   for (const e of entities) {
     for (const p of props) {
       const { value, source } = propValue(state, e, p, parsable);
+      // `-s`: only values whose source is listed ("inherited from X" is "inherited", "-" is "none").
+      const kind = source === "-" ? "none" : source.startsWith("inherited") ? "inherited" : source;
+      if (sources !== null && !sources.includes(kind)) continue;
       const cell: Record<string, string> = { name: e.name, property: p, value, received: "-", source };
       rows.push(columns.map((c) => cell[c]!));
     }
@@ -127,15 +136,21 @@ function collect(state: FakeState, names: string[], o: { depth: number; kinds: K
       entities.push(e);
     }
   };
+  // Children by parent, once: a wide pool has tens of thousands of datasets.
+  const children = new Map<string, string[]>();
+  for (const child of Object.keys(state.datasets)) {
+    const slash = child.lastIndexOf("/");
+    if (slash < 0) continue;
+    const parent = child.slice(0, slash);
+    (children.get(parent) ?? children.set(parent, []).get(parent)!).push(child);
+  }
   const walk = (name: string, level: number) => {
     const ds = state.datasets[name]!;
     add({ kind: ds.type, name, ds });
     if (level >= o.depth) return;
     for (const [snap, version] of Object.entries(ds.snapshots)) add({ kind: "snapshot", name: `${name}@${snap}`, ds, version });
     for (const [bm, version] of Object.entries(ds.bookmarks)) add({ kind: "bookmark", name: `${name}#${bm}`, ds, version });
-    for (const child of Object.keys(state.datasets)) {
-      if (child.startsWith(`${name}/`) && !child.slice(name.length + 1).includes("/")) walk(child, level + 1);
-    }
+    for (const child of children.get(name) ?? []) walk(child, level + 1);
   };
   // Without operands zfs iterates every pool recursively (zfs_for_each with argc == 0).
   if (names.length === 0) o.depth = Number.MAX_SAFE_INTEGER;
@@ -164,7 +179,8 @@ function collect(state: FakeState, names: string[], o: { depth: number; kinds: K
  * its snapshots before its bookmarks (as OpenZFS 2.3 iterates them), each by createtxg.
  */
 function sortEntities(state: FakeState, entities: Entity[], sorts: { prop: string; desc: boolean }[]): void {
-  const base = (e: Entity) => e.name.split(/[@#]/)[0]!;
+  const bases = new Map<Entity, string>();
+  const base = (e: Entity) => bases.get(e) ?? bases.set(e, e.name.split(/[@#]/)[0]!).get(e)!;
   const rank = (e: Entity) => (e.kind === "snapshot" ? 1 : e.kind === "bookmark" ? 2 : 0);
   const txg = (e: Entity) => (e.kind === "snapshot" || e.kind === "bookmark" ? e.version.createtxg : -1);
   entities.sort((a, b) => {

@@ -117,6 +117,7 @@ export function buildState(lines: string[], payload = 64 * 1024): FakeState {
     const short = line.slice(sep + 1);
     if (line[sep] === "@") {
       ds.snapshots[short] = { guid: String(1000 + ++n), createtxg: ++state.txg, creation: 1_700_000_000 + state.txg, payload };
+      ds.snapshotsChanged = 1_700_000_000 + state.txg;
       lastSnap.set(dsName, short);
     } else {
       const snap = ds.snapshots[lastSnap.get(dsName) ?? ""];

@@ -1,0 +1,137 @@
+/**
+ * `npm run bench -- scale [--quick]`: what a job costs on a wide tree, side by side with what zfs
+ * itself needs, on zfs-fuse with the compiled binary and a local connect (no ssh):
+ *
+ * - no-op check of N filesystems (all up to date) against one `zfs list -t snapshot -r` of
+ *   each side;
+ * - incremental of N filesystems with one small change each against the shell loop
+ *   `zfs send -i | zfs recv` over the same filesystems, sequential and 4 at a time;
+ * - with the fake zfs (compiled): a no-op of 10 000 filesystems × 30 snapshots, wall time and the
+ *   client's peak RSS.
+ *
+ * N is 200 (BENCH_SCALE_N); `--quick` uses 40 and a 1 000-filesystem fake tree.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compileFakeZfs, createFakeZfs } from "../test/fake-zfs/fixture.ts";
+import type { FakeDataset, FakeState } from "../test/fake-zfs/state.ts";
+import { createTestPool, ensureZfsFuse, zfsCli } from "../test/harness/pool.ts";
+import { BUN, REPO, benchRuns, median, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
+
+const quick = process.argv.includes("--quick");
+const N = Number(process.env.BENCH_SCALE_N ?? (quick ? 40 : 200));
+const FAKE_FS = quick ? 1_000 : 10_000;
+const FAKE_SNAPS = 30;
+
+export async function scaleBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "zferry-bench-scale-"));
+  try {
+    const zferry = await buildBinary(dir);
+    printHeader(`zferry scale bench (\`npm run bench -- scale${quick ? " --quick" : ""}\`): N = ${N} filesystems on zfs-fuse, local connect, compiled binary`);
+    for (const f of await zfsFuseFigures(dir, zferry)) printFigure(f);
+    const fake = await fakeFigure(dir, zferry);
+    process.stdout.write(`\n${fake}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function buildBinary(dir: string): Promise<string> {
+  const out = join(dir, "zferry");
+  const script: string = (await Bun.file(join(REPO, "package.json")).json()).scripts.build;
+  const args = script.split(" ").slice(1).map((a) => (a === "dist/zferry" ? out : a));
+  const proc = Bun.spawn([BUN, ...args], { cwd: REPO, stdout: "ignore", stderr: "pipe" });
+  if ((await proc.exited) !== 0) throw new Error(`build failed: ${await proc.stderr.text()}`);
+  return out;
+}
+
+function config(dir: string, body: string): string {
+  const file = join(dir, `zferry-${Math.random().toString(36).slice(2)}.toml`);
+  writeFileSync(file, `[locks]\ndir = ${JSON.stringify(join(dir, "locks"))}\n[log]\nlevel = "warn"\n${body}`);
+  return file;
+}
+
+async function zfsFuseFigures(dir: string, zferry: string): Promise<Figure[]> {
+  const fuse = await ensureZfsFuse();
+  if (!fuse.ok) throw new Error(`zfs-fuse: ${fuse.reason}`);
+  await using src = await createTestPool("zfbench");
+  await using dst = await createTestPool("zfbench");
+  const S = src.name;
+  const D = dst.name;
+  await zfsCli(["create", "-o", "mountpoint=none", `${S}/w`]);
+  const names = Array.from({ length: N }, (_, i) => `w/f${String(i).padStart(4, "0")}`);
+  for (const n of names) await zfsCli(["create", "-o", "mountpoint=none", `${S}/${n}`]);
+  await zfsCli(["snapshot", "-r", `${S}/w@s0`]);
+  for (const t of ["z", "loop", "par"]) await zfsCli(["create", "-o", "mountpoint=none", `${D}/${t}`]);
+  for (const t of ["loop", "par"]) await zfsCli(["create", "-o", "mountpoint=none", `${D}/${t}/w`]);
+  const file = config(
+    dir,
+    `[clients.b]\nfilesystems = { "${S}/w<" = true }\n` +
+      `[jobs.wide]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "${D}/z"\nfilesystems = { "${S}/w<" = true, "${S}/w" = false }\n`,
+  );
+  const pull = `${zferry} pull wide --config ${file}`;
+  // Initial state for every subject: everything at s0.
+  await timeShell(pull);
+  const loop = (target: string, from: string, to: string, parallel: number) =>
+    `printf '%s\\n' ${names.join(" ")} | xargs -P ${parallel} -I{} sh -c 'zfs send -i ${S}/{}@${from} ${S}/{}@${to} | zfs recv ${D}/${target}/{}'`;
+  await timeShell(`for n in ${names.join(" ")}; do zfs send ${S}/$n@s0 | zfs recv ${D}/loop/$n; zfs send ${S}/$n@s0 | zfs recv ${D}/par/$n; done`);
+
+  const figures: Figure[] = [];
+  const runs = benchRuns();
+  const noop: number[] = [];
+  const list: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    list.push(await timeShell(`zfs list -H -t snapshot -r ${S}/w >/dev/null && zfs list -H -t snapshot -r ${D}/z >/dev/null`));
+    noop.push(await timeShell(pull));
+  }
+  figures.push({ name: `no-op check, ${N} filesystems (vs one listing per side)`, zferry: median(noop) * 1000, baseline: median(list) * 1000, unit: "ms", note: `${runs} runs` });
+
+  const inc: number[] = [];
+  const seq: number[] = [];
+  const par: number[] = [];
+  for (let i = 1; i <= runs; i++) {
+    // A small change in each filesystem: a new snapshot after one written file's worth of change.
+    await zfsCli(["snapshot", "-r", `${S}/w@s${i}`]);
+    inc.push(await timeShell(pull));
+    seq.push(await timeShell(loop("loop", `s${i - 1}`, `s${i}`, 1)));
+    par.push(await timeShell(loop("par", `s${i - 1}`, `s${i}`, 4)));
+  }
+  figures.push({ name: `incremental, ${N} filesystems (vs sequential send | recv loop)`, zferry: median(inc) * 1000, baseline: median(seq) * 1000, unit: "ms", note: `${runs} runs, concurrency 4` });
+  figures.push({ name: `incremental, ${N} filesystems (vs the loop 4 at a time)`, zferry: median(inc) * 1000, baseline: median(par) * 1000, unit: "ms", note: `${runs} runs, concurrency 4` });
+  return figures;
+}
+
+/** A fake tree of FAKE_FS × FAKE_SNAPS, already replicated; the no-op's time and the client's peak RSS. */
+async function fakeFigure(dir: string, zferry: string): Promise<string> {
+  const program = compileFakeZfs(join(dir, "fake-zfs"));
+  using fake = createFakeZfs({ program });
+  const state: FakeState = { txg: 10, datasets: {} };
+  const ds = (guid: number): FakeDataset => ({ type: "filesystem", guid: String(guid), createtxg: 2, creation: 1_700_000_000, props: {}, snapshots: {}, bookmarks: {} });
+  for (const pool of ["tank", "backup", "backup/pull", "backup/pull/tank"]) state.datasets[pool] = ds(state.txg++);
+  state.datasets["backup/pull"]!.props.mountpoint = "none";
+  for (let f = 0; f < FAKE_FS; f++) {
+    const name = `tank/f${String(f).padStart(5, "0")}`;
+    const source = (state.datasets[name] = ds(state.txg++));
+    const target = (state.datasets[`backup/pull/${name}`] = ds(state.txg++));
+    target.props.readonly = "on";
+    for (let s = 0; s < FAKE_SNAPS; s++) {
+      const v = { guid: String(1_000_000 + f * FAKE_SNAPS + s), createtxg: 100 + s, creation: 1_700_000_000 + s };
+      source.snapshots[`s${s}`] = v;
+      target.snapshots[`s${s}`] = { ...v };
+    }
+  }
+  writeFileSync(fake.statePath, JSON.stringify(state));
+  const file = config(dir, `[zfs]\nbin = ${JSON.stringify(fake.bin)}\n[clients.b]\nfilesystems = { "tank<" = true }\n[jobs.p]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "backup/pull"\n`);
+  const times: number[] = [];
+  let rss = 0;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const proc = Bun.spawn([zferry, "pull", "p", "--config", file], { stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
+    times.push((performance.now() - t0) / 1000);
+    if (code !== 0 || !out.includes(`${FAKE_FS} up to date`)) throw new Error(`fake no-op failed (${code}): ${err.slice(-500)}${out.slice(-500)}`);
+    rss = Math.max(rss, (proc.resourceUsage()?.maxRSS ?? 0) / (1 << 20)); // bytes
+  }
+  return `fake zfs, no-op of ${FAKE_FS} filesystems × ${FAKE_SNAPS} snapshots: ${median(times).toFixed(2)} s (median of 3; ${times.map((t) => t.toFixed(2)).join(", ")}), client peak RSS ${rss.toFixed(0)} MiB`;
+}
