@@ -3,11 +3,17 @@ import { CONFINED_POLICY, type DatasetName } from "../zfs/index.ts";
 import { at, fail, optional, readArray, readBoolean, readEnum, readTable, required, type At } from "./_read.ts";
 import { readDatasetName, readFilter } from "./_datasets.ts";
 import { readReceivePolicy } from "./_receive.ts";
+import { readSnapshotPrefix } from "./_keep.ts";
 import type { ClientConfig } from "./types.ts";
 import { SEND_FLAG_NAMES, type SendFlagName } from "./send-flags.ts";
 
 export function readClient(identity: string, value: unknown, where: At): ClientConfig {
-  const table = readTable(value, where, ["filesystems", "receive_root", "receive", "send_flags", "send_decrypted"]);
+  const table = readTable(value, where, ["filesystems", "receive_root", "receive", "send_flags", "send_decrypted", "snapshot", "prune"]);
+  const snapshotPrefix = optional<string | undefined>(table, "snapshot", where, readSnapshotPrefix, undefined);
+  const prune = optional(table, "prune", where, readBoolean, false);
+  if (prune && snapshotPrefix === undefined) {
+    fail(at(where, "prune"), `prune = true needs snapshot = { prefix = "…" } beside it: only snapshots with that prefix may be destroyed`);
+  }
   return {
     identity,
     filesystems: required(table, "filesystems", where, readFilter),
@@ -15,6 +21,8 @@ export function readClient(identity: string, value: unknown, where: At): ClientC
     receive: optional(table, "receive", where, readReceivePolicy, CONFINED_POLICY),
     sendFlags: optional(table, "send_flags", where, readSendFlagList, []),
     sendDecrypted: optional(table, "send_decrypted", where, readBoolean, false),
+    snapshotPrefix,
+    prune,
   };
 }
 

@@ -3,6 +3,8 @@ import { CONFINED_POLICY, type DatasetName } from "../zfs/index.ts";
 import { at, fail, optional, readArray, readBoolean, readDuration, readEnum, readInteger, readString, readTable, required, type At } from "./_read.ts";
 import { readDatasetName, readFilter } from "./_datasets.ts";
 import { readReceivePolicy } from "./_receive.ts";
+import { readKeepRules, readSnapshotPrefix } from "./_keep.ts";
+import type { KeepRule } from "../retention/index.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "./defaults.ts";
 import { parseIdentity } from "./identity.ts";
 import { DatasetFilter } from "./filter.ts";
@@ -10,7 +12,7 @@ import type { ClientConfig, ConnectConfig, InitialPolicy, JobConfig } from "./ty
 import { SEND_FLAG_NAMES, type SendOptions } from "./send-flags.ts";
 import { checkSshOption } from "./ssh-options.ts";
 
-const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send", "receive"] as const;
+const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send", "receive", "snapshot", "keep_sender", "keep_receiver"] as const;
 const SSH_KEYS = ["type", "host", "user", "port", "identity_file", "options", "handshake_timeout"] as const;
 const LOCAL_KEYS = ["type", "identity"] as const;
 /** Host names, IPv4 and IPv6 literals (with a zone); never a leading "-", which ssh would take for an option. */
@@ -27,6 +29,7 @@ export function readJob(name: string, value: unknown, where: At, clients: Readon
     connect,
     initial: optional<InitialPolicy>(table, "initial", where, (v, w) => readEnum(v, w, ["most_recent", "all"] as const), "most_recent"),
     send: optional(table, "send", where, readSendOptions, SEND_NONE),
+    ...readCycle(table, where),
   };
   if (connect.type === "local") checkLocalIdentity(connect.identity, type, at(at(where, "connect"), "identity"), clients);
   if (type === "pull") {
@@ -67,6 +70,19 @@ function readConnect(value: unknown, where: At): ConnectConfig {
     options: optional(table, "options", where, readSshOptions, []),
     handshakeTimeoutMs: optional(table, "handshake_timeout", where, readDuration, DEFAULT_HANDSHAKE_TIMEOUT_MS),
   };
+}
+
+/** The snapshot prefix and the keep rules; pruning needs the prefix, which picks its candidates. */
+function readCycle(table: Readonly<Record<string, unknown>>, where: At): { snapshotPrefix: string | undefined; keepSender: KeepRule[] | undefined; keepReceiver: KeepRule[] | undefined } {
+  const snapshotPrefix = optional<string | undefined>(table, "snapshot", where, readSnapshotPrefix, undefined);
+  const keepSender = optional<KeepRule[] | undefined>(table, "keep_sender", where, (v, w) => readKeepRules(v, w, "sender"), undefined);
+  const keepReceiver = optional<KeepRule[] | undefined>(table, "keep_receiver", where, (v, w) => readKeepRules(v, w, "receiver"), undefined);
+  for (const key of ["keep_sender", "keep_receiver"] as const) {
+    if (table[key] !== undefined && snapshotPrefix === undefined) {
+      fail(at(where, key), `pruning needs snapshot = { prefix = "…" } in this job: only snapshots with that prefix are candidates`);
+    }
+  }
+  return { snapshotPrefix, keepSender, keepReceiver };
 }
 
 function readSendOptions(value: unknown, where: At): SendOptions {

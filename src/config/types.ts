@@ -6,6 +6,7 @@ import type { DatasetName, ReceivePolicy } from "../zfs/index.ts";
 import type { LogLevelName } from "../log.ts";
 import type { DatasetFilter } from "./filter.ts";
 import type { SendFlagName, SendOptions } from "./send-flags.ts";
+import type { KeepRule } from "../retention/index.ts";
 
 export type InitialPolicy = "most_recent" | "all";
 
@@ -69,6 +70,10 @@ export interface ClientConfig {
    * then only ever sees ciphertext, however it words its request or a resume token.
    */
   readonly sendDecrypted: boolean;
+  /** `snapshot = { prefix }`: it may ask for snapshots named `<prefix><time>` in its filesystems. */
+  readonly snapshotPrefix: string | undefined;
+  /** `prune = true`: it may destroy snapshots with its prefix in its filesystems (never its base, nor held ones). */
+  readonly prune: boolean;
 }
 
 export interface SshConnectConfig {
@@ -99,6 +104,12 @@ interface JobCommon {
   readonly filesystems: DatasetFilter;
   readonly initial: InitialPolicy;
   readonly send: SendOptions;
+  /** `snapshot = { prefix }`: `zferry run` takes `<prefix><UTC time>` snapshots; undefined takes none. */
+  readonly snapshotPrefix: string | undefined;
+  /** Rules for the sending side (push: here; pull: the server); undefined prunes nothing there. */
+  readonly keepSender: readonly KeepRule[] | undefined;
+  /** Rules for the receiving side; undefined prunes nothing there. */
+  readonly keepReceiver: readonly KeepRule[] | undefined;
 }
 
 export interface PullJobConfig extends JobCommon {
