@@ -34,3 +34,5 @@ export {
   type ReceivePolicy,
 } from "./confine.ts";
 export { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeStreamHeader, type StreamHeader } from "./stream-header.ts";
+export { holdCounts, holdTag, placeHold, releaseHold } from "./holds.ts";
+export { createSnapshots, destroySnapshots } from "./snapshots.ts";
