@@ -32,6 +32,10 @@ export class Acl {
   readonly sendDecrypted: boolean;
   /** What its pushed streams may set (`receive` in its `[clients.NAME]`). */
   readonly receivePolicy: ReceivePolicy;
+  /** `snapshot = { prefix }`: the only names it may snapshot and prune; undefined grants neither. */
+  readonly snapshotPrefix: string | undefined;
+  /** `prune = true`: may it destroy snapshots with its prefix in its filesystems? */
+  readonly mayPrune: boolean;
   readonly #filesystems: DatasetFilter;
 
   constructor(client: ClientConfig) {
@@ -41,6 +45,8 @@ export class Acl {
     this.sendDecrypted = client.sendDecrypted;
     this.receivePolicy = client.receive;
     this.#filesystems = client.filesystems;
+    this.snapshotPrefix = client.snapshotPrefix;
+    this.mayPrune = client.prune && client.snapshotPrefix !== undefined;
     Object.freeze(this);
   }
 
