@@ -112,7 +112,8 @@ async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArg
       const base = newestCommon(remote, local);
       const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
       if (base && !dryRun) {
-        await protectPulledBase(session.remote, runner, { source, target, base: parseVersionShortName(base.name), identity });
+        const others = localSnaps.map((s) => parseVersionShortName(s.name));
+        await protectPulledBase(session.remote, runner, { source, target, base: parseVersionShortName(base.name), identity, others });
       }
       if (job.keepSender) {
         const snaps = remote.filter((v) => v.kind === "snapshot");

@@ -20,9 +20,9 @@ export function newestCommon(sender: readonly VersionEntry[], receiver: readonly
  * Moves `identity`'s hold onto `base` on both sides of a pull.
  * @throws RpcError from the server's `protect`; ZfsError from the local hold
  */
-export async function protectPulledBase(remote: RemoteSession, runner: ZfsRunner, args: { source: DatasetName; target: DatasetName; base: VersionShortName; identity: string }): Promise<void> {
+export async function protectPulledBase(remote: RemoteSession, runner: ZfsRunner, args: { source: DatasetName; target: DatasetName; base: VersionShortName; identity: string; others: readonly VersionShortName[] }): Promise<void> {
   await remote.rpc.callValue(ENDPOINTS.protect, { dataset: args.source, snapshot: args.base }, protectResponse);
-  await protectLocal(runner, args.target, { base: args.base, identity: args.identity });
+  await protectLocal(runner, args.target, { base: args.base, identity: args.identity, others: args.others });
 }
 
 /**
