@@ -110,8 +110,8 @@ test.each([
 test("protect moves each identity's own hold; one puller's base survives the other's prune", async () => {
   {
     await using b1 = await session("b1");
-    expect(await b1.callValue(ENDPOINTS.protect, { dataset: "tank/a", snapshot: S1 }, protectResponse)).toEqual({ held: S1, released: [] });
-    expect(await b1.callValue(ENDPOINTS.protect, { dataset: "tank/a", snapshot: S2 }, protectResponse)).toEqual({ held: S2, released: [S1] });
+    expect(await b1.callValue(ENDPOINTS.protect, { dataset: "tank/a", snapshot: S1 }, protectResponse)).toEqual({ held: S1, released: [], cursor: `zferry_b1_${S1}` });
+    expect(await b1.callValue(ENDPOINTS.protect, { dataset: "tank/a", snapshot: S2 }, protectResponse)).toEqual({ held: S2, released: [S1], cursor: `zferry_b1_${S2}` });
   }
   {
     await using b3 = await session("b3");
@@ -125,6 +125,8 @@ test("protect moves each identity's own hold; one puller's base survives the oth
       ],
     });
   }
+  // Each identity's bookmark cursor sits on its base; b1's cursor on S1 went when S2 became its base.
+  expect(Object.keys(fake.state().datasets["tank/a"]!.bookmarks).sort()).toEqual([`zferry_b1_${S2}`, `zferry_b3_${S3}`]);
   const snaps = fake.state().datasets["tank/a"]!.snapshots;
   expect([Object.keys(snaps[S2]!.holds ?? {}), Object.keys(snaps[S3]!.holds ?? {})]).toEqual([["zferry_b1"], ["zferry_b3"]]);
 });

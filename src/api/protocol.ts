@@ -137,7 +137,12 @@ export const protectArgs = schema.object({
   /** receive_root/<dataset> (push) instead of the server's own dataset. */
   received: schema.optional(schema.boolean),
 });
-export const protectResponse = schema.object({ held: schema.string({ max: 512 }), released: schema.array(schema.string({ max: 512 }), { max: 1_000_000 }) });
+export const protectResponse = schema.object({
+  held: schema.string({ max: 512 }),
+  released: schema.array(schema.string({ max: 512 }), { max: 1_000_000 }),
+  /** The identity's bookmark cursor on the base (OpenZFS only): `zferry_<identity>_<snapshot>`. */
+  cursor: schema.optional(schema.string({ max: 512 })),
+});
 
 export const pruneArgs = schema.object({
   dataset,

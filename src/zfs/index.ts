@@ -36,3 +36,4 @@ export {
 export { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeStreamHeader, type StreamHeader } from "./stream-header.ts";
 export { holdCounts, holdTag, placeHold, releaseHold } from "./holds.ts";
 export { createSnapshots, destroySnapshots } from "./snapshots.ts";
+export { cursorName, cursorPrefix, moveCursor } from "./cursor.ts";

@@ -1,6 +1,6 @@
 import { ENDPOINTS, protectArgs } from "../../api/index.ts";
 import { defineEndpoint } from "../../rpc/index.ts";
-import { holdCounts, holdTag, listVersions, placeHold, releaseHold, versionOf } from "../../zfs/index.ts";
+import { holdCounts, holdTag, listVersions, moveCursor, placeHold, releaseHold, versionOf } from "../../zfs/index.ts";
 import { receiveTarget, requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
 
 /**
@@ -11,6 +11,9 @@ import { receiveTarget, requireReadable, withZfsErrors, type ServerContext } fro
  *
  * zfs-fuse cannot list tags (`zfs holds`), so the release is tried on every other snapshot that
  * carries any hold (`userrefs` > 0); "no such tag" there means it was not ours.
+ *
+ * Where zfs has bookmarks (OpenZFS) the base also gets the identity's bookmark cursor
+ * (zfs/cursor.ts), and its older cursors go.
  */
 export function protectEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -18,7 +21,7 @@ export function protectEndpoint(ctx: ServerContext) {
     args: protectArgs,
     body: "none",
     response: "value",
-    async handle(args, h): Promise<{ held: string; released: string[] }> {
+    async handle(args, h): Promise<{ held: string; released: string[]; cursor?: string }> {
       const ds = args.received ? receiveTarget(ctx, args.dataset) : args.dataset;
       if (!args.received) requireReadable(ctx, ds);
       h.note.dataset = ds;
@@ -26,13 +29,17 @@ export function protectEndpoint(ctx: ServerContext) {
       return withZfsErrors(async () => {
         const base = versionOf(ds, "snapshot", args.snapshot);
         await placeHold(ctx.runner, base, { tag });
-        const others = (await listVersions(ctx.runner, ds)).filter((v) => v.name.kind === "snapshot" && v.name.name !== args.snapshot).map((v) => v.name);
+        const versions = await listVersions(ctx.runner, ds);
+        const others = versions.filter((v) => v.name.kind === "snapshot" && v.name.name !== args.snapshot).map((v) => v.name);
         const counts = await holdCounts(ctx.runner, others);
         const released: string[] = [];
         for (const snap of others) {
           if ((counts.get(snap.full) ?? 0) > 0 && (await releaseHold(ctx.runner, snap, { tag }))) released.push(snap.name);
         }
-        return { held: args.snapshot, released };
+        if (!ctx.caps.bookmarks) return { held: args.snapshot, released };
+        const bookmarks = versions.filter((v) => v.name.kind === "bookmark").map((v) => v.name.name as string);
+        const { cursor } = await moveCursor(ctx.runner, ds, { identity: ctx.identity, snapshot: args.snapshot, existing: bookmarks });
+        return { held: args.snapshot, released, cursor };
       });
     },
   });
