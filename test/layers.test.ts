@@ -21,6 +21,7 @@ const RANK: Record<string, number> = {
   wire: 3,
   rpc: 4,
   zfs: 5,
+  retention: 5,
   config: 6,
   api: 7,
   server: 8,

@@ -28,6 +28,9 @@ export const ENDPOINTS = {
   resumeSend: "resume_send",
   listReceived: "list_received",
   receive: "receive",
+  snapshot: "snapshot",
+  protect: "protect",
+  prune: "prune",
 } as const;
 
 export const SEND_FLAGS = ["raw", "compressed", "large_blocks", "embedded", "properties"] as const;
@@ -184,3 +187,37 @@ export const receiveArgs = schema.object({
 });
 export type ReceiveArgs = ReturnType<typeof receiveArgs>;
 export const receiveResponse = schema.object({ target: schema.string({ max: 255 }), guid: schema.optional(schema.u64) });
+
+// --- snapshot / protect / prune (the backup cycle) ---
+export const snapshotArgs = schema.object({
+  /** Every dataset to snapshot; never recursive, so a child the ACL excludes is never touched. */
+  datasets: schema.array(dataset, { max: 100_000 }),
+  /** `<prefix><yyyymmddThhmmssZ>` with the identity's granted prefix. */
+  name: snapshotShort,
+});
+export const snapshotResponse = schema.object({ created: schema.array(schema.string({ max: 512 }), { max: 100_000 }) });
+
+export const protectArgs = schema.object({
+  dataset,
+  /** The snapshot that is now the incremental base; the identity's hold moves onto it. */
+  snapshot: snapshotShort,
+  /** receive_root/<dataset> (push) instead of the server's own dataset. */
+  received: schema.optional(schema.boolean),
+});
+export const protectResponse = schema.object({
+  held: schema.string({ max: 512 }),
+  released: schema.array(schema.string({ max: 512 }), { max: 1_000_000 }),
+  /** The identity's bookmark cursor on the base (OpenZFS only): `zferry_<identity>_<snapshot>`. */
+  cursor: schema.optional(schema.string({ max: 512 })),
+});
+
+export const pruneArgs = schema.object({
+  dataset,
+  snapshots: schema.array(snapshotShort, { max: 1_000_000 }),
+  received: schema.optional(schema.boolean),
+});
+export const pruneResponse = schema.object({
+  destroyed: schema.array(schema.string({ max: 255 }), { max: 1_000_000 }),
+  /** Asked for but kept, and why ("held", "not found"). */
+  kept: schema.array(schema.object({ name: schema.string({ max: 255 }), reason: schema.string({ max: 200 }) }), { max: 1_000_000 }),
+});

@@ -19,3 +19,4 @@ export { createProgress, renderProgress, type Progress, type ProgressOptions } f
 export { failedCount, formatSummary, type FilesystemOutcome, type FilesystemStatus, type JobResult } from "./summary.ts";
 export { findJob, runJobOnTerminal, type JobKind } from "./job-cli.ts";
 export { lockJob, type JobLock } from "./job-lock.ts";
+export { cycleFailures, hasCycle, runCycle, type CycleOptions, type CycleResult } from "./cycle.ts";

@@ -4,11 +4,17 @@ import { at, fail, optional, readArray, readBoolean, readEnum, readTable, requir
 import { readDatasetName, readFilter } from "./_datasets.ts";
 import { readReceivePolicy } from "./_receive.ts";
 import { parseRateBytes } from "./rate.ts";
+import { readSnapshotPrefix } from "./_keep.ts";
 import type { ClientConfig } from "./types.ts";
 import { SEND_FLAG_NAMES, type SendFlagName } from "./send-flags.ts";
 
 export function readClient(identity: string, value: unknown, where: At): ClientConfig {
-  const table = readTable(value, where, ["filesystems", "receive_root", "receive", "send_flags", "send_decrypted", "bandwidth_limit"]);
+  const table = readTable(value, where, ["filesystems", "receive_root", "receive", "send_flags", "send_decrypted", "bandwidth_limit", "snapshot", "prune"]);
+  const snapshotPrefix = optional<string | undefined>(table, "snapshot", where, readSnapshotPrefix, undefined);
+  const prune = optional(table, "prune", where, readBoolean, false);
+  if (prune && snapshotPrefix === undefined) {
+    fail(at(where, "prune"), `prune = true needs snapshot = { prefix = "…" } beside it: only snapshots with that prefix may be destroyed`);
+  }
   return {
     identity,
     filesystems: required(table, "filesystems", where, readFilter),
@@ -17,6 +23,8 @@ export function readClient(identity: string, value: unknown, where: At): ClientC
     sendFlags: optional(table, "send_flags", where, readSendFlagList, []),
     sendDecrypted: optional(table, "send_decrypted", where, readBoolean, false),
     bandwidthLimit: optional<number | undefined>(table, "bandwidth_limit", where, readRate, undefined),
+    snapshotPrefix,
+    prune,
   };
 }
 

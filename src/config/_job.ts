@@ -6,13 +6,15 @@ import { readReceivePolicy } from "./_receive.ts";
 import { NO_COMPRESSION, readCompression } from "./_compression.ts";
 import { parseRateBytes } from "./rate.ts";
 import { DEFAULT_CONCURRENCY, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_SSH_PORT, DEFAULT_SSH_USER, MAX_CONCURRENCY } from "./defaults.ts";
+import { readKeepRules, readSnapshotPrefix } from "./_keep.ts";
+import type { KeepRule } from "../retention/index.ts";
 import { parseIdentity } from "./identity.ts";
 import { DatasetFilter } from "./filter.ts";
 import type { ClientConfig, ConnectConfig, InitialPolicy, JobConfig } from "./types.ts";
 import { SEND_FLAG_NAMES, type SendOptions } from "./send-flags.ts";
 import { checkSshOption } from "./ssh-options.ts";
 
-const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send", "receive", "concurrency", "compression", "bandwidth_limit"] as const;
+const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send", "receive", "concurrency", "compression", "bandwidth_limit", "snapshot", "keep_sender", "keep_receiver"] as const;
 const SSH_KEYS = ["type", "host", "user", "port", "identity_file", "options", "handshake_timeout"] as const;
 const LOCAL_KEYS = ["type", "identity"] as const;
 /** Host names, IPv4 and IPv6 literals (with a zone); never a leading "-", which ssh would take for an option. */
@@ -32,6 +34,7 @@ export function readJob(name: string, value: unknown, where: At, clients: Readon
     concurrency: optional(table, "concurrency", where, (v, w) => readInteger(v, w, { min: 1, max: MAX_CONCURRENCY }), DEFAULT_CONCURRENCY),
     compression: optional(table, "compression", where, readCompression, NO_COMPRESSION),
     bandwidthLimit: optional<number | undefined>(table, "bandwidth_limit", where, readRate, undefined),
+    ...readCycle(table, where),
   };
   if (connect.type === "local") checkLocalIdentity(connect.identity, type, at(at(where, "connect"), "identity"), clients);
   if (type === "pull") {
@@ -72,6 +75,19 @@ function readConnect(value: unknown, where: At): ConnectConfig {
     options: optional(table, "options", where, readSshOptions, []),
     handshakeTimeoutMs: optional(table, "handshake_timeout", where, readDuration, DEFAULT_HANDSHAKE_TIMEOUT_MS),
   };
+}
+
+/** The snapshot prefix and the keep rules; pruning needs the prefix, which picks its candidates. */
+function readCycle(table: Readonly<Record<string, unknown>>, where: At): { snapshotPrefix: string | undefined; keepSender: KeepRule[] | undefined; keepReceiver: KeepRule[] | undefined } {
+  const snapshotPrefix = optional<string | undefined>(table, "snapshot", where, readSnapshotPrefix, undefined);
+  const keepSender = optional<KeepRule[] | undefined>(table, "keep_sender", where, (v, w) => readKeepRules(v, w, "sender"), undefined);
+  const keepReceiver = optional<KeepRule[] | undefined>(table, "keep_receiver", where, (v, w) => readKeepRules(v, w, "receiver"), undefined);
+  for (const key of ["keep_sender", "keep_receiver"] as const) {
+    if (table[key] !== undefined && snapshotPrefix === undefined) {
+      fail(at(where, key), `pruning needs snapshot = { prefix = "…" } in this job: only snapshots with that prefix are candidates`);
+    }
+  }
+  return { snapshotPrefix, keepSender, keepReceiver };
 }
 
 function readSendOptions(value: unknown, where: At): SendOptions {

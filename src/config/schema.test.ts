@@ -90,6 +90,8 @@ describe("parseConfig", () => {
           receive: { properties: true, keep: ["exec", "sharenfs"] },
           sendFlags: ["raw", "compressed", "large_blocks", "embedded", "properties"],
           sendDecrypted: true,
+          snapshotPrefix: undefined,
+          prune: false,
         },
       },
       jobs: {

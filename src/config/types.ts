@@ -6,6 +6,7 @@ import type { DatasetName, ReceivePolicy } from "../zfs/index.ts";
 import type { LogLevelName } from "../log.ts";
 import type { DatasetFilter } from "./filter.ts";
 import type { SendFlagName, SendOptions } from "./send-flags.ts";
+import type { KeepRule } from "../retention/index.ts";
 
 export type InitialPolicy = "most_recent" | "all";
 
@@ -74,6 +75,10 @@ export interface ClientConfig {
    * asks; undefined: the job's own limit, or none.
    */
   readonly bandwidthLimit: number | undefined;
+  /** `snapshot = { prefix }`: it may ask for snapshots named `<prefix><time>` in its filesystems. */
+  readonly snapshotPrefix: string | undefined;
+  /** `prune = true`: it may destroy snapshots with its prefix in its filesystems (never its base, nor held ones). */
+  readonly prune: boolean;
 }
 
 export interface SshConnectConfig {
@@ -110,6 +115,12 @@ interface JobCommon {
   readonly compression: CompressionConfig;
   /** `bandwidth_limit` in wire bytes per second (after compression); undefined: no limit. */
   readonly bandwidthLimit: number | undefined;
+  /** `snapshot = { prefix }`: `zferry run` takes `<prefix><UTC time>` snapshots; undefined takes none. */
+  readonly snapshotPrefix: string | undefined;
+  /** Rules for the sending side (push: here; pull: the server); undefined prunes nothing there. */
+  readonly keepSender: readonly KeepRule[] | undefined;
+  /** Rules for the receiving side; undefined prunes nothing there. */
+  readonly keepReceiver: readonly KeepRule[] | undefined;
 }
 
 /** A job's `compression`: what the wire carries between `zfs send` and `zfs receive`. */

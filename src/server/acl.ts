@@ -34,6 +34,10 @@ export class Acl {
   readonly receivePolicy: ReceivePolicy;
   /** Cap on a send's pace in bytes per second (`bandwidth_limit`); undefined: none. */
   readonly bandwidthLimit: number | undefined;
+  /** `snapshot = { prefix }`: the only names it may snapshot and prune; undefined grants neither. */
+  readonly snapshotPrefix: string | undefined;
+  /** `prune = true`: may it destroy snapshots with its prefix in its filesystems? */
+  readonly mayPrune: boolean;
   readonly #filesystems: DatasetFilter;
 
   constructor(client: ClientConfig) {
@@ -44,6 +48,8 @@ export class Acl {
     this.receivePolicy = client.receive;
     this.bandwidthLimit = client.bandwidthLimit;
     this.#filesystems = client.filesystems;
+    this.snapshotPrefix = client.snapshotPrefix;
+    this.mayPrune = client.prune && client.snapshotPrefix !== undefined;
     Object.freeze(this);
   }
 

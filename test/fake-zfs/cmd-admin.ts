@@ -1,5 +1,5 @@
 /**
- * `zfs create`, `snapshot`, `bookmark`, `destroy` and `set`: enough to build fixtures through the
+ * `zfs create`, `snapshot`, `bookmark`, `destroy` (also `fs@a,b,c`, refusing held snapshots) and `set`: enough to build fixtures through the
  * fake itself, with OpenZFS's messages and exit codes for the common failures.
  */
 import { fail } from "./_exit.ts";
@@ -186,15 +186,21 @@ function parseProp(command: string, arg: string): Record<string, string> {
 
 function destroyVersion(state: FakeState, ds: string, sep: string, short: string, recursive: boolean): void {
   const targets = [ds, ...(recursive ? Object.keys(state.datasets).filter((n) => n.startsWith(`${ds}/`)) : [])];
-  let found = false;
-  for (const t of targets) {
-    const d = state.datasets[t];
-    const table = sep === "@" ? d?.snapshots : d?.bookmarks;
-    if (table?.[short]) {
-      delete table[short];
-      if (sep === "@") d!.snapshotsChanged = now();
-      found = true;
-    }
+  if (sep === "#") {
+    const d = state.datasets[ds];
+    if (!d?.bookmarks[short]) fail(1, `bookmark '${ds}#${short}' does not exist`);
+    delete d.bookmarks[short];
+    return;
   }
-  if (!found) fail(1, sep === "@" ? "could not find any snapshots to destroy; check snapshot names." : `bookmark '${ds}#${short}' does not exist`);
+  // `fs@a,b,c`: names that do not exist are skipped; one held snapshot fails the whole call
+  // (lzc_destroy_snaps is atomic), with a line per held snapshot.
+  const found: [string, string][] = [];
+  for (const t of targets) for (const snap of short.split(",")) if (state.datasets[t]?.snapshots[snap]) found.push([t, snap]);
+  if (found.length === 0) fail(1, "could not find any snapshots to destroy; check snapshot names.");
+  const held = found.filter(([t, snap]) => Object.keys(state.datasets[t]!.snapshots[snap]!.holds ?? {}).length > 0);
+  if (held.length > 0) fail(1, held.map(([t, snap]) => `cannot destroy snapshot ${t}@${snap}: dataset is busy`).join("\n"));
+  for (const [t, snap] of found) {
+    delete state.datasets[t]!.snapshots[snap];
+    state.datasets[t]!.snapshotsChanged = now();
+  }
 }

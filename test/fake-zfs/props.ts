@@ -28,7 +28,7 @@ const SETTABLE: Record<string, string> = {
   sharesmb: "off",
 };
 const ALIASES: Record<string, string> = { avail: "available", refer: "referenced", rdonly: "readonly", compress: "compression" };
-const READONLY = ["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written", "snapshots_changed"];
+const READONLY = ["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written", "snapshots_changed", "userrefs"];
 
 /** Properties `zfs get all` shows, in order. */
 export const ALL_PROPS = ["type", "creation", "used", "available", "referenced", "mountpoint", "guid", "createtxg", "readonly", "receive_resume_token"];
@@ -83,6 +83,8 @@ export function propValue(state: FakeState, e: Entity, prop: string, parsable: b
     }
     case "mounted":
       return ro(e.kind === "filesystem" ? "yes" : "-");
+    case "userrefs":
+      return ro(e.kind === "snapshot" ? String(Object.keys(e.version.holds ?? {}).length) : "-");
   }
   if (!isDataset) return ro("-");
   const own = e.ds.props[p];

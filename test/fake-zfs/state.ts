@@ -13,6 +13,8 @@ export interface FakeVersion {
   creation: number;
   /** Payload bytes a send of this snapshot carries (FAKE_ZFS_SEND_BYTES when it was made). */
   payload?: number;
+  /** `zfs hold` tags (snapshots only) → unix seconds when placed; `userrefs` counts them. */
+  holds?: Record<string, number>;
 }
 
 /** Flags a stream carried; a resume token repeats them as largeblockok etc. */

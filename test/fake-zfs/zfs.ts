@@ -12,6 +12,7 @@ import { appendFileSync } from "node:fs";
 import { Exit, err, out } from "./_exit.ts";
 import { cmdBookmark, cmdCreate, cmdDestroy, cmdSet, cmdInherit, cmdSnapshot } from "./cmd-admin.ts";
 import { cmdGet, cmdList } from "./cmd-list.ts";
+import { cmdHold, cmdHolds, cmdRelease } from "./cmd-holds.ts";
 import { cmdReceive } from "./cmd-recv.ts";
 import { cmdSend } from "./cmd-send.ts";
 import { isCommand, usage } from "./usage.ts";
@@ -28,6 +29,9 @@ const IMPLEMENTED: Record<string, (args: string[]) => number> = {
   bookmark: cmdBookmark,
   send: cmdSend,
   receive: cmdReceive,
+  hold: cmdHold,
+  release: cmdRelease,
+  holds: cmdHolds,
 };
 
 function main(argv: string[]): number {

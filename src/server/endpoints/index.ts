@@ -8,6 +8,9 @@ import { listVersionsEndpoint } from "./list-versions.ts";
 import { receiveEndpoint } from "./receive.ts";
 import { resumeSendEndpoint } from "./resume-send.ts";
 import { estimateSendEndpoint, sendEndpoint } from "./send.ts";
+import { protectEndpoint } from "./protect.ts";
+import { pruneEndpoint } from "./prune.ts";
+import { snapshotEndpoint } from "./snapshot.ts";
 
 /** Every endpoint stdinserver offers, bound to one session. */
 export function serverEndpoints(ctx: ServerContext): EndpointRegistry {
@@ -21,5 +24,8 @@ export function serverEndpoints(ctx: ServerContext): EndpointRegistry {
     resumeSendEndpoint(ctx),
     listReceivedEndpoint(ctx),
     receiveEndpoint(ctx),
+    snapshotEndpoint(ctx),
+    protectEndpoint(ctx),
+    pruneEndpoint(ctx),
   ]);
 }

@@ -1,0 +1,153 @@
+/**
+ * `zferry run JOB` for a pull job with a snapshot prefix or keep rules: snapshot → replicate →
+ * protect the base → prune, each step optional, one summary line and one failure count. A dry run
+ * prints every snapshot it would create and destroy, and why, and changes nothing.
+ *
+ * Replication itself is `runPull`; this file only adds the steps around it, each through its own
+ * session, so the replication code stays as it is.
+ */
+import { ENDPOINTS, pruneResponse, snapshotResponse } from "../api/index.ts";
+import type { Config, PullJobConfig } from "../config/index.ts";
+import { formatSnapshotName } from "../retention/index.ts";
+import { destroySnapshots, holdCounts, listVersions, parseDatasetName, parseVersionShortName, versionOf, ZfsError, ZfsRunner, type DatasetName, type VersionShortName } from "../zfs/index.ts";
+import type { ClientOutput } from "./output.ts";
+import { decidePrune, type PruneDecision } from "./prune.ts";
+import { newestCommon, protectPulledBase } from "./protect-base.ts";
+import { runPull } from "./pull.ts";
+import { explainRpcError, openJobSession } from "./session.ts";
+import { failedCount, formatSummary, type JobResult } from "./summary.ts";
+
+export interface CycleOptions {
+  readonly dryRun: boolean;
+  readonly output: ClientOutput;
+  readonly signal?: AbortSignal;
+  /** Wall-clock milliseconds for the snapshot name; the command passes `Date.now` (or ZFERRY_NOW). */
+  readonly clock: () => number;
+}
+
+export interface CycleResult {
+  readonly replication: JobResult;
+  readonly created: readonly string[];
+  readonly destroyed: readonly string[];
+  /** Steps outside replication that failed, one line each. */
+  readonly problems: readonly string[];
+}
+
+/** Does this job need more than replication? */
+export function hasCycle(job: PullJobConfig): boolean {
+  return job.snapshotPrefix !== undefined;
+}
+
+/**
+ * Runs the whole cycle of `job`.
+ * @returns what happened; `cycleFailures(result)` is what the exit code counts
+ */
+export async function runCycle(config: Config, job: PullJobConfig, options: CycleOptions): Promise<CycleResult> {
+  const { dryRun, output, clock } = options;
+  const prefix = job.snapshotPrefix!;
+  const problems: string[] = [];
+  const created = await takeSnapshots(config, job, { prefix, name: formatSnapshotName(prefix, clock()), dryRun, output, problems });
+  const replication = await runPull(config, job, { dryRun, output, ...(options.signal ? { signal: options.signal } : {}) });
+  output.line(formatSummary(replication));
+  const replicated = replication.outcomes.filter((o) => o.status === "done" || o.status === "up_to_date" || (dryRun && o.status === "planned")).map((o) => o.name);
+  const destroyed = await protectAndPrune(config, job, { prefix, filesystems: replicated, dryRun, output, problems });
+  const what = dryRun ? ["would create", "would destroy"] : ["created", "destroyed"];
+  output.line(`run ${job.name}: ${created.length} snapshot${created.length === 1 ? "" : "s"} ${what[0]}, ${destroyed.length} ${what[1]}, ${failedCount(replication)} filesystem${failedCount(replication) === 1 ? "" : "s"} failed, ${problems.length} other problem${problems.length === 1 ? "" : "s"}`);
+  return { replication, created, destroyed, problems };
+}
+
+/** Failed filesystems plus failed snapshot/protect/prune steps; 0 means the run succeeded. */
+export function cycleFailures(result: CycleResult): number {
+  return failedCount(result.replication) + result.problems.length;
+}
+
+// --- internal ---
+
+interface StepArgs {
+  prefix: string;
+  dryRun: boolean;
+  output: ClientOutput;
+  problems: string[];
+}
+
+/** One name for every filesystem the job takes, asked of the server in one call. */
+async function takeSnapshots(config: Config, job: PullJobConfig, args: StepArgs & { name: string }): Promise<string[]> {
+  const { name, dryRun, output, problems } = args;
+  await using session = await openJobSession(config, job);
+  const datasets = (await session.remote.listFilesystems()).map((e) => e.name).filter((n) => job.filesystems.allows(n)).sort();
+  if (dryRun) {
+    for (const ds of datasets) output.line(`would create ${ds}@${name} (snapshot prefix ${JSON.stringify(args.prefix)})`);
+    return datasets.map((ds) => `${ds}@${name}`);
+  }
+  try {
+    const { created } = await session.remote.rpc.callValue(ENDPOINTS.snapshot, { datasets, name }, snapshotResponse);
+    for (const s of created) output.line(`created ${s}`);
+    return created;
+  } catch (err) {
+    problems.push(`snapshot: ${explainRpcError(err, session.info.identity)}`);
+    output.error(`zferry: run ${job.name}: snapshot: ${explainRpcError(err, session.info.identity)}`);
+    return [];
+  }
+}
+
+/**
+ * Per filesystem that replicated: hold the new base on both sides, then prune each side by its
+ * rules. A filesystem whose replication failed is left alone.
+ */
+async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArgs & { filesystems: readonly string[] }): Promise<string[]> {
+  const { prefix, dryRun, output, problems } = args;
+  const runner = new ZfsRunner({ bin: config.zfs.bin });
+  const destroyed: string[] = [];
+  await using session = await openJobSession(config, job);
+  const identity = session.info.identity;
+  for (const name of args.filesystems) {
+    const source = parseDatasetName(name);
+    const target = parseDatasetName(`${job.root}/${name}`);
+    try {
+      const remote = await session.remote.listVersions(source);
+      const local = await listVersions(runner, target).catch((err: unknown) => {
+        if (dryRun && err instanceof ZfsError && err.isDatasetMissing) return []; // a dry run received nothing
+        throw err;
+      });
+      const base = newestCommon(remote, local);
+      const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
+      if (base && !dryRun) {
+        const others = localSnaps.map((s) => parseVersionShortName(s.name));
+        await protectPulledBase(session.remote, runner, { source, target, base: parseVersionShortName(base.name), identity, others });
+      }
+      if (job.keepSender) {
+        const snaps = remote.filter((v) => v.kind === "snapshot");
+        const decisions = decidePrune(job.keepSender, snaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null });
+        const doomed = report(output, source, decisions, dryRun);
+        if (!dryRun && doomed.length > 0) {
+          const r = await session.remote.rpc.callValue(ENDPOINTS.prune, { dataset: source, snapshots: doomed }, pruneResponse);
+          for (const k of r.kept) output.line(`kept ${source}@${k.name}: the server says ${k.reason}`);
+          destroyed.push(...r.destroyed.map((s) => `${source}@${s}`));
+        } else destroyed.push(...doomed.map((s) => `${source}@${s}`));
+      }
+      if (job.keepReceiver && localSnaps.length > 0) {
+        const names = localSnaps.filter((s) => s.name.startsWith(prefix)).map((s) => versionOf(target, "snapshot", parseVersionShortName(s.name)));
+        const counts = await holdCounts(runner, names);
+        const held = new Set(names.filter((n) => (counts.get(n.full) ?? 0) > 0).map((n) => n.name as string));
+        const decisions = decidePrune(job.keepReceiver, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: null, held });
+        const doomed = report(output, target, decisions, dryRun);
+        if (!dryRun) await destroySnapshots(runner, target, { names: doomed.map((s) => parseVersionShortName(s) as VersionShortName) });
+        destroyed.push(...doomed.map((s) => `${target}@${s}`));
+      }
+    } catch (err) {
+      const line = `${name}: protect/prune: ${explainRpcError(err, identity)}`;
+      problems.push(line);
+      output.error(`zferry: run ${job.name}: ${line}`);
+    }
+  }
+  return destroyed;
+}
+
+/** Prints what goes (and, in a dry run, what stays and why); returns the names to destroy. */
+function report(output: ClientOutput, dataset: DatasetName, decisions: readonly PruneDecision[], dryRun: boolean): string[] {
+  for (const d of decisions) {
+    if (d.destroy) output.line(`${dryRun ? "would destroy" : "destroy"} ${dataset}@${d.name}: ${d.reason}`);
+    else if (dryRun) output.line(`keep ${dataset}@${d.name}: ${d.reason}`);
+  }
+  return decisions.filter((d) => d.destroy).map((d) => d.name);
+}

@@ -1,0 +1,109 @@
+/**
+ * `zferry run JOB` over simulated hours (ZFERRY_NOW) against the fake OpenZFS on both sides
+ * (`connect = { type = "local" }` spawns the real stdinserver): snapshot → replicate → protect →
+ * prune, a snapshot another tool holds survives, a dry run changes nothing, and an identity
+ * without the grants is refused and changes nothing on the server.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
+import { CLI } from "./harness/cli.ts";
+
+let fake: FakeZfs | null = null;
+afterEach(() => {
+  fake?.[Symbol.dispose]();
+  fake = null;
+});
+
+const OLD = "zferry_20200101T000000Z";
+
+function setup(): { fake: FakeZfs; file: string } {
+  fake = createFakeZfs({ datasets: [`tank/src@${OLD}`, "backup/pull"] });
+  Bun.spawnSync([fake.bin, "hold", "other-tool", `tank/src@${OLD}`]);
+  const file = join(fake.dir, "zferry.toml");
+  const job = (name: string, identity: string) => `
+[jobs.${name}]
+type = "pull"
+connect = { type = "local", identity = "${identity}" }
+root = "backup/${name}"
+snapshot = { prefix = "zferry_" }
+keep_sender = [ { type = "not_replicated" }, { type = "last_n", count = 2 } ]
+keep_receiver = [ { type = "last_n", count = 3 } ]
+`;
+  writeFileSync(
+    file,
+    `[zfs]
+bin = ${JSON.stringify(fake.bin)}
+
+[clients.b1]
+filesystems = { "tank/src<" = true }
+snapshot = { prefix = "zferry_" }
+prune = true
+
+[clients.b2]
+filesystems = { "tank/src<" = true }
+${job("pull", "b1")}${job("nogrant", "b2")}`,
+  );
+  return { fake, file };
+}
+
+async function run(file: string, job: string, now: string, ...extra: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  await using proc = Bun.spawn([process.execPath, CLI, "run", job, "--config", file, ...extra], { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", ZFERRY_NOW: now } });
+  const [stdout, stderr, exitCode] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
+  return { exitCode, stdout, stderr };
+}
+
+function snaps(f: FakeZfs, ds: string): string[] {
+  return Object.keys(f.state().datasets[ds]?.snapshots ?? {}).sort();
+}
+
+function holds(f: FakeZfs, ds: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, v] of Object.entries(f.state().datasets[ds]?.snapshots ?? {})) if (v.holds && Object.keys(v.holds).length > 0) out[name] = Object.keys(v.holds).sort();
+  return out;
+}
+
+test("five hourly runs snapshot, replicate, hold the base and prune both sides by their rules", async () => {
+  const { fake: f, file } = setup();
+  await Bun.spawn([f.bin, "create", "backup/pull/tank"]).exited;
+  for (const hour of ["10", "11", "12", "13", "14"]) {
+    const r = await run(file, "pull", `2026-12-01T${hour}:00:00Z`);
+    expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+  }
+  // Sender: last_n(2) and the snapshot another tool holds; the base (14:00) carries b1's hold.
+  expect(snaps(f, "tank/src")).toEqual([OLD, "zferry_20261201T130000Z", "zferry_20261201T140000Z"]);
+  expect(holds(f, "tank/src")).toEqual({ [OLD]: ["other-tool"], zferry_20261201T140000Z: ["zferry_b1"] });
+  // Receiver: last_n(3); its newest (the base) is held too, the previous holds were released.
+  expect(snaps(f, "backup/pull/tank/src")).toEqual(["zferry_20261201T120000Z", "zferry_20261201T130000Z", "zferry_20261201T140000Z"]);
+  expect(holds(f, "backup/pull/tank/src")).toEqual({ zferry_20261201T140000Z: ["zferry_b1"] });
+  // One destroy call per side and run, never one per snapshot.
+  expect(f.calls().filter((c) => c[0] === "destroy").every((c) => c.length === 2)).toBe(true);
+}, 120_000);
+
+test("--dry-run lists what it would create and destroy, and why, and changes nothing", async () => {
+  const { fake: f, file } = setup();
+  await Bun.spawn([f.bin, "create", "backup/pull/tank"]).exited;
+  for (const hour of ["10", "11", "12"]) expect((await run(file, "pull", `2026-12-01T${hour}:00:00Z`)).exitCode).toBe(0);
+  const before = f.state();
+  const r = await run(file, "pull", "2026-12-01T13:00:00Z", "--dry-run");
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toContain("would create tank/src@zferry_20261201T130000Z");
+  expect(r.stdout).toContain("keep tank/src@zferry_20261201T120000Z: incremental base");
+  expect(r.stdout).toContain("keep tank/src@zferry_20261201T110000Z: kept by last_n(2)");
+  // The server's holds are the server's to check: asked for real, it keeps what another tool holds (first test).
+  expect(r.stdout).toContain("would destroy tank/src@zferry_20200101T000000Z: no rule keeps it");
+  expect(r.stdout).toContain("keep backup/pull/tank/src@zferry_20261201T100000Z: kept by last_n(3)");
+  expect(r.stdout).toMatch(/run pull: 1 snapshot would create, \d+ would destroy/);
+  expect(f.state()).toEqual(before);
+}, 120_000);
+
+test("an identity without the snapshot and prune grants is refused and the server's snapshots stay", async () => {
+  const { fake: f, file } = setup();
+  await Bun.spawn([f.bin, "create", "backup/nogrant/tank", "-p"]).exited;
+  const r = await run(file, "nogrant", "2026-12-01T10:00:00Z");
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toContain('snapshot: Client "b2" may not take snapshots: its [clients] entry has no snapshot = { prefix = "…" }');
+  expect(snaps(f, "tank/src")).toEqual([OLD]);
+  expect(f.calls().filter((c) => c[0] === "snapshot" || c[0] === "destroy")).toEqual([]);
+}, 120_000);

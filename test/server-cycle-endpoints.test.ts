@@ -1,0 +1,132 @@
+/**
+ * The `snapshot`, `protect` and `prune` endpoints in process over real pipes, against the fake
+ * OpenZFS zfs: the grants, the server-side re-checks, and that a refusal changes nothing.
+ */
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { ENDPOINTS, protectResponse, pruneResponse, snapshotResponse } from "../src/api/index.ts";
+import { parseConfig } from "../src/config/index.ts";
+import { logger } from "../src/log.ts";
+import { RpcClient, RpcConnection, RpcError, serve } from "../src/rpc/index.ts";
+import { serverEndpoints } from "../src/server/endpoints/index.ts";
+import { ChildRegistry, aclForIdentity } from "../src/server/index.ts";
+import { ZfsRunner } from "../src/zfs/index.ts";
+import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
+import { closePipeReadEnds, pipePair } from "./helpers/pipe-pair.ts";
+
+const log = logger.withTag("test");
+const S1 = "zferry_20261201T100000Z";
+const S2 = "zferry_20261201T110000Z";
+const S3 = "zferry_20261201T120000Z";
+let fake: FakeZfs;
+
+beforeEach(() => {
+  fake = createFakeZfs({ datasets: [`tank/a@${S1}`, `tank/a@${S2}`, `tank/a@${S3}`, "tank/a@manual", "tank/a/secret", "tank/b"] });
+});
+afterEach(() => fake[Symbol.dispose]());
+
+/** b1: granted snapshot and prune on tank/a but not tank/a/secret; b2: read only; b3: another puller. */
+async function session(identity: "b1" | "b2" | "b3"): Promise<RpcClient & AsyncDisposable> {
+  const fs = { "tank/a<": true, "tank/a/secret": false };
+  const config = parseConfig(
+    {
+      zfs: { bin: fake.bin },
+      clients: { b1: { filesystems: fs, snapshot: { prefix: "zferry_" }, prune: true }, b2: { filesystems: fs }, b3: { filesystems: fs, snapshot: { prefix: "zferry_" }, prune: true } },
+    },
+    "test.toml",
+  );
+  const [c, s] = pipePair();
+  const [clientConn, serverConn] = await Promise.all([
+    RpcConnection.open(c, { software: "zferry/test", idleTimeoutMs: 20_000 }),
+    RpcConnection.open(s, { software: "zferry/test", idleTimeoutMs: 20_000 }),
+  ]);
+  const runner = new ZfsRunner({ bin: fake.bin });
+  const children = new ChildRegistry();
+  const ctx = { identity, acl: aclForIdentity(config, identity), runner, caps: await runner.capabilities(), software: "zferry/test", children, log, lockDir: config.locks.dir };
+  const served = serve(serverConn, serverEndpoints(ctx), { log }).finally(() => serverConn.close());
+  const client = new RpcClient(clientConn) as RpcClient & AsyncDisposable;
+  client[Symbol.asyncDispose] = async () => {
+    await clientConn.close();
+    await served;
+    await children.killAll();
+    closePipeReadEnds(c, s);
+  };
+  return client;
+}
+
+function snapshotsOf(ds: string): string[] {
+  return Object.keys(fake.state().datasets[ds]?.snapshots ?? {}).sort();
+}
+
+async function refusal(p: Promise<unknown>): Promise<{ status: string; message: string }> {
+  const err = await p.then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(RpcError);
+  return { status: (err as RpcError).status, message: (err as RpcError).message };
+}
+
+test("snapshot with the grant makes one name on every listed dataset in one zfs call", async () => {
+  await using rpc = await session("b1");
+  const name = "zferry_20261201T130000Z";
+  expect(await rpc.callValue(ENDPOINTS.snapshot, { datasets: ["tank/a"], name }, snapshotResponse)).toEqual({ created: [`tank/a@${name}`] });
+  expect(snapshotsOf("tank/a")).toContain(name);
+  expect(fake.calls().filter((c) => c[0] === "snapshot")).toEqual([["snapshot", `tank/a@${name}`]]);
+});
+
+test.each([
+  ["b2", { datasets: ["tank/a"], name: "zferry_20261201T130000Z" }, 'Client "b2" may not take snapshots: its [clients] entry has no snapshot = { prefix = "…" }'],
+  ["b1", { datasets: ["tank/a"], name: "other_20261201T130000Z" }, 'Cannot snapshot as "other_20261201T130000Z": client "b1" may only take snapshots named zferry_<yyyymmddThhmmssZ>'],
+  ["b1", { datasets: ["tank/a"], name: "zferry_now" }, 'Cannot snapshot as "zferry_now": client "b1" may only take snapshots named zferry_<yyyymmddThhmmssZ>'],
+  ["b1", { datasets: ["tank/a", "tank/a/secret"], name: "zferry_20261201T130000Z" }, 'Dataset "tank/a/secret" is not allowed for client "b1"'],
+  ["b1", { datasets: ["tank/b"], name: "zferry_20261201T130000Z" }, 'Dataset "tank/b" is not allowed for client "b1"'],
+] as const)("snapshot as %s of %j is permission_denied and runs no zfs snapshot", async (identity, args, message) => {
+  await using rpc = await session(identity);
+  expect(await refusal(rpc.callValue(ENDPOINTS.snapshot, args, snapshotResponse))).toEqual({ status: "permission_denied", message });
+  expect(fake.calls().filter((c) => c[0] === "snapshot")).toEqual([]);
+});
+
+test("prune destroys the listed snapshots in one call and keeps held ones", async () => {
+  await using rpc = await session("b1");
+  await Bun.$`${fake.bin} hold other-tool tank/a@${S2}`.quiet();
+  expect(await rpc.callValue(ENDPOINTS.prune, { dataset: "tank/a", snapshots: [S1, S2, "zferry_20200101T000000Z"] }, pruneResponse)).toEqual({
+    destroyed: [S1],
+    kept: [
+      { name: "zferry_20200101T000000Z", reason: "not found" },
+      { name: S2, reason: "held" },
+    ],
+  });
+  expect(snapshotsOf("tank/a")).toEqual(["manual", S2, S3].sort());
+  expect(fake.calls().filter((c) => c[0] === "destroy")).toEqual([["destroy", `tank/a@${S1}`]]);
+});
+
+test.each([
+  ["b2", { dataset: "tank/a", snapshots: [S1] }, 'Client "b2" may not prune: its [clients] entry has no prune = true'],
+  ["b1", { dataset: "tank/a", snapshots: [S1, "manual"] }, 'Cannot prune "tank/a@manual": client "b1" may only destroy snapshots named zferry_…'],
+  ["b1", { dataset: "tank/a/secret", snapshots: [S1] }, 'Dataset "tank/a/secret" is not allowed for client "b1"'],
+] as const)("prune as %s of %j is permission_denied and destroys nothing", async (identity, args, message) => {
+  await using rpc = await session(identity);
+  expect(await refusal(rpc.callValue(ENDPOINTS.prune, args, pruneResponse))).toEqual({ status: "permission_denied", message });
+  expect(snapshotsOf("tank/a")).toEqual([S1, S2, S3, "manual"].sort());
+});
+
+test("protect moves each identity's own hold; one puller's base survives the other's prune", async () => {
+  {
+    await using b1 = await session("b1");
+    expect(await b1.callValue(ENDPOINTS.protect, { dataset: "tank/a", snapshot: S1 }, protectResponse)).toEqual({ held: S1, released: [], cursor: `zferry_b1_${S1}` });
+    expect(await b1.callValue(ENDPOINTS.protect, { dataset: "tank/a", snapshot: S2 }, protectResponse)).toEqual({ held: S2, released: [S1], cursor: `zferry_b1_${S2}` });
+  }
+  {
+    await using b3 = await session("b3");
+    await b3.callValue(ENDPOINTS.protect, { dataset: "tank/a", snapshot: S3 }, protectResponse);
+    // b3 prunes everything with the prefix: b1's base (S2) and its own (S3) are held and stay.
+    expect(await b3.callValue(ENDPOINTS.prune, { dataset: "tank/a", snapshots: [S1, S2, S3] }, pruneResponse)).toEqual({
+      destroyed: [S1],
+      kept: [
+        { name: S2, reason: "held" },
+        { name: S3, reason: "held" },
+      ],
+    });
+  }
+  // Each identity's bookmark cursor sits on its base; b1's cursor on S1 went when S2 became its base.
+  expect(Object.keys(fake.state().datasets["tank/a"]!.bookmarks).sort()).toEqual([`zferry_b1_${S2}`, `zferry_b3_${S3}`]);
+  const snaps = fake.state().datasets["tank/a"]!.snapshots;
+  expect([Object.keys(snaps[S2]!.holds ?? {}), Object.keys(snaps[S3]!.holds ?? {})]).toEqual([["zferry_b1"], ["zferry_b3"]]);
+});

@@ -1,0 +1,53 @@
+/**
+ * src/zfs/holds.ts and snapshots.ts against the fake OpenZFS 2.2 zfs (batched calls) and against
+ * this machine's zfs-fuse (one call per name, `userrefs` instead of `zfs holds`).
+ */
+import { expect, test } from "bun:test";
+import { ZfsError, ZfsRunner, createSnapshots, destroySnapshots, holdCounts, holdTag, parseDatasetName, parseVersionName, parseVersionShortName, placeHold, releaseHold } from "../src/zfs/index.ts";
+import { createFakeZfs } from "./fake-zfs/fixture.ts";
+import { createFilesystem, createTestPool, ensureZfsFuse } from "./harness/pool.ts";
+
+const fuse = await ensureZfsFuse();
+const v = parseVersionName;
+const short = (s: string) => parseVersionShortName(s);
+
+/** The same checks on any zfs: `root` holds filesystems a and b. */
+async function holdsCycle(runner: ZfsRunner, a: string, b: string): Promise<void> {
+  const tag = holdTag("b1");
+  await createSnapshots(runner, [parseDatasetName(a), parseDatasetName(b)], { name: short("zferry_20261201T103000Z") });
+  await createSnapshots(runner, [parseDatasetName(a)], { name: short("zferry_20261201T113000Z") });
+  const s1 = v(`${a}@zferry_20261201T103000Z`);
+  const s2 = v(`${a}@zferry_20261201T113000Z`);
+  await placeHold(runner, s1, { tag });
+  await placeHold(runner, s1, { tag }); // already there: done
+  expect(await holdCounts(runner, [s1, s2])).toEqual(new Map([[s1.full, 1], [s2.full, 0]]));
+  // A held snapshot is refused, and nothing in the same call is destroyed where zfs batches.
+  const refused = await destroySnapshots(runner, parseDatasetName(a), { names: [short("zferry_20261201T103000Z")] }).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(ZfsError);
+  expect((refused as ZfsError).stderr).toContain("dataset is busy");
+  expect(await releaseHold(runner, s1, { tag })).toBe(true);
+  expect(await releaseHold(runner, s1, { tag })).toBe(false);
+  await destroySnapshots(runner, parseDatasetName(a), { names: [short("zferry_20261201T103000Z"), short("zferry_20261201T113000Z")] });
+  expect(await runner.run(["list", "-H", "-o", "name", "-t", "snapshot", "-r", a])).toBe("");
+  expect(await runner.run(["list", "-H", "-o", "name", "-t", "snapshot", "-r", b])).toBe(`${b}@zferry_20261201T103000Z\n`);
+}
+
+test("holds and batched snapshot/destroy on the fake OpenZFS: one call each", async () => {
+  using fake = createFakeZfs({ datasets: ["tank/a", "tank/b"] });
+  await holdsCycle(new ZfsRunner({ bin: fake.bin }), "tank/a", "tank/b");
+  const calls = fake.calls().filter((c) => c[0] === "snapshot" || c[0] === "destroy");
+  expect(calls).toContainEqual(["snapshot", "tank/a@zferry_20261201T103000Z", "tank/b@zferry_20261201T103000Z"]);
+  expect(calls).toContainEqual(["destroy", "tank/a@zferry_20261201T103000Z,zferry_20261201T113000Z"]);
+});
+
+test.skipIf(!fuse.ok)("holds and snapshot/destroy on zfs-fuse: one name per call, userrefs counts holds", async () => {
+  await using pool = await createTestPool("zfh");
+  const a = await createFilesystem(pool, "a");
+  const b = await createFilesystem(pool, "b");
+  await holdsCycle(new ZfsRunner(), a, b);
+});
+
+test("holdTag names the identity and refuses what zfs would not take", () => {
+  expect(holdTag("backup1")).toBe("zferry_backup1");
+  expect(() => holdTag("a b")).toThrow(TypeError);
+});
