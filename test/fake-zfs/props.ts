@@ -69,7 +69,8 @@ export function propValue(state: FakeState, e: Entity, prop: string, parsable: b
     case "available":
       return ro(isDataset ? num(POOL_BYTES) : "-");
     case "referenced":
-      return ro(e.kind === "bookmark" ? "-" : num(e.ds.referenced ?? DEFAULT_REFERENCED));
+      // A bookmark keeps what its snapshot referred to (OpenZFS 2.x lists it).
+      return ro(num(e.ds.referenced ?? DEFAULT_REFERENCED));
     case "receive_resume_token":
       return ro(isDataset ? (resumeTokenOf(e.ds) ?? "-") : "-");
     case "origin":
@@ -86,6 +87,8 @@ export function propValue(state: FakeState, e: Entity, prop: string, parsable: b
     case "userrefs":
       return ro(e.kind === "snapshot" ? String(Object.keys(e.version.holds ?? {}).length) : "-");
   }
+  // A snapshot is encrypted as its dataset is (the value shows, without a source).
+  if (p === "encryption" && e.kind === "snapshot") return ro(propValue(state, { kind: e.ds.type, name: e.name.slice(0, e.name.indexOf("@")), ds: e.ds }, p, parsable).value);
   if (!isDataset) return ro("-");
   const own = e.ds.props[p];
   if (own !== undefined) return { value: own, source: "local" };
