@@ -107,3 +107,39 @@ test("an identity without the snapshot and prune grants is refused and the serve
   expect(snaps(f, "tank/src")).toEqual([OLD]);
   expect(f.calls().filter((c) => c[0] === "snapshot" || c[0] === "destroy")).toEqual([]);
 }, 120_000);
+
+test("a push job's cycle: snapshots here, pushes, holds the base on both sides and prunes each by its rules", async () => {
+  const { fake: f, file } = setup();
+  writeFileSync(
+    file,
+    `[zfs]
+bin = ${JSON.stringify(f.bin)}
+
+[clients.b1]
+filesystems = {}
+receive_root = "backup/sink"
+snapshot = { prefix = "zferry_" }
+prune = true
+
+[jobs.up]
+type = "push"
+connect = { type = "local", identity = "b1" }
+filesystems = { "tank/src" = true }
+snapshot = { prefix = "zferry_" }
+keep_sender = [ { type = "last_n", count = 2 } ]
+keep_receiver = [ { type = "last_n", count = 3 } ]
+`,
+  );
+  await Bun.spawn([f.bin, "create", "-o", "mountpoint=none", "backup/sink"]).exited;
+  for (const hour of ["10", "11", "12", "13"]) {
+    const r = await run(file, "up", `2026-12-01T${hour}:00:00Z`);
+    expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+  }
+  // Here: last_n(2), and the snapshot another tool holds; the base carries b1's hold.
+  expect(snaps(f, "tank/src")).toEqual([OLD, "zferry_20261201T120000Z", "zferry_20261201T130000Z"]);
+  expect(holds(f, "tank/src")).toEqual({ [OLD]: ["other-tool"], zferry_20261201T130000Z: ["zferry_b1"] });
+  // The server's copy: last_n(3) of what arrived (the first push took the newest only), its base held.
+  const sink = "backup/sink/tank/src";
+  expect(snaps(f, sink)).toEqual(["zferry_20261201T110000Z", "zferry_20261201T120000Z", "zferry_20261201T130000Z"]);
+  expect(holds(f, sink)).toEqual({ zferry_20261201T130000Z: ["zferry_b1"] });
+}, 120_000);

@@ -7,7 +7,7 @@
  * session, so the replication code stays as it is.
  */
 import { ENDPOINTS, pruneResponse, snapshotResponse } from "../api/index.ts";
-import type { Config, PullJobConfig } from "../config/index.ts";
+import type { Config, JobConfig, PullJobConfig } from "../config/index.ts";
 import { formatSnapshotName } from "../retention/index.ts";
 import { destroySnapshots, holdCounts, listVersions, parseDatasetName, parseVersionShortName, versionOf, ZfsError, ZfsRunner, type DatasetName, type VersionShortName } from "../zfs/index.ts";
 import type { ClientOutput } from "./output.ts";
@@ -34,7 +34,7 @@ export interface CycleResult {
 }
 
 /** Does this job need more than replication? */
-export function hasCycle(job: PullJobConfig): boolean {
+export function hasCycle(job: JobConfig): boolean {
   return job.snapshotPrefix !== undefined;
 }
 

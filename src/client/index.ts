@@ -20,3 +20,4 @@ export { failedCount, formatSummary, type FilesystemOutcome, type FilesystemStat
 export { findJob, runJobOnTerminal, type JobKind } from "./job-cli.ts";
 export { lockJob, type JobLock } from "./job-lock.ts";
 export { cycleFailures, hasCycle, runCycle, type CycleOptions, type CycleResult } from "./cycle.ts";
+export { runPushCycle } from "./push-cycle.ts";

@@ -1,6 +1,7 @@
 /**
  * `zferry run JOB`: what the systemd timer starts. A job with `snapshot = { prefix }` runs the
- * whole cycle (snapshot → replicate → protect the base → prune; client/cycle.ts); any other job
+ * whole cycle (snapshot → replicate → protect the base → prune; client/cycle.ts for a pull,
+ * client/push-cycle.ts for a push); any other job
  * runs by its configured type (pull or push), as before.
  *
  * Testing hook: `ZFERRY_NOW` (an ISO 8601 UTC time or Unix milliseconds) replaces the wall clock
@@ -8,7 +9,7 @@
  * nowhere else.
  */
 import { defineCommand } from "citty";
-import { cycleFailures, findJob, hasCycle, lockJob, runCycle, terminalOutput } from "../client/index.ts";
+import { cycleFailures, findJob, hasCycle, lockJob, runCycle, runPushCycle, terminalOutput } from "../client/index.ts";
 import { loadConfig } from "../config/index.ts";
 import { configureLogging } from "../log.ts";
 import { jobCommand } from "./_job-command.ts";
@@ -24,7 +25,7 @@ export default defineCommand({
     const config = loadConfig(args.config);
     const job = findJob(config, args.job, "any");
     if ("problem" in job) throw new UsageError(job.problem);
-    if (job.type !== "pull" || !hasCycle(job) || args.json) return byType.run!(context);
+    if (!hasCycle(job) || args.json) return byType.run!(context);
     if (!process.env.ZFERRY_LOG_LEVEL) configureLogging({ level: config.log.level });
     const dryRun = args["dry-run"];
     const lock = dryRun ? null : lockJob(config, job);
@@ -33,7 +34,8 @@ export default defineCommand({
     const clock = clockFromEnv(process.env.ZFERRY_NOW);
     let result;
     try {
-      result = await runCycle(config, job, { dryRun, output: terminalOutput(process.env), clock });
+      const options = { dryRun, output: terminalOutput(process.env), clock };
+      result = job.type === "pull" ? await runCycle(config, job, options) : await runPushCycle(config, job, options);
     } catch (err) {
       throw new Error(`run ${job.name}: ${(err as Error).message}`, { cause: err });
     }

@@ -1,0 +1,132 @@
+/**
+ * `zferry run JOB` for a push job with a snapshot prefix: snapshot here → push → protect the base
+ * on both sides → prune each side by its rules. The mirror of cycle.ts: the sender is this host,
+ * so its snapshots are taken and pruned here with the job's own zfs, and the receiving side is
+ * the server's receive_root, reached through `protect` and `prune` with `received: true`, which
+ * the server grants only as the identity's `[clients.NAME]` says.
+ */
+import { ENDPOINTS, protectResponse, pruneResponse, type VersionEntry } from "../api/index.ts";
+import type { Config, PushJobConfig } from "../config/index.ts";
+import { formatSnapshotName } from "../retention/index.ts";
+import {
+  createSnapshots,
+  destroySnapshots,
+  holdCounts,
+  listFilesystems,
+  listVersions,
+  parseDatasetName,
+  parseVersionShortName,
+  versionOf,
+  ZfsRunner,
+  type DatasetName,
+  type ZfsVersion,
+} from "../zfs/index.ts";
+import type { CycleOptions, CycleResult } from "./cycle.ts";
+import type { ClientOutput } from "./output.ts";
+import { newestCommon, protectLocal } from "./protect-base.ts";
+import { decidePrune, type PruneDecision } from "./prune.ts";
+import { runPush } from "./push.ts";
+import { explainRpcError, openJobSession } from "./session.ts";
+import { failedCount, formatSummary } from "./summary.ts";
+
+/** Runs the whole cycle of a push job. */
+export async function runPushCycle(config: Config, job: PushJobConfig, options: CycleOptions): Promise<CycleResult> {
+  const { dryRun, output, clock } = options;
+  const prefix = job.snapshotPrefix!;
+  const runner = new ZfsRunner({ bin: config.zfs.bin });
+  const problems: string[] = [];
+  const name = parseVersionShortName(formatSnapshotName(prefix, clock()));
+  const datasets = (await listFilesystems(runner)).filter((ds) => job.filesystems.allows(ds)).sort();
+  const created = datasets.map((ds) => `${ds}@${name}`);
+  for (const s of created) output.line(`${dryRun ? "would create" : "created"} ${s}${dryRun ? ` (snapshot prefix ${JSON.stringify(prefix)})` : ""}`);
+  if (!dryRun) {
+    try {
+      await createSnapshots(runner, datasets, { name });
+    } catch (err) {
+      problems.push(`snapshot: ${(err as Error).message}`);
+      output.error(`zferry: run ${job.name}: snapshot: ${(err as Error).message}`);
+      created.length = 0;
+    }
+  }
+  const replication = await runPush(config, job, { dryRun, output, ...(options.signal ? { signal: options.signal } : {}) });
+  output.line(formatSummary(replication));
+  const replicated = replication.outcomes.filter((o) => o.status === "done" || o.status === "up_to_date" || (dryRun && o.status === "planned")).map((o) => o.name);
+  const destroyed = await protectAndPrune(config, job, { runner, prefix, filesystems: replicated, dryRun, output, problems });
+  const what = dryRun ? ["would create", "would destroy"] : ["created", "destroyed"];
+  const failed = failedCount(replication);
+  output.line(`run ${job.name}: ${created.length} snapshot${created.length === 1 ? "" : "s"} ${what[0]}, ${destroyed.length} ${what[1]}, ${failed} filesystem${failed === 1 ? "" : "s"} failed, ${problems.length} other problem${problems.length === 1 ? "" : "s"}`);
+  return { replication, created, destroyed, problems };
+}
+
+// --- internal ---
+
+/**
+ * Per filesystem that pushed: hold the new base here and on the server, then prune this side by
+ * `keep_sender` and the server's copy by `keep_receiver`. A filesystem whose push failed is left alone.
+ */
+async function protectAndPrune(
+  config: Config,
+  job: PushJobConfig,
+  args: { runner: ZfsRunner; prefix: string; filesystems: readonly string[]; dryRun: boolean; output: ClientOutput; problems: string[] },
+): Promise<string[]> {
+  const { runner, prefix, dryRun, output, problems } = args;
+  const destroyed: string[] = [];
+  await using session = await openJobSession(config, job);
+  const identity = session.info.identity;
+  for (const name of args.filesystems) {
+    const source = parseDatasetName(name);
+    try {
+      const local = await listVersions(runner, source);
+      const remote = dryRun ? await session.remote.listVersions(source, { received: true }).catch(() => []) : await session.remote.listVersions(source, { received: true });
+      const base = newestCommon(local.map(entryOf), remote.map(versionOfEntry));
+      const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
+      if (base && !dryRun) {
+        const others = localSnaps.map((s) => parseVersionShortName(s.name));
+        await protectLocal(runner, source, { base: parseVersionShortName(base.name), identity, others });
+        await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: source, snapshot: base.name, received: true }, protectResponse);
+      }
+      if (job.keepSender && localSnaps.length > 0) {
+        const names = localSnaps.filter((s) => s.name.startsWith(prefix)).map((s) => versionOf(source, "snapshot", parseVersionShortName(s.name)));
+        const counts = await holdCounts(runner, names);
+        const held = new Set(names.filter((n) => (counts.get(n.full) ?? 0) > 0).map((n) => n.name as string));
+        const decisions = decidePrune(job.keepSender, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null, held });
+        const doomed = report(output, source, decisions, dryRun);
+        if (!dryRun) await destroySnapshots(runner, source, { names: doomed.map((s) => parseVersionShortName(s)) });
+        destroyed.push(...doomed.map((s) => `${source}@${s}`));
+      }
+      if (job.keepReceiver) {
+        const theirs = remote.filter((v) => v.kind === "snapshot");
+        const decisions = decidePrune(job.keepReceiver, theirs, { prefix, base: base?.name ?? null, replicatedUpTo: null });
+        const doomed = report(output, source, decisions, dryRun, "the server's copy of ");
+        if (!dryRun && doomed.length > 0) {
+          const r = await session.remote.rpc.callValue(ENDPOINTS.prune, { dataset: source, snapshots: doomed, received: true }, pruneResponse);
+          for (const k of r.kept) output.line(`kept the server's copy of ${source}@${k.name}: the server says ${k.reason}`);
+          destroyed.push(...r.destroyed.map((s) => `server:${source}@${s}`));
+        } else destroyed.push(...doomed.map((s) => `server:${source}@${s}`));
+      }
+    } catch (err) {
+      const line = `${name}: protect/prune: ${explainRpcError(err, identity)}`;
+      problems.push(line);
+      output.error(`zferry: run ${job.name}: ${line}`);
+    }
+  }
+  return destroyed;
+}
+
+/** A local version in the wire's shape, for `newestCommon`. */
+function entryOf(v: ZfsVersion): VersionEntry {
+  return { name: v.name.name, kind: v.name.kind, guid: v.guid, createtxg: v.createtxg, creation: v.creation };
+}
+
+/** A server's version in the zfs layer's shape, for `newestCommon` (only kind and guid are read). */
+function versionOfEntry(v: VersionEntry): ZfsVersion {
+  return { name: { dataset: "" as DatasetName, kind: v.kind, name: v.name as never, full: `@${v.name}` }, guid: v.guid, createtxg: v.createtxg, creation: v.creation };
+}
+
+function report(output: ClientOutput, dataset: DatasetName, decisions: readonly PruneDecision[], dryRun: boolean, where = ""): string[] {
+  for (const d of decisions) {
+    if (d.destroy) output.line(`${dryRun ? "would destroy" : "destroy"} ${where}${dataset}@${d.name}: ${d.reason}`);
+    else if (dryRun) output.line(`keep ${where}${dataset}@${d.name}: ${d.reason}`);
+  }
+  return decisions.filter((d) => d.destroy).map((d) => d.name);
+}
