@@ -91,6 +91,15 @@ for (const server of SERVERS) {
       expect(await sums(`/${clone}`)).toBe(await sums(`/${s.src}/data`));
     });
 
+    test("several new snapshots arrive in one -I stream per filesystem, confined by the receive", async () => {
+      await g.sh(`echo three >> /${s.src}/data/sub/c.txt && zfs snapshot -r ${s.src}/data@s3 && zfs snapshot -r ${s.src}/data@s4`);
+      const run = await s.zferry(["pull", "p"]);
+      expect(succeeded(run)).toMatch(/data\/sub +s2 → s4 \(2 snapshots\)/);
+      for (const rel of TREE) for (const snap of ["s3", "s4"]) expect(await guid(`${pulled(rel)}@${snap}`)).toBe(await guid(`${s.src}/${rel}@${snap}`));
+      expect(await g.sh(`zfs get -H -o value,source readonly ${pulled("data/sub")}`)).toBe("on\tlocal\n");
+      expect(await g.sh(`zfs get -H -o value mounted ${pulled("data/sub")}`)).toBe("no\n");
+    });
+
     test("push of a nested tree: initial, then incremental, into receive_root", async () => {
       const sink = (rel: string) => `${s.dst}/sink/${s.src}/${rel}`;
       // The recursive snapshots above gave push@s1 and @s2; initial = "most_recent" sends s2 in full.

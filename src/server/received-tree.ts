@@ -12,28 +12,23 @@
 import { RpcError } from "../rpc/index.ts";
 import { ZfsError, quote, readTree, type DatasetName, type TreeNode, type VersionName } from "../zfs/index.ts";
 import type { ServerContext } from "./context.ts";
+import { sessionCache } from "./session-cache.ts";
 
 export type ReceivedNode = TreeNode;
 export type ReceivedTree = Map<string, TreeNode>;
 
-const cache = new WeakMap<ServerContext, Promise<ReceivedTree>>();
+const cache = sessionCache(load);
 
 /**
  * Every filesystem at and below receive_root with its versions, placeholder mark and resume token.
  * @throws RpcError server_error when receive_root itself is missing
  */
 export function receivedTree(ctx: ServerContext): Promise<ReceivedTree> {
-  let pending = cache.get(ctx);
-  if (!pending) {
-    pending = load(ctx);
-    cache.set(ctx, pending);
-    pending.catch(() => cache.delete(ctx));
-  }
-  return pending;
+  return cache.get(ctx);
 }
 
 export function forgetReceivedTree(ctx: ServerContext): void {
-  cache.delete(ctx);
+  cache.forget(ctx);
 }
 
 /** Records a snapshot this session received into `target`. */

@@ -13,6 +13,7 @@
  */
 import { scanTree, type DatasetName, type ZfsVersion } from "../zfs/index.ts";
 import type { ServerContext } from "./context.ts";
+import { sessionCache } from "./session-cache.ts";
 
 export interface SendableDataset {
   /** Oldest first. */
@@ -25,17 +26,11 @@ export interface SendableTree {
   get(dataset: DatasetName): SendableDataset | undefined;
 }
 
-const cache = new WeakMap<ServerContext, Promise<SendableTree>>();
+const cache = sessionCache(load);
 
 /** The session's readable tree, listed on first use. A failed listing is not kept. */
 export function sendableTree(ctx: ServerContext): Promise<SendableTree> {
-  let pending = cache.get(ctx);
-  if (!pending) {
-    pending = load(ctx);
-    cache.set(ctx, pending);
-    pending.catch(() => cache.delete(ctx));
-  }
-  return pending;
+  return cache.get(ctx);
 }
 
 async function load(ctx: ServerContext): Promise<SendableTree> {
