@@ -143,3 +143,13 @@ keep_receiver = [ { type = "last_n", count = 3 } ]
   expect(snaps(f, sink)).toEqual(["zferry_20261201T110000Z", "zferry_20261201T120000Z", "zferry_20261201T130000Z"]);
   expect(holds(f, sink)).toEqual({ zferry_20261201T130000Z: ["zferry_b1"] });
 }, 120_000);
+
+test("--json on a job with a snapshot cycle is a usage error that changes nothing", async () => {
+  const { fake: f, file } = setup();
+  const before = f.state();
+  const r = await run(file, "pull", "2026-12-01T10:00:00Z", "--json");
+  expect(r.exitCode).toBe(2);
+  expect(r.stderr).toContain('--json is not available for a job with a snapshot cycle');
+  expect(r.stdout).toBe("");
+  expect(f.state()).toEqual(before);
+}, 60_000);
