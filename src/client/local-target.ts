@@ -1,45 +1,9 @@
 /**
- * The receiving side of a pull, on this machine: what the target dataset holds (for the planner),
- * the placeholders that keep the tree's shape, and what a received dataset is left as.
- *
- * What a received dataset is left as (confined, no longer a placeholder) is zfs/confine.ts.
+ * The receiving side of a pull, on this machine: the placeholders that keep the tree's shape.
+ * (What the target holds comes from the job's one listing, pull.ts; what a received dataset is
+ * left as is zfs/confine.ts.)
  */
-import {
-  PLACEHOLDER_PROPERTY,
-  createPlaceholder,
-  decodeResumeToken,
-  getProperties,
-  getResumeToken,
-  listVersions,
-  mountpointForChildOf,
-  parseDatasetName,
-  quote,
-  type DatasetName,
-  type ZfsCapabilities,
-  type ZfsRunner,
-} from "../zfs/index.ts";
-import { planVersionOf, type PlanTarget } from "./plan.ts";
-
-/**
- * Reads the target's versions, whether it is a zferry placeholder (the property set on the dataset
- * itself: it is inherited by every child), and a partial receive's token, decoded.
- * @throws ZfsError when zfs fails
- */
-export async function inspectLocalTarget(runner: ZfsRunner, target: DatasetName, options: { exists: boolean }): Promise<PlanTarget> {
-  if (!options.exists) return { name: target, exists: false, placeholder: false, versions: [] };
-  // Three independent reads: one process start each, side by side.
-  const [listed, props, token] = await Promise.all([
-    listVersions(runner, target),
-    getProperties(runner, target, { properties: [PLACEHOLDER_PROPERTY] }),
-    getResumeToken(runner, target),
-  ]);
-  const versions = listed.map(planVersionOf);
-  const mark = props.get(PLACEHOLDER_PROPERTY);
-  const placeholder = mark?.value === "on" && mark.source === "local";
-  if (!token) return { name: target, exists: true, placeholder, versions };
-  const info = await decodeResumeToken(runner, token);
-  return { name: target, exists: true, placeholder, versions, resume: { token, toguid: info.toguid, ...(info.fromguid === undefined ? {} : { fromguid: info.fromguid }) } };
-}
+import { createPlaceholder, mountpointForChildOf, parseDatasetName, quote, type DatasetName, type ZfsCapabilities, type ZfsRunner } from "../zfs/index.ts";
 
 /**
  * Creates the missing datasets between `root` (which must exist) and `target` as placeholders,

@@ -158,14 +158,3 @@ export async function pullStep(
   if (received!.sinkError !== null) throw new Error(`${subject}: ${received!.sinkError}`);
   return received!.bytes;
 }
-
-/**
- * Checks that `target@name` exists with the source's GUID.
- * @throws Error when it is missing or has another GUID
- */
-export async function verifyReceived(runner: ZfsRunner, target: DatasetName, expected: { name: string; guid: bigint }): Promise<void> {
-  const full = `${target}@${expected.name}`;
-  const snap = (await listVersions(runner, target)).find((v) => v.name.kind === "snapshot" && v.name.name === expected.name);
-  if (!snap) throw new Error(`receive ${quote(full)}: zfs reported success but the snapshot is not there`);
-  if (snap.guid !== expected.guid) throw new Error(`receive ${quote(full)}: it has GUID ${snap.guid}, the source's has ${expected.guid}`);
-}

@@ -28,8 +28,9 @@ import {
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
 import { jobLanes, openFirstLane } from "./lanes.ts";
 import { prepareParents } from "./local-target.ts";
-import { planReplication, type PlanTarget, type PlanVersion, type Step } from "./plan.ts";
+import { planReplication, type PlanTarget, type Step } from "./plan.ts";
 import { pullStep } from "./pull-step.ts";
+import { verifyReceived, type Received } from "./received-check.ts";
 import type { RemoteTree, RemoteTreeNode } from "./remote-tree.ts";
 import { explainRpcError, withLocalChecks, type JobSession } from "./session.ts";
 import type { JobResult } from "./summary.ts";
@@ -61,7 +62,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
   const compression = agreeCompression(job, { info: session.info, flags: session.flags, note: output.line });
   // Siblings may share a missing parent: placeholders are made one filesystem at a time.
   const parents = serial();
-  const received: { target: DatasetName; name: string; snapshots: PlanVersion[] }[] = [];
+  const received: Received[] = [];
   await using lanes = jobLanes(config, job, session, first.share);
   // `return await`: the sessions must stay open until every filesystem is done (await using).
   return await runPlanned(
@@ -235,31 +236,4 @@ function estimateStep(node: RemoteTreeNode, step: Step): bigint | null {
     sum += written;
   }
   return sum;
-}
-
-/**
- * Checks, in one listing of the target tree, that every snapshot received has the source's GUID.
- * @returns the filesystems whose snapshots did not check out, with the reason
- */
-async function verifyReceived(runner: ZfsRunner, root: DatasetName, received: readonly { target: DatasetName; name: string; snapshots: PlanVersion[] }[]): Promise<Map<string, string>> {
-  const failed = new Map<string, string>();
-  if (received.length === 0) return failed;
-  let tree: LocalTree;
-  try {
-    tree = await readTree(runner, root);
-  } catch (err) {
-    for (const r of received) failed.set(r.name, `could not check the received snapshots: ${(err as Error).message}`);
-    return failed;
-  }
-  for (const { target, name, snapshots } of received) {
-    const have = tree.get(target)?.versions ?? [];
-    for (const expected of snapshots) {
-      const full = `${target}@${expected.name}`;
-      const snap = have.find((v) => v.name.kind === "snapshot" && v.name.name === expected.name);
-      if (!snap) failed.set(name, `receive ${quote(full)}: zfs reported success but the snapshot is not there`);
-      else if (snap.guid !== expected.guid) failed.set(name, `receive ${quote(full)}: it has GUID ${snap.guid}, the source's has ${expected.guid}`);
-      if (failed.has(name)) break;
-    }
-  }
-  return failed;
 }
