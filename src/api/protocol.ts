@@ -63,6 +63,8 @@ export const infoResponse = schema.object({
   send_flags: schema.array(schema.literal(...SEND_FLAGS), { max: 16 }),
   /** Wire compression the server can run; absent from servers that predate it (none). */
   compression: schema.optional(schema.array(schema.string({ max: 32 }), { max: 16 })),
+  /** The server's clock when it answered (Unix seconds): what a `snapshots_changed` it lists later is compared with. */
+  time: schema.optional(schema.uint),
   capabilities: schema.object({
     bookmarks: schema.boolean,
     resumable: schema.boolean,
@@ -105,14 +107,22 @@ export type VersionEntry = ReturnType<typeof versionEntry>;
 export const listVersionsResponse = schema.object({ versions: schema.array(versionEntry, { max: 1_000_000 }) });
 
 // --- list_tree ---
+/** Most datasets one list_tree may name; a client with more lists the whole tree. */
+export const MAX_TREE_DATASETS = 10_000;
 export const listTreeArgs = schema.object({
   /** List what this client pushed (below receive_root, named as on the client) instead of what it may pull. */
   received: schema.optional(schema.boolean),
+  /** false: the filesystems and volumes alone, without their snapshots and bookmarks. */
+  versions: schema.optional(schema.boolean),
+  /** Only these datasets (each with its versions, none below it); names as in the listing. */
+  datasets: schema.optional(schema.array(schema.string({ max: 255 }), { max: MAX_TREE_DATASETS })),
 });
 /** A filesystem or volume of a list_tree response; its versions follow it. */
 export const treeDatasetEntry = schema.object({
   type: schema.literal("filesystem", "volume"),
   name: schema.string({ max: 255 }),
+  /** The dataset's own GUID (it changes when the dataset is destroyed and made again). */
+  guid: schema.optional(schema.u64),
   /** OpenZFS 2.2+ `snapshots_changed`, unix seconds. */
   snapshots_changed: schema.optional(schema.uint),
   /** A partial receive's token (received listings only). */

@@ -82,6 +82,9 @@ export type Plan =
   /** The target is in a state zferry will not touch (someone else's dataset, a stale partial receive). */
   | { readonly kind: "conflict"; readonly reason: string };
 
+/** Why a source without snapshots is skipped. */
+export const NO_SNAPSHOTS = "the source has no snapshots yet";
+
 /** Plans one filesystem. `source` and `target.versions` may come in any order. */
 export function planReplication(source: readonly PlanVersion[], target: PlanTarget, options: PlanOptions): Plan {
   const src = sortVersions(source);
@@ -89,7 +92,7 @@ export function planReplication(source: readonly PlanVersion[], target: PlanTarg
   const targetSnaps = sortVersions(target.versions).filter((v) => v.kind === "snapshot");
 
   if (target.resume) return planResume(src, snaps, targetSnaps, { resume: target.resume, name: target.name, options });
-  if (snaps.length === 0) return { kind: "skip", reason: "the source has no snapshots yet" };
+  if (snaps.length === 0) return { kind: "skip", reason: NO_SNAPSHOTS };
 
   if (targetSnaps.length === 0) {
     if (target.exists && !target.placeholder) {

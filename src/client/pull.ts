@@ -2,37 +2,26 @@
  * `zferry pull JOB`: replicate what a stdinserver offers into `<root>/<remote name>` here.
  *
  * Planning costs one listing per side, whatever the number of filesystems: the server's whole
- * offered tree in one `list_tree` call, the target tree here in one `zfs list` (tree-listing.ts).
- * Each filesystem is then planned by GUID (plan.ts) and the changed ones are received
+ * offered tree in one `list_tree` call, the target tree here in one `zfs list` (pull-listing.ts;
+ * on OpenZFS 2.2+ a filesystem whose snapshots did not change since the last run is not even
+ * listed, unchanged.ts). Each filesystem is then planned by GUID (plan.ts) and the changed ones are received
  * `concurrency` at a time, parents before children, each worker on its own connection
  * (lanes.ts). A filesystem's receive is one `zfs receive` of one stream (`-I` where this zfs can
  * confine it in the receive); what arrived is checked against the source's GUIDs in one more
  * listing at the end. A filesystem that fails does not stop the others.
  */
 import type { Config, PullJobConfig } from "../config/index.ts";
-import {
-  CONFINEMENT_PROPERTIES,
-  confineReceived,
-  decodeResumeToken,
-  isConfined,
-  parseDatasetName,
-  quote,
-  readTree,
-  removePlaceholders,
-  ZfsError,
-  ZfsRunner,
-  type DatasetName,
-  type TreeNode,
-  type ZfsCapabilities,
-} from "../zfs/index.ts";
+import { confineReceived, decodeResumeToken, isConfined, parseDatasetName, removePlaceholders, ZfsRunner, type DatasetName, type TreeNode } from "../zfs/index.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
-import { jobLanes, openFirstLane } from "./lanes.ts";
+import { jobLanes } from "./lanes.ts";
 import { prepareParents } from "./local-target.ts";
-import { planReplication, type PlanTarget, type Step } from "./plan.ts";
+import { NO_SNAPSHOTS, planReplication, type Plan, type PlanTarget, type Step } from "./plan.ts";
 import { pullStep } from "./pull-step.ts";
+import { listPullSides, type LocalTree, type PullSides } from "./pull-listing.ts";
 import { verifyReceived, type Received } from "./received-check.ts";
-import type { RemoteTree, RemoteTreeNode } from "./remote-tree.ts";
-import { explainRpcError, withLocalChecks, type JobSession } from "./session.ts";
+import type { RemoteTreeNode } from "./remote-tree.ts";
+import type { UnchangedEntry, UnchangedMarks } from "./unchanged.ts";
+import { loadUnchanged, saveUnchanged, unchangedStorePath } from "./unchanged-store.ts";
 import type { JobResult } from "./summary.ts";
 import { agreeCompression } from "./wire-compression.ts";
 
@@ -44,17 +33,26 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
   const { dryRun = false, output, signal, now = () => performance.now() } = options;
   const started = now();
   const runner = new ZfsRunner({ bin: config.zfs.bin });
-  const [{ caps, local }, first] = await withLocalChecks(openFirstLane(config, job), checkLocalSide(runner, job));
+  const store = unchangedStorePath(config, job);
+  const scope = `pull ${job.root}`;
+  const marks = loadUnchanged(store, scope);
+  const sides = await listPullSides(config, job, runner, marks);
+  const { first, caps, offered, local, unchanged } = sides;
   await using _first = { [Symbol.asyncDispose]: () => first.close() };
   const session = first.session;
-  const offered = await listOffered(session, job);
   const names = [...offered.keys()].sort();
   output.line(`pull ${job.name}: ${names.length} filesystem${names.length === 1 ? "" : "s"} from ${session.label} into ${job.root}${dryRun ? " (dry run)" : ""}`);
 
   const canResume = caps.resumable && session.info.capabilities.resumable;
   // `-I` streams are compound on old zfs, which the stream gate there refuses (zfs/confine.ts).
   const planOptions = { initial: job.initial, canResume, intermediates: caps.recvExclude };
-  const planned: PullPlanned[] = await Promise.all(names.map((name) => planFilesystem(runner, { job, name, node: offered.get(name)!, local, planOptions })));
+  const planned: PullPlanned[] = await Promise.all(
+    names.map((name) => {
+      const entry = unchanged.get(name);
+      return entry ? upToDate(job, name, entry) : planFilesystem(runner, { job, name, node: offered.get(name)!, local, planOptions });
+    }),
+  );
+  if (!dryRun) keepMarks(store, scope, marks, planned, sides);
   const existing = new Set<string>(local.keys());
 
   const allowHint = `receive = { properties = true } in [jobs.${job.name}]`;
@@ -135,29 +133,6 @@ function serial(): { run<T>(fn: () => Promise<T>): Promise<T> } {
   };
 }
 
-type LocalTree = Map<string, TreeNode>;
-
-/** What the local side must have before anything is planned; read while the connection opens. */
-async function checkLocalSide(runner: ZfsRunner, job: PullJobConfig): Promise<{ caps: ZfsCapabilities; local: LocalTree }> {
-  const caps = await runner.capabilities();
-  if (job.send.properties && !caps.recvExclude && !job.receive.properties) {
-    throw new Error(
-      `send.properties would let the source decide where received datasets are mounted: this zfs cannot keep properties out of the receive (no "zfs receive -x"); ` +
-        `turn it off in [jobs.${job.name}.send], or accept them with receive = { properties = true } in [jobs.${job.name}]`,
-    );
-  }
-  try {
-    // Old zfs lists with `zfs get`: the confined properties come with it, so that a target they
-    // already confine needs no `zfs get` after each receive (see staysConfined).
-    return { caps, local: await readTree(runner, job.root, { placeholders: true, properties: CONFINEMENT_PROPERTIES }) };
-  } catch (err) {
-    if (err instanceof ZfsError && err.isDatasetMissing) {
-      throw new Error(`The job's root ${quote(job.root)} does not exist here: create it first, e.g. "zfs create -o mountpoint=none ${job.root}"`);
-    }
-    throw err;
-  }
-}
-
 interface PullPlanned extends PlannedFilesystem {
   readonly source: DatasetName;
   readonly target: DatasetName;
@@ -168,23 +143,21 @@ interface PullPlanned extends PlannedFilesystem {
   readonly staysConfined?: boolean;
 }
 
-/** What the server offers, narrowed by the job's filter. */
-async function listOffered(session: JobSession, job: PullJobConfig): Promise<RemoteTree> {
-  const identity = session.info.identity;
-  let tree: RemoteTree;
-  try {
-    tree = await session.remote.listTree();
-  } catch (err) {
-    throw new Error(explainRpcError(err, identity), { cause: err });
+/** A filesystem whose marks did not move: planned as its entry says, without a listing of its versions. */
+function upToDate(job: PullJobConfig, name: string, entry: UnchangedEntry): PullPlanned {
+  const target = `${job.root}/${name}` as DatasetName;
+  const plan: Plan = entry.kind === "up_to_date" ? { kind: "up_to_date", at: entry.at } : { kind: "skip", reason: NO_SNAPSHOTS };
+  return { name, source: name as DatasetName, target, plan };
+}
+
+/** Keeps, for the next run, the marks of what is up to date now (those it may trust; unchanged.ts says which). */
+function keepMarks(store: string, scope: string, before: UnchangedMarks, planned: readonly PullPlanned[], sides: PullSides): void {
+  const next = new Map<string, UnchangedEntry>();
+  for (const p of planned) {
+    const entry = p.plan && (sides.unchanged.get(p.name) ?? sides.markable(p.name, p.target, p.plan));
+    if (entry) next.set(p.name, entry);
   }
-  if (tree.size === 0) {
-    throw new Error(`The server offers no filesystems to identity ${quote(identity)}: check filesystems in [clients.${identity}] of the server's config`);
-  }
-  const offered: RemoteTree = new Map([...tree].filter(([name]) => job.filesystems.allows(name)));
-  if (offered.size === 0) {
-    throw new Error(`None of the ${tree.size} filesystems the server offers matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
-  }
-  return offered;
+  if (next.size > 0 || before.size > 0) saveUnchanged(store, scope, next);
 }
 
 async function planFilesystem(

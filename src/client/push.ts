@@ -16,7 +16,7 @@ import { jobLanes, openFirstLane } from "./lanes.ts";
 import { planReplication, planVersionOf, type PlanResume, type PlanTarget, type Step } from "./plan.ts";
 import { pushStep } from "./push-step.ts";
 import type { RemoteTree, RemoteTreeNode } from "./remote-tree.ts";
-import { explainRpcError, withLocalChecks } from "./session.ts";
+import { explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
 import { agreeCompression } from "./wire-compression.ts";
 import type { JobResult } from "./summary.ts";
 
@@ -28,24 +28,16 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
   const { dryRun = false, output, signal, now = () => performance.now() } = options;
   const started = now();
   const runner = new ZfsRunner({ bin: config.zfs.bin });
-  const [{ caps, local }, first] = await withLocalChecks(openFirstLane(config, job), checkLocalSide(runner, job));
+  const opening = openedWith(openFirstLane(config, job), (lane) => listPushed(lane.session));
+  const [{ caps, local }, { opened: first, answer: pushed }] = await withLocalChecks(opening, checkLocalSide(runner, job));
   await using _first = { [Symbol.asyncDispose]: () => first.close() };
   const session = first.session;
   const { info } = session;
-  if (info.receive_root === undefined) {
-    throw new Error(`The server has no receive_root for identity ${quote(info.identity)}: set receive_root in [clients.${info.identity}] of the server's config`);
-  }
-  let pushed: RemoteTree;
-  try {
-    pushed = await session.remote.listTree({ received: true });
-  } catch (err) {
-    throw new Error(explainRpcError(err, info.identity), { cause: err });
-  }
+  const receiveRoot = info.receive_root!; // listPushed checked it
   const names = [...local.keys()].sort() as DatasetName[];
   output.line(`push ${job.name}: ${names.length} filesystem${names.length === 1 ? "" : "s"} to ${session.label} into ${info.receive_root}${dryRun ? " (dry run)" : ""}`);
 
   const canResume = caps.resumable && info.capabilities.resumable;
-  const receiveRoot = info.receive_root;
   const planned = await Promise.all(names.map((name) => planFilesystem(runner, { job, name, node: local.get(name)!, remote: pushed.get(name), canResume, receiveRoot })));
 
   const compression = agreeCompression(job, { info, flags: session.flags, note: output.line });
@@ -66,9 +58,23 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
 
 // --- internal ---
 
+/** What this client pushed before: the server's tree below its receive_root. */
+async function listPushed(session: JobSession): Promise<RemoteTree> {
+  const { info } = session;
+  if (info.receive_root === undefined) {
+    throw new Error(`The server has no receive_root for identity ${quote(info.identity)}: set receive_root in [clients.${info.identity}] of the server's config`);
+  }
+  try {
+    return await session.remote.listTree({ received: true });
+  } catch (err) {
+    throw new Error(explainRpcError(err, info.identity), { cause: err });
+  }
+}
+
 /** The local filesystems the job sends, with their versions, in one listing; read while the connection opens. */
 async function checkLocalSide(runner: ZfsRunner, job: PushJobConfig): Promise<{ caps: ZfsCapabilities; local: Map<string, TreeNode> }> {
-  const [caps, all] = await Promise.all([runner.capabilities(), readTree(runner, null)]);
+  const roots = job.filesystems.roots() as DatasetName[] | null;
+  const [caps, all] = await Promise.all([runner.capabilities(), roots?.length === 0 ? new Map<string, TreeNode>() : readTree(runner, roots, { missingRootsOk: true })]);
   const local = new Map([...all].filter(([name]) => job.filesystems.allows(name)));
   if (local.size === 0) throw new Error(`No local filesystem matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
   return { caps, local };

@@ -43,9 +43,18 @@ export class RemoteSession {
    * The whole tree this identity may pull (or, with `received`, what it pushed) in one call.
    * @throws RpcError when refused; StreamError when the server's listing failed; ProtocolError for a malformed listing
    */
-  async listTree(options: { received?: boolean } = {}): Promise<RemoteTree> {
+  /**
+   * The server's tree (see list_tree): with `versions: false` its datasets alone, with `datasets`
+   * only those, each with its versions.
+   */
+  async listTree(options: { received?: boolean; versions?: boolean; datasets?: readonly string[] } = {}): Promise<RemoteTree> {
     const collector = treeCollector("list_tree response");
-    const received = await this.rpc.callOctets(ENDPOINTS.listTree, options.received ? { received: true } : {}, collector.sink);
+    const args = {
+      ...(options.received ? { received: true } : {}),
+      ...(options.versions === false ? { versions: false } : {}),
+      ...(options.datasets ? { datasets: [...options.datasets] } : {}),
+    };
+    const received = await this.rpc.callOctets(ENDPOINTS.listTree, args, collector.sink);
     if (received.sinkError !== null) throw new Error(`list_tree: ${received.sinkError}`);
     return collector.done();
   }

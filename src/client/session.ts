@@ -69,3 +69,18 @@ export async function withLocalChecks<T, S extends { close(): Promise<void> }>(o
   if (opened.status === "rejected") throw opened.reason;
   return [checked.value, opened.value];
 }
+
+/**
+ * A session opened with its first call already answered: the call goes out as soon as the
+ * session is up, so that it runs beside the local checks rather than after them. A failed call
+ * closes the session.
+ */
+export async function openedWith<S extends { close(): Promise<void> }, R>(opening: Promise<S>, call: (session: S) => Promise<R>): Promise<{ opened: S; answer: R; close(): Promise<void> }> {
+  const opened = await opening;
+  try {
+    return { opened, answer: await call(opened), close: () => opened.close() };
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+}

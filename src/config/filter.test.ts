@@ -68,6 +68,26 @@ describe("DatasetFilter.mayContainAllowed", () => {
   });
 });
 
+describe("DatasetFilter.roots", () => {
+  test.each([
+    [DATA, ["tank/data", "tank/home"], "a subtree and an exact allow"],
+    [{ "tank/a<": true, "tank/a/b<": true, "tank/a/b/c": true }, ["tank/a"], "nested allows fold into the topmost"],
+    [{ "tank/a<": true, "tank/ab<": true }, ["tank/a", "tank/ab"], "a name prefix is not a parent"],
+    [{ "tank<": false, "tank/a/b/c": true }, ["tank/a/b/c"], "a deep allow under a denied pool"],
+    [{ "tank/a<": false }, [], "nothing allowed"],
+    [{}, [], "empty filter"],
+    [{ "<": true, "tank/x<": false }, null, "< allows all: every pool"],
+    [{ "<": false, "zroot<": true, "tank/a": true }, ["tank/a", "zroot"], "< denied"],
+  ] as const)("%j roots → %j (%s)", (map, expected) => {
+    const roots = DatasetFilter.fromMap(map).roots();
+    expect(roots).toEqual(expected === null ? null : [...expected]);
+    // Every dataset the filter allows is at or below a root.
+    for (const name of ["tank", "tank/a", "tank/a/b/c", "tank/ab", "tank/data/x", "tank/home", "zroot/y"]) {
+      if (roots !== null && DatasetFilter.fromMap(map).allows(name)) expect(roots.some((r) => name === r || name.startsWith(`${r}/`))).toBe(true);
+    }
+  });
+});
+
 describe("DatasetFilter.fromMap", () => {
   test.each([
     ["tank/x<<", 'invalid pattern: invalid dataset name "tank/x<": character "<" is not allowed'],

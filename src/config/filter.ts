@@ -84,6 +84,18 @@ export class DatasetFilter {
     return false;
   }
 
+  /**
+   * The fewest datasets whose subtrees hold every dataset this filter could allow, sorted; null
+   * when it allows below the root of every pool (`"<" = true`). A listing of these roots instead
+   * of every pool reads only what the filter may pass (the filter still decides each name).
+   */
+  roots(): string[] | null {
+    if (this.#subtree.get("") === true) return null;
+    const allowed = [...this.#exact, ...this.#subtree].filter(([name, allow]) => allow && name !== "").map(([name]) => name);
+    const sorted = [...new Set(allowed)].sort();
+    return sorted.filter((name) => !sorted.some((other) => other !== name && isSameOrBelow(name, other)));
+  }
+
   /** The filter as a TOML inline table, sorted by dataset, exact before `<`: `{ "tank/data<" = true, "tank/home" = true }`. */
   toString(): string {
     const entries = [

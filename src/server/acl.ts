@@ -58,6 +58,14 @@ export class Acl {
     return this.#filesystems.allows(ds);
   }
 
+  /**
+   * The datasets whose subtrees hold all this client may read (null: every pool), so that a
+   * listing reads only those; `mayRead` still decides each name.
+   */
+  readableRoots(): DatasetName[] | null {
+    return this.#filesystems.roots() as DatasetName[] | null;
+  }
+
   /** Could `ds` or anything below it be readable? Lets a listing skip whole subtrees. */
   mayReadBelow(ds: DatasetName): boolean {
     return this.#filesystems.mayContainAllowed(ds);

@@ -35,7 +35,7 @@ export function forgetReceivedTree(ctx: ServerContext): void {
 export function noteReceived(tree: ReceivedTree, target: DatasetName, received: { snapshot: VersionName; guid: bigint }): void {
   let node = tree.get(target);
   if (!node) {
-    node = { dataset: { name: target, type: "filesystem", snapshotsChanged: null, resumeToken: null, placeholder: false, encryption: null }, versions: [] };
+    node = { dataset: { name: target, type: "filesystem", guid: null, snapshotsChanged: null, resumeToken: null, placeholder: false, encryption: null }, versions: [] };
     tree.set(target, node);
   }
   const txg = (node.versions.at(-1)?.createtxg ?? 0n) + 1n; // orders it last; the real txg is not needed here

@@ -11,8 +11,9 @@
  * sent as it is now; the receiving side compares every received GUID with the one it planned.
  * Encryption is fixed when a dataset is created, so the listing's value holds.
  */
-import { scanTree, type DatasetName, type ZfsVersion } from "../zfs/index.ts";
+import type { DatasetName, ZfsVersion } from "../zfs/index.ts";
 import type { ServerContext } from "./context.ts";
+import { readableRecords } from "./readable-records.ts";
 import { sessionCache } from "./session-cache.ts";
 
 export interface SendableDataset {
@@ -35,7 +36,7 @@ export function sendableTree(ctx: ServerContext): Promise<SendableTree> {
 
 async function load(ctx: ServerContext): Promise<SendableTree> {
   const tree = new Map<string, { versions: ZfsVersion[]; encryption: string | null }>();
-  for await (const record of scanTree(ctx.runner, [], { encryption: true })) {
+  for await (const record of readableRecords(ctx, { encryption: true })) {
     if (record.kind === "dataset") {
       if (ctx.acl.mayRead(record.dataset.name)) tree.set(record.dataset.name, { versions: [], encryption: record.dataset.encryption });
     } else tree.get(record.version.name.dataset)?.versions.push(record.version);

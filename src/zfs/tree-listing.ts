@@ -22,6 +22,8 @@ import type { ZfsRunOptions, ZfsRunner } from "./runner.ts";
 export interface TreeDataset {
   readonly name: DatasetName;
   readonly type: "filesystem" | "volume";
+  /** The dataset's own GUID; a dataset destroyed and made again under the same name has a new one. */
+  readonly guid: bigint | null;
   /** OpenZFS 2.2+ `snapshots_changed` (unix seconds); null where zfs has none. */
   readonly snapshotsChanged: number | null;
   /** A partial receive's `receive_resume_token`; null where there is none. */
@@ -54,6 +56,15 @@ export interface ScanTreeOptions extends ZfsRunOptions {
    * listing is a `zfs get` anyway (TreeDataset.properties); OpenZFS lists without them.
    */
   readonly properties?: readonly string[];
+  /**
+   * A root that does not exist holds nothing: the listing of the others stands (zfs lists every
+   * root it can open and exits 1 for those it cannot).
+   */
+  readonly missingRootsOk?: boolean;
+  /** false: filesystems and volumes alone, without snapshots and bookmarks. */
+  readonly versions?: boolean;
+  /** Each root with its own versions and nothing below it (`-d 1`); needs roots. */
+  readonly rootsOnly?: boolean;
 }
 
 /** A dataset of a tree with its versions, oldest first. */
@@ -67,19 +78,22 @@ export interface TreeNode {
  * @throws ZfsError when zfs fails (`isDatasetMissing` for a missing root) or prints something unparseable
  */
 export async function* scanTree(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions = {}): AsyncGenerator<TreeRecord, void, undefined> {
+  if (options.rootsOnly && roots.length === 0) return;
   const caps = await runner.capabilities();
   if (caps.listParsable) yield* scanParsable(runner, roots, { ...options, bookmarks: caps.bookmarks, resumable: caps.resumable, encryption: (options.encryption ?? false) && caps.raw });
   else yield* scanViaGet(runner, roots, options);
 }
 
 /**
- * The whole tree below `root` (inclusive; every pool for null), keyed by dataset name, versions sorted.
+ * The whole tree below `root` or each of several roots (inclusive; every pool for null), keyed by
+ * dataset name, versions sorted.
  * @throws ZfsError as `scanTree`
  */
-export async function readTree(runner: ZfsRunner, root: DatasetName | null, options: ScanTreeOptions = {}): Promise<Map<string, TreeNode>> {
+export async function readTree(runner: ZfsRunner, root: DatasetName | readonly DatasetName[] | null, options: ScanTreeOptions = {}): Promise<Map<string, TreeNode>> {
   const tree = new Map<string, TreeNode>();
   const orphans: TreeVersion[] = [];
-  for await (const record of scanTree(runner, root === null ? [] : [root], options)) {
+  const roots = root === null ? [] : typeof root === "string" ? [root] : root;
+  for await (const record of scanTree(runner, roots, options)) {
     if (record.kind === "dataset") tree.set(record.dataset.name, { dataset: record.dataset, versions: [] });
     else {
       const node = tree.get(record.version.name.dataset);
@@ -106,17 +120,19 @@ async function* scanParsable(
 ): AsyncGenerator<TreeRecord, void, undefined> {
   const changed = !withoutSnapshotsChanged.has(runner.bin);
   const columns = ["name", "type", "guid", "createtxg", "creation", "referenced", "written", ...(changed ? [SNAPSHOTS_CHANGED] : []), ...(options.resumable ? ["receive_resume_token"] : []), ...(options.encryption ? ["encryption"] : [])];
-  const types = options.bookmarks ? "filesystem,volume,snapshot,bookmark" : "filesystem,volume,snapshot";
-  const argv = ["list", "-H", "-p", "-t", types, "-o", columns.join(","), ...(roots.length ? ["-r", ...roots] : [])];
+  const types = options.versions === false ? "filesystem,volume" : options.bookmarks ? "filesystem,volume,snapshot,bookmark" : "filesystem,volume,snapshot";
+  const argv = ["list", "-H", "-p", "-t", types, "-o", columns.join(","), ...depthArgs(roots, options)];
+  const keep = datasetFilter(roots, options);
   // Started before the listing, read when the first dataset needs it.
   const marks = options.placeholders ? localPlaceholders(runner, roots, options) : Promise.resolve(new Set<string>());
   marks.catch(() => {}); // its failure surfaces where it is awaited
   let index = 0;
   try {
-    for await (const line of runZfsLines(argv, { ...options, bin: runner.bin })) {
+    for await (const line of listingLines(runner, argv, roots, options)) {
       const i = index++;
       const record = parseOrThrow(argv, line, i, () => parseListLine(line, columns));
       if (record.kind === "dataset") {
+        if (!keep(record.dataset.name)) continue;
         const placeholder = (await marks).has(record.dataset.name);
         yield placeholder ? { kind: "dataset", dataset: { ...record.dataset, placeholder } } : record;
       } else yield record;
@@ -143,11 +159,11 @@ function parseListLine(line: string, columns: readonly string[]): TreeRecord {
 }
 
 /** Datasets at or below `roots` with zferry:placeholder set on themselves. */
-async function localPlaceholders(runner: ZfsRunner, roots: readonly DatasetName[], options: ZfsRunOptions): Promise<Set<string>> {
+async function localPlaceholders(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions): Promise<Set<string>> {
   const argv = ["get", "-H", "-r", "-s", "local", "-o", "name,value", PLACEHOLDER_PROPERTY, ...roots];
   const out = new Set<string>();
   let i = 0;
-  for await (const line of runZfsLines(argv, { ...options, bin: runner.bin })) {
+  for await (const line of listingLines(runner, argv, roots, options)) {
     const [name, value] = line.split("\t");
     if (value === undefined) badLine(argv, line, i, "expected 2 tab-separated fields");
     if (value === "on" && !name!.includes("@") && !name!.includes("#")) out.add(name!);
@@ -160,7 +176,8 @@ async function localPlaceholders(runner: ZfsRunner, roots: readonly DatasetName[
 async function* scanViaGet(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<TreeRecord, void, undefined> {
   const extra = (options.properties ?? []).filter((p) => p !== PLACEHOLDER_PROPERTY);
   const props = ["type", "guid", "createtxg", "creation", "referenced", ...extra, ...(options.placeholders || extra.length ? [PLACEHOLDER_PROPERTY] : [])];
-  const argv = ["get", "-H", "-p", "-r", "-o", "name,property,value,source", props.join(","), ...roots];
+  const argv = ["get", "-H", "-p", ...depthArgs(roots, options, true), "-o", "name,property,value,source", props.join(","), ...roots];
+  const keep = datasetFilter(roots, options);
   let current: string | null = null;
   let values = new Map<string, { value: string; source: string }>();
   let index = 0;
@@ -173,19 +190,55 @@ async function* scanViaGet(runner: ZfsRunner, roots: readonly DatasetName[], opt
       const placeholder = (options.placeholders ?? false) && mark?.value === "on" && mark.source === "local";
       return { kind: "dataset", dataset: { ...record.dataset, placeholder, ...(options.properties ? { properties: got } : {}) } };
     });
-  for await (const line of runZfsLines(argv, { ...options, bin: runner.bin })) {
+  for await (const line of listingLines(runner, argv, roots, options)) {
     index++;
     const fields = line.split("\t");
     if (fields.length !== 4) badLine(argv, line, index - 1, `expected 4 tab-separated fields, got ${fields.length}`);
     const [name, property, value, source] = fields as [string, string, string, string];
     if (name !== current) {
-      if (current !== null) yield flush();
+      if (current !== null) {
+        const record = flush();
+        if (record.kind === "dataset" ? keep(record.dataset.name) : options.versions !== false) yield record;
+      }
       current = name;
       values = new Map();
     }
     values.set(property, { value, source });
   }
-  if (current !== null) yield flush();
+  if (current !== null) {
+    const record = flush();
+    if (record.kind === "dataset" ? keep(record.dataset.name) : options.versions !== false) yield record;
+  }
+}
+
+/** `-r` below the roots, `-d 1` (`-d 0` without versions) for the roots alone; every pool recursively without roots. */
+function depthArgs(roots: readonly DatasetName[], options: ScanTreeOptions, always = false): string[] {
+  if (options.rootsOnly) return ["-d", options.versions === false ? "0" : "1", ...(always ? [] : roots)];
+  return always || roots.length > 0 ? ["-r", ...(always ? [] : roots)] : [];
+}
+
+/** Which dataset records a listing yields: with rootsOnly, the roots' children that `-d 1` prints are left out. */
+function datasetFilter(roots: readonly DatasetName[], options: ScanTreeOptions): (name: string) => boolean {
+  if (!options.rootsOnly) return () => true;
+  const wanted = new Set<string>(roots);
+  return (name) => wanted.has(name);
+}
+
+/** A listing's lines; with `missingRootsOk`, roots zfs could not open are left out rather than failing it. */
+async function* listingLines(runner: ZfsRunner, argv: readonly string[], roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<string, void, undefined> {
+  try {
+    yield* runZfsLines(argv, { ...options, bin: runner.bin });
+  } catch (err) {
+    if (options.missingRootsOk && err instanceof ZfsError && onlyMissingRoots(err, roots)) return;
+    throw err;
+  }
+}
+
+/** zfs exited 1 and all it said is that some of `roots` do not exist. */
+function onlyMissingRoots(err: ZfsError, roots: readonly DatasetName[]): boolean {
+  if (err.exitCode !== 1) return false;
+  const lines = err.stderr.split("\n").filter((l) => l.trim() !== "");
+  return lines.length > 0 && lines.every((l) => roots.some((root) => l.trim() === `cannot open '${root}': dataset does not exist`));
 }
 
 /** A record from one object's columns; `value` gives a column's text, undefined when not listed. */
@@ -204,6 +257,7 @@ function makeRecord(name: string, value: (column: string) => string | undefined)
       dataset: {
         name: parseDatasetName(name),
         type,
+        guid: number("guid"),
         snapshotsChanged: changed === null ? null : safeNumber(changed, SNAPSHOTS_CHANGED),
         resumeToken: token === undefined ? null : resumeTokenOf(token),
         placeholder: false,

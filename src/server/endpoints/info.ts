@@ -18,6 +18,7 @@ export function infoEndpoint(ctx: ServerContext) {
         receive_root: ctx.acl.receiveRoot,
         send_flags: [...ctx.acl.allowedSendFlags],
         compression: availableCompression(),
+        time: Math.floor(Date.now() / 1000),
         capabilities: {
           bookmarks: c.bookmarks,
           resumable: c.resumable,

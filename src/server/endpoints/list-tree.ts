@@ -7,9 +7,10 @@
  */
 import { ENDPOINTS, listTreeArgs, TREE_RECORD_ENTRIES, type TreeDatasetEntry, type TreeVersionEntry } from "../../api/index.ts";
 import { RpcError, defineEndpoint, encodeRecord, type OctetProducer } from "../../rpc/index.ts";
-import { ZfsError, quote, scanTree, type DatasetName, type TreeRecord } from "../../zfs/index.ts";
+import { ZfsError, parseDatasetName, quote, scanTree, type DatasetName, type TreeRecord } from "../../zfs/index.ts";
 import type { ServerContext } from "../context.ts";
 import { isBeingReceived } from "../receive-lock.ts";
+import { readableRecords } from "../readable-records.ts";
 
 export function listTreeEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -18,10 +19,19 @@ export function listTreeEndpoint(ctx: ServerContext) {
     body: "none",
     response: "octets",
     async handle(args): Promise<OctetProducer> {
-      if (!args.received) return treeProducer(scanTree(ctx.runner, []), pullView(ctx));
+      const only = args.datasets?.map((name, i) => checkedName(name, `datasets[${i}]`));
+      const versions = args.versions ?? true;
+      if (!args.received) {
+        // Named datasets outside the ACL are not even listed (the view would drop them anyway).
+        const records = only ? scanTree(ctx.runner, only.filter((ds) => ctx.acl.mayRead(ds)), { versions, rootsOnly: true, missingRootsOk: true }) : readableRecords(ctx, { versions });
+        return treeProducer(records, pullView(ctx));
+      }
       const root = ctx.acl.receiveRoot;
       if (!root) throw new RpcError("permission_denied", `Client ${quote(ctx.identity)} may not push: no receive_root is configured for it`);
-      return treeProducer(scanTree(ctx.runner, [root], { placeholders: true }), receivedView(ctx, root), { emptyIfMissing: true });
+      const records = only
+        ? scanTree(ctx.runner, receivedNames(ctx, only), { placeholders: true, versions, rootsOnly: true, missingRootsOk: true })
+        : scanTree(ctx.runner, [root], { placeholders: true, versions });
+      return treeProducer(records, receivedView(ctx, root), { emptyIfMissing: true });
     },
   });
 }
@@ -29,6 +39,28 @@ export function listTreeEndpoint(ctx: ServerContext) {
 // --- internal ---
 
 type Entry = TreeDatasetEntry | TreeVersionEntry;
+
+function checkedName(name: string, field: string): DatasetName {
+  try {
+    return parseDatasetName(name);
+  } catch (err) {
+    throw new RpcError("bad_request", `${field}: ${(err as Error).message}`);
+  }
+}
+
+/** The client's names as they are below receive_root; one too long for zfs cannot exist there. */
+function receivedNames(ctx: ServerContext, names: readonly DatasetName[]): DatasetName[] {
+  const out: DatasetName[] = [];
+  for (const name of names) {
+    try {
+      const target = ctx.acl.receiveTargetFor(name);
+      if (target) out.push(target);
+    } catch {
+      // NameError: longer than zfs allows, so nothing was ever received there.
+    }
+  }
+  return out;
+}
 
 /** What of a record the client may see, named as it knows it; null leaves the record out. */
 type View = (record: TreeRecord) => Entry | null;
@@ -67,6 +99,7 @@ function datasetEntry(record: Extract<TreeRecord, { kind: "dataset" }>, name: st
   return {
     type: d.type,
     name,
+    ...(d.guid === null ? {} : { guid: d.guid }),
     ...(d.snapshotsChanged === null ? {} : { snapshots_changed: d.snapshotsChanged }),
     ...(received && d.resumeToken ? { resume_token: d.resumeToken } : {}),
     ...(received && d.placeholder ? { placeholder: true } : {}),

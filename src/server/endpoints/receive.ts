@@ -128,7 +128,7 @@ async function ensureParents(ctx: ServerContext, target: DatasetName, existing: 
       throw err;
     }
     created.push(ds);
-    existing.set(ds, { dataset: { name: ds, type: "filesystem", snapshotsChanged: null, resumeToken: null, placeholder: true, encryption: null }, versions: [] });
+    existing.set(ds, { dataset: { name: ds, type: "filesystem", guid: null, snapshotsChanged: null, resumeToken: null, placeholder: true, encryption: null }, versions: [] });
   }
   if (ctx.caps.recvNoMount || existing.has(target) || created.length > 0) return; // a placeholder parent passes down none
   const parent = parseDatasetName(target.slice(0, target.lastIndexOf("/")));

@@ -1,0 +1,173 @@
+/**
+ * What a pull plans from: the server's offered tree and the target tree here, each one listing,
+ * read side by side while the connection opens.
+ *
+ * Where the last run left unchanged marks (unchanged.ts), the first listings are of datasets
+ * alone, and only the filesystems whose marks moved on either side have their snapshots listed,
+ * by name, in a second round (the whole trees when most of them moved). A no-op run of a wide
+ * tree on OpenZFS 2.2+ then reads no snapshot at all.
+ */
+import { MAX_TREE_DATASETS } from "../api/index.ts";
+import type { Config, PullJobConfig } from "../config/index.ts";
+import { CONFINEMENT_PROPERTIES, quote, readTree, ZfsError, ZfsRunner, type DatasetName, type ScanTreeOptions, type TreeNode, type ZfsCapabilities } from "../zfs/index.ts";
+import { openFirstLane, type FirstLane } from "./lanes.ts";
+import type { RemoteTree } from "./remote-tree.ts";
+import { explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
+import type { Plan } from "./plan.ts";
+import { markOf, sortByChange, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
+
+export type LocalTree = Map<string, TreeNode>;
+
+export interface PullSides {
+  readonly first: FirstLane;
+  readonly caps: ZfsCapabilities;
+  /** What the server offers the job (its filter applied), by name; the filesystems to plan with their versions. */
+  readonly offered: RemoteTree;
+  /** The tree below the job's root; the targets to plan with their versions. */
+  readonly local: LocalTree;
+  /** Filesystems up to date by their marks, whose versions were not listed. */
+  readonly unchanged: ReadonlyMap<string, UnchangedEntry>;
+  /** What to keep for the next run of a filesystem planned `plan` from its listed versions, if anything. */
+  markable(name: string, target: string, plan: Plan): UnchangedEntry | null;
+}
+
+/**
+ * Opens the job's first lane and lists both sides.
+ * @throws Error with one line when the job cannot start (no root here, nothing offered, refused)
+ */
+export async function listPullSides(config: Config, job: PullJobConfig, runner: ZfsRunner, marks: UnchangedMarks): Promise<PullSides> {
+  const datasetsFirst = marks.size > 0;
+  const options = datasetsFirst ? { versions: false } : {};
+  let localAt = nowSeconds();
+  const opening = openedWith(openFirstLane(config, job), (lane) => listOffered(lane.session, job, options));
+  const [{ caps, local: listed }, { opened: first, answer: offeredAll }] = await withLocalChecks(opening, checkLocalSide(runner, job, options));
+  let offered = offeredAll;
+  let local = listed;
+  let unchanged = new Map<string, UnchangedEntry>();
+  try {
+    if (datasetsFirst) {
+      const targetOf = (name: string) => `${job.root}/${name}`;
+      const sorted = sortByChange([...offered.keys()], marks, {
+        source: (name) => remoteDataset(offered, name),
+        target: (name) => local.get(targetOf(name))?.dataset,
+      });
+      localAt = nowSeconds();
+      if (sorted.changed.length > offered.size / 2 || sorted.changed.length > MAX_TREE_DATASETS) {
+        // Most moved: the whole trees cost less than naming each.
+        [offered, { local }] = await Promise.all([listOffered(first.session, job, {}), checkLocalSide(runner, job, {})]);
+      } else {
+        unchanged = sorted.unchanged;
+        if (sorted.changed.length > 0) ({ offered, local } = await listChanged(first.session, runner, job, { offered, local, changed: sorted.changed }));
+      }
+    }
+  } catch (err) {
+    await first.close();
+    throw err;
+  }
+  const serverAt = first.session.info.time ?? null;
+  return {
+    first,
+    caps,
+    offered,
+    local,
+    unchanged,
+    markable(name, target, plan) {
+      if (plan.kind === "skip") {
+        const source = markOf(remoteDataset(offered, name), serverAt, { none: true });
+        return source && (offered.get(name)?.versions.length ?? 1) === 0 ? { kind: "no_snapshots", source } : null;
+      }
+      if (plan.kind !== "up_to_date") return null;
+      const source = markOf(remoteDataset(offered, name), serverAt);
+      const here = markOf(local.get(target)?.dataset, localAt);
+      return source && here ? { kind: "up_to_date", source, target: here, at: plan.at } : null;
+    },
+  };
+}
+
+// --- internal ---
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function remoteDataset(tree: RemoteTree, name: string) {
+  const entry = tree.get(name)?.entry;
+  return entry && { guid: entry.guid ?? null, snapshotsChanged: entry.snapshots_changed ?? null };
+}
+
+/** Lists the versions of the changed filesystems on both sides, by name, into the trees listed without them. */
+async function listChanged(
+  session: JobSession,
+  runner: ZfsRunner,
+  job: PullJobConfig,
+  trees: { offered: RemoteTree; local: LocalTree; changed: readonly string[] },
+): Promise<{ offered: RemoteTree; local: LocalTree }> {
+  const { changed } = trees;
+  const targets = changed.map((name) => `${job.root}/${name}`).filter((t) => trees.local.has(t)) as DatasetName[];
+  const [remote, here] = await Promise.all([
+    listTree(session, { datasets: changed }),
+    readTree(runner, targets, { ...localOptions(), rootsOnly: true, missingRootsOk: true }),
+  ]);
+  // What the second listing shows is the state planned from: a filesystem gone since is gone.
+  const offered: RemoteTree = new Map(trees.offered);
+  const local: LocalTree = new Map(trees.local);
+  for (const name of changed) {
+    const node = remote.get(name);
+    if (node) offered.set(name, node);
+    else offered.delete(name);
+    const target = `${job.root}/${name}`;
+    const mine = here.get(target);
+    if (mine) local.set(target, mine);
+    else local.delete(target);
+  }
+  return { offered, local };
+}
+
+/** What the server offers, narrowed by the job's filter. */
+async function listOffered(session: JobSession, job: PullJobConfig, options: { versions?: boolean }): Promise<RemoteTree> {
+  const identity = session.info.identity;
+  const tree = await listTree(session, options);
+  if (tree.size === 0) {
+    throw new Error(`The server offers no filesystems to identity ${quote(identity)}: check filesystems in [clients.${identity}] of the server's config`);
+  }
+  const offered: RemoteTree = new Map([...tree].filter(([name]) => job.filesystems.allows(name)));
+  if (offered.size === 0) {
+    throw new Error(`None of the ${tree.size} filesystems the server offers matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
+  }
+  return offered;
+}
+
+async function listTree(session: JobSession, options: { versions?: boolean; datasets?: readonly string[] }): Promise<RemoteTree> {
+  try {
+    return await session.remote.listTree(options);
+  } catch (err) {
+    throw new Error(explainRpcError(err, session.info.identity), { cause: err });
+  }
+}
+
+/**
+ * Old zfs lists with `zfs get`: the confined properties come with it, so that a target they
+ * already confine needs no `zfs get` after each receive (pull.ts, staysConfined).
+ */
+function localOptions(): ScanTreeOptions {
+  return { placeholders: true, properties: CONFINEMENT_PROPERTIES };
+}
+
+/** What the local side must have before anything is planned; read while the connection opens. */
+async function checkLocalSide(runner: ZfsRunner, job: PullJobConfig, options: { versions?: boolean }): Promise<{ caps: ZfsCapabilities; local: LocalTree }> {
+  const caps = await runner.capabilities();
+  if (job.send.properties && !caps.recvExclude && !job.receive.properties) {
+    throw new Error(
+      `send.properties would let the source decide where received datasets are mounted: this zfs cannot keep properties out of the receive (no "zfs receive -x"); ` +
+        `turn it off in [jobs.${job.name}.send], or accept them with receive = { properties = true } in [jobs.${job.name}]`,
+    );
+  }
+  try {
+    return { caps, local: await readTree(runner, job.root, { ...localOptions(), ...options }) };
+  } catch (err) {
+    if (err instanceof ZfsError && err.isDatasetMissing) {
+      throw new Error(`The job's root ${quote(job.root)} does not exist here: create it first, e.g. "zfs create -o mountpoint=none ${job.root}"`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Unchanged filesystems cost nothing: where zfs has `snapshots_changed` (OpenZFS 2.2+), a
+ * filesystem whose source and target both show the same dataset GUID and the same value as at a
+ * run that found them up to date needs no listing of its snapshots and no plan (bzfs does the
+ * same). Pure functions; unchanged-store.ts keeps the marks between runs.
+ *
+ * The value is a time in whole seconds, so a snapshot made later in the same second as the one a
+ * listing saw would not move it. A mark is therefore kept only when its value is older than the
+ * second the listing started in, on the clock of the host that listed it: every later change then
+ * carries a later second.
+ */
+import type { PlanVersion } from "./plan.ts";
+
+/** One side of a filesystem as a listing showed it. */
+export interface ChangeMark {
+  /** The dataset's own GUID: a dataset destroyed and made again has a new one. */
+  readonly guid: bigint;
+  /**
+   * `snapshots_changed`, Unix seconds; null where the dataset shows none (no snapshot was made or
+   * destroyed since OpenZFS 2.2 came), trusted only for a source without snapshots.
+   */
+  readonly changed: number | null;
+}
+
+/**
+ * A filesystem found up to date, with both sides' marks at that time; or a source found without
+ * snapshots (nothing to send whatever the target holds, unless that is a partial receive).
+ */
+export type UnchangedEntry =
+  | { readonly kind: "up_to_date"; readonly source: ChangeMark; readonly target: ChangeMark; /** The snapshot both sides were at. */ readonly at: PlanVersion }
+  | { readonly kind: "no_snapshots"; readonly source: ChangeMark };
+
+/** Source filesystem name → its entry. */
+export type UnchangedMarks = ReadonlyMap<string, UnchangedEntry>;
+
+/** What a listing says of a dataset, as far as marks go. */
+export interface ListedDataset {
+  readonly guid?: bigint | null;
+  readonly snapshotsChanged?: number | null;
+  /** A partial receive: the dataset is mid-change whatever its marks say. */
+  readonly resumeToken?: string | null;
+}
+
+/**
+ * The dataset's mark, or null when it has none to trust: no GUID or `snapshots_changed`, a
+ * partial receive on it, or (with `listedAt`, the listing host's clock in Unix seconds when it
+ * started) a value not older than that second. `none` also takes a dataset without a value (for a
+ * source without snapshots: its first snapshot gives it one).
+ */
+export function markOf(d: ListedDataset | undefined, listedAt?: number | null, options: { none?: boolean } = {}): ChangeMark | null {
+  if (!d || d.guid == null || d.resumeToken) return null;
+  const changed = d.snapshotsChanged ?? null;
+  if (changed === null) return options.none ? { guid: d.guid, changed: null } : null;
+  if (listedAt !== undefined && (listedAt === null || changed >= Math.floor(listedAt))) return null;
+  return { guid: d.guid, changed };
+}
+
+export function sameMark(a: ChangeMark | null, b: ChangeMark | null): boolean {
+  return a !== null && b !== null && a.guid === b.guid && a.changed === b.changed;
+}
+
+/** Each side of a filesystem as listed now; `target` is undefined where the target does not exist. */
+export interface ListedNow {
+  source(name: string): ListedDataset | undefined;
+  target(name: string): ListedDataset | undefined;
+}
+
+/**
+ * Splits `names` into those whose marks on both sides equal their entry's (nothing to do, as the
+ * entry says) and the rest, which need their snapshots listed and a plan.
+ */
+export function sortByChange(names: readonly string[], marks: UnchangedMarks, now: ListedNow): { unchanged: Map<string, UnchangedEntry>; changed: string[] } {
+  const unchanged = new Map<string, UnchangedEntry>();
+  const changed: string[] = [];
+  for (const name of names) {
+    const entry = marks.get(name);
+    if (entry && holds(entry, now.source(name), now.target(name))) unchanged.set(name, entry);
+    else changed.push(name);
+  }
+  return { unchanged, changed };
+}
+
+function holds(entry: UnchangedEntry, source: ListedDataset | undefined, target: ListedDataset | undefined): boolean {
+  if (entry.kind === "no_snapshots") return sameMark(entry.source, markOf(source, undefined, { none: true })) && !target?.resumeToken;
+  return sameMark(entry.source, markOf(source)) && sameMark(entry.target, markOf(target));
+}

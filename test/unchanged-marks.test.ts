@@ -1,0 +1,159 @@
+/**
+ * Unchanged filesystems cost nothing (OpenZFS 2.2+ `snapshots_changed`, emulated by the fake zfs
+ * on both ends): once a run found the tree up to date, the next lists datasets alone; a change on
+ * either side, a dataset made again, or a mark too new to trust brings the versions back.
+ */
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { localJobMachine, type LocalJobMachine } from "./helpers/local-job.ts";
+
+const N = 6;
+const names = Array.from({ length: N }, (_, i) => `tank/w/f${i}`);
+/** zfs's clock in these tests: well before the real one, so every mark is old enough to keep. */
+const PAST = 1_800_000_000 - 86_400 * 365 * 2;
+
+let machine: LocalJobMachine;
+let zfsClock = PAST;
+
+beforeEach(() => {
+  machine = localJobMachine({
+    datasets: [...names.map((n) => `${n}@s1`), "backup/pull"],
+    extra: `[jobs.wide]\ntype = "pull"\nconnect = { type = "local", identity = "b1" }\nroot = "backup/pull"\nfilesystems = { "tank/w<" = true }\n`,
+  });
+  zfsClock = PAST;
+  machine.fake.setEnv({ FAKE_ZFS_NOW: String(zfsClock) });
+});
+
+afterEach(() => machine[Symbol.dispose]());
+
+/** Runs the job; returns the zfs calls it made and its stdout. */
+async function pull(): Promise<{ calls: string[][]; stdout: string }> {
+  const before = machine.fake.calls().length;
+  const run = await machine.zferry(["pull", "wide"]);
+  expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({ exitCode: 0, stderr: "" });
+  return { calls: machine.fake.calls().slice(before), stdout: run.stdout };
+}
+
+/** zfs commands run later than the ones before: each at its own second. */
+async function zfs(...args: string[]): Promise<void> {
+  machine.fake.setEnv({ FAKE_ZFS_NOW: String(++zfsClock) });
+  await Bun.$`${machine.fake.bin} ${args}`.quiet();
+}
+
+const listings = (calls: string[][]) => calls.filter((c) => c[0] === "list" || c[0] === "get");
+/** Listings that read snapshots: `-t …snapshot…`, or a `zfs get` (which reads every object). */
+const snapshotListings = (calls: string[][]) => listings(calls).filter((c) => c[0] === "get" ? !c.includes("zferry:placeholder") : c[c.indexOf("-t") + 1]!.includes("snapshot"));
+const sends = (calls: string[][]) => calls.filter((c) => c[0] === "send");
+/** The roots of recursive listings of versions, in order. */
+const fullListings = (calls: string[][]) => listings(calls).filter((c) => c.includes("-r") && c.includes("filesystem,volume,snapshot,bookmark")).map((c) => c.at(-1)!);
+/** The datasets named in `-d 1` listings of versions, sorted. */
+const named = (calls: string[][]) =>
+  listings(calls)
+    .filter((c) => c[0] === "list" && c.includes("-d"))
+    .flatMap((c) => c.slice(c.indexOf("-d") + 2))
+    .sort();
+
+function store(): { entries: Record<string, unknown> } {
+  return JSON.parse(readFileSync(join(machine.locks, "job.wide.unchanged.json"), "utf8"));
+}
+
+describe("unchanged marks", () => {
+  test("a run after an up-to-date one lists datasets alone on both sides and sends nothing", async () => {
+    await pull(); // full
+    const first = await pull(); // finds everything up to date, from the versions
+    expect(first.stdout).toContain(`0 done, ${N} up to date`);
+    expect(snapshotListings(first.calls).length).toBe(2);
+    // The parent has no snapshots: kept as such, until its first snapshot gives it a value.
+    expect(Object.keys(store().entries).sort()).toEqual(["tank/w", ...names]);
+
+    const noop = await pull();
+    expect(noop.stdout).toContain(`0 done, ${N} up to date`);
+    expect(noop.stdout).toContain("up to date at s1");
+    expect(snapshotListings(noop.calls)).toEqual([]);
+    expect(listings(noop.calls).filter((c) => c[0] === "list").map((c) => c.at(-1))).toEqual(["backup/pull", "tank"]);
+    expect(listings(noop.calls).filter((c) => c[0] === "list").every((c) => c[c.indexOf("-t") + 1] === "filesystem,volume")).toBe(true);
+    expect(sends(noop.calls)).toEqual([]);
+  });
+
+  test("a new snapshot on the source: only that filesystem's versions are listed, by name, and it is sent", async () => {
+    await pull();
+    await pull();
+    await zfs("snapshot", `${names[2]}@s2`);
+    const run = await pull();
+    expect(sends(run.calls).map((c) => c.at(-1))).toEqual([`${names[2]}@s2`]);
+    // One named listing per side: `-d 1` of the one source, and of its target here.
+    const named = listings(run.calls).filter((c) => c.includes("-d"));
+    expect(named.map((c) => c.at(-1)).sort()).toEqual([`backup/pull/${names[2]}`, names[2]]);
+    expect(named.map((c) => c.filter((a) => a.startsWith("tank/") || a.startsWith("backup/")).length)).toEqual([1, 1]);
+    expect(Object.keys(machine.fake.state().datasets[`backup/pull/${names[2]}`]!.snapshots).sort()).toEqual(["s1", "s2"]);
+
+    // The receive moved the target's mark: one more named listing finds it up to date, then none.
+    const after = await pull();
+    expect(sends(after.calls)).toEqual([]);
+    expect(listings(after.calls).filter((c) => c.includes("-d")).length).toBe(2);
+    const quiet = await pull();
+    expect(snapshotListings(quiet.calls)).toEqual([]);
+  });
+
+  test("a change on the target (a snapshot destroyed by hand) is seen and repaired", async () => {
+    await pull();
+    await zfs("snapshot", `${names[0]}@s2`);
+    await pull();
+    await pull();
+    await zfs("destroy", `backup/pull/${names[0]}@s2`);
+    const run = await pull();
+    expect(sends(run.calls).map((c) => c.slice(1))).toEqual([["-i", `${names[0]}@s1`, `${names[0]}@s2`]]);
+  });
+
+  test("a source dataset destroyed and made again under its name is planned afresh (its GUID moved)", async () => {
+    await pull();
+    await pull();
+    // Same snapshots_changed, same snapshot names, another dataset GUID and snapshot GUID.
+    const state = machine.fake.state();
+    const ds = state.datasets[names[1]!]!;
+    ds.guid = "424242";
+    ds.snapshots.s1!.guid = "434343";
+    writeFileSync(machine.fake.statePath, JSON.stringify(state));
+    const before = machine.fake.calls().length;
+    const run = await machine.zferry(["pull", "wide"]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain(`${names[1]}: diverged: no common snapshot`);
+    expect(named(machine.fake.calls().slice(before))).toEqual([`backup/pull/${names[1]}`, names[1]]);
+  });
+
+  test("marks not older than the second their listing started in are not kept", async () => {
+    machine.fake.setEnv({ FAKE_ZFS_NOW: String(Math.floor(Date.now() / 1000) + 3600) });
+    await pull();
+    await zfs("snapshot", `${names[0]}@s2`); // the clock is still an hour ahead of the listings
+    machine.fake.setEnv({ FAKE_ZFS_NOW: String(Math.floor(Date.now() / 1000) + 3600) });
+    await pull();
+    expect(Object.keys(store().entries)).toEqual(["tank/w"]);
+    // Most filesystems have no mark to compare: both whole trees are listed again.
+    const run = await pull();
+    expect(named(run.calls)).toEqual([]);
+    expect(fullListings(run.calls).sort()).toEqual(["backup/pull", "tank"]);
+  });
+
+  test("a damaged store costs a full listing, never a wrong plan", async () => {
+    await pull();
+    await pull();
+    writeFileSync(join(machine.locks, "job.wide.unchanged.json"), '{"format":1,"scope":"pull backup/pull","entries":{"tank/w/f0":[1,2]}}');
+    await zfs("snapshot", `${names[0]}@s2`);
+    const run = await pull();
+    // Both sides, the server's check of the send, and the check of what arrived.
+    expect(fullListings(run.calls)).toEqual(["backup/pull", "tank", "tank", "backup/pull"]);
+    expect(sends(run.calls).map((c) => c.at(-1))).toEqual([`${names[0]}@s2`]);
+  });
+
+  test("a dry run plans from the marks and leaves the store as it was", async () => {
+    await pull();
+    await pull();
+    const kept = store();
+    await zfs("snapshot", `${names[3]}@s2`);
+    const dry = await machine.zferry(["pull", "wide", "--dry-run"]);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`${names[3]}\\s+s1 → s2`));
+    expect(store()).toEqual(kept);
+  });
+});
