@@ -64,6 +64,31 @@ describe("list_tree", () => {
     for (const denied of ["data2", "scratch", "secret", "other"]) expect(text).not.toContain(denied);
   });
 
+  test("datasets by name: only those the ACL allows, each with its own versions and nothing below; denied names are not listed, not even by zfs", async () => {
+    fake = createFakeZfs({ datasets: ["tank/data@s1", "tank/data@s2", "tank/data/sub@s1", "tank/secret@s1", "tank/data/gone@s1"] });
+    await using s = await session(fake, { filesystems: { "tank/data<": true } });
+    const before = fake.calls().length;
+    const tree = await s.remote.listTree({ datasets: ["tank/data", "tank/secret", "tank/data/nope"] });
+    expect([...tree.keys()]).toEqual(["tank/data"]);
+    expect(tree.get("tank/data")!.versions.map((v) => v.name)).toEqual(["s1", "s2"]);
+    expect(tree.get("tank/data")!.entry.guid).toBeGreaterThan(0n);
+    const listed = fake.calls().slice(before).filter((c) => c[0] === "list");
+    expect(listed.map((c) => c.slice(c.indexOf("-d"))).flat()).toEqual(["-d", "1", "tank/data", "tank/data/nope"]);
+    const chunks: Uint8Array[] = [];
+    await s.remote.rpc.callOctets(ENDPOINTS.listTree, { datasets: ["tank/secret"] }, (chunk) => void chunks.push(chunk.slice()));
+    expect(Buffer.concat(chunks).toString("latin1")).not.toContain("secret");
+    expect(await s.remote.listTree({ datasets: ["tank/../etc"] }).catch((e) => e)).toMatchObject({ status: "bad_request", message: expect.stringContaining("datasets[0]") });
+  });
+
+  test("versions: false lists the filesystems alone, with their GUIDs and snapshots_changed", async () => {
+    fake = createFakeZfs({ datasets: ["tank/data@s1", "tank/data/sub@s1"] });
+    await using s = await session(fake, { filesystems: { "tank<": true } });
+    const tree = await s.remote.listTree({ versions: false });
+    expect([...tree.keys()].sort()).toEqual(["tank", "tank/data", "tank/data/sub"]);
+    for (const node of tree.values()) expect(node.versions).toEqual([]);
+    expect(typeof tree.get("tank/data")!.entry.snapshots_changed).toBe("number");
+  });
+
   test("with received: what this client pushed, named as on the client, with placeholders and nothing of receive_root itself", async () => {
     fake = createFakeZfs({ datasets: ["sink/b1@own", "sink/b1/tank/a@s1", "other@x"] });
     Bun.spawnSync([fake.bin, "set", "zferry:placeholder=on", "sink/b1/tank"]);

@@ -1,0 +1,46 @@
+/**
+ * src/zfs/tree-listing.ts's ways of narrowing a listing, on the fake OpenZFS (`zfs list -p`) and on
+ * this machine's zfs-fuse (`zfs get -p`): several roots of which one does not exist, each root
+ * alone with its versions (`-d 1`), and datasets without versions.
+ */
+import { expect, test } from "bun:test";
+import { ZfsError, ZfsRunner, parseDatasetName, readTree, type DatasetName } from "../src/zfs/index.ts";
+import { createFakeZfs } from "./fake-zfs/fixture.ts";
+import { createTestPool, ensureZfsFuse, zfsCli } from "./harness/pool.ts";
+
+const fuse = await ensureZfsFuse();
+
+/** `root` holds a (with a@s1 and a child c, with c@s1) and b (with b@s1). */
+async function narrowing(runner: ZfsRunner, root: string): Promise<void> {
+  const ds = (rel: string) => parseDatasetName(`${root}/${rel}`);
+  const missing = ds("nope");
+  const summary = (tree: Awaited<ReturnType<typeof readTree>>) =>
+    Object.fromEntries([...tree].map(([name, node]) => [name.slice(root.length + 1), node.versions.map((v) => v.name.name)]));
+
+  // A root that does not exist holds nothing; without the option the listing fails.
+  const both = await readTree(runner, [ds("a"), missing, ds("b")], { missingRootsOk: true });
+  expect(summary(both)).toEqual({ a: ["s1"], "a/c": ["s1"], b: ["s1"] });
+  expect(await readTree(runner, [ds("a"), missing]).catch((e: unknown) => e)).toBeInstanceOf(ZfsError);
+
+  // Each root alone: its own versions, not its child's.
+  const only = await readTree(runner, [ds("a"), ds("b"), missing] as DatasetName[], { rootsOnly: true, missingRootsOk: true });
+  expect(summary(only)).toEqual({ a: ["s1"], b: ["s1"] });
+
+  // Datasets alone, with their own GUIDs.
+  const datasets = await readTree(runner, parseDatasetName(root), { versions: false });
+  expect(summary(datasets)).toEqual({ "": [], a: [], "a/c": [], b: [] });
+  for (const node of [...datasets.values()].slice(1)) expect(node.dataset.guid).toBeGreaterThan(0n);
+}
+
+test("narrowed listings on the fake OpenZFS", async () => {
+  using fake = createFakeZfs({ datasets: ["tank/r/a@s1", "tank/r/a/c@s1", "tank/r/b@s1"] });
+  await narrowing(new ZfsRunner({ bin: fake.bin }), "tank/r");
+});
+
+test.skipIf(!fuse.ok)("narrowed listings on zfs-fuse", async () => {
+  await using pool = await createTestPool("zftree");
+  const r = `${pool.name}/r`;
+  for (const d of [r, `${r}/a`, `${r}/a/c`, `${r}/b`]) await zfsCli(["create", "-o", "mountpoint=none", d]);
+  for (const d of [`${r}/a`, `${r}/a/c`, `${r}/b`]) await zfsCli(["snapshot", `${d}@s1`]);
+  await narrowing(new ZfsRunner(), r);
+});
