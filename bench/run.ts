@@ -26,6 +26,13 @@ if (process.argv[2] === "scale") {
   process.exit(0);
 }
 
+// `npm run bench -- openzfs`: a wide tree on real OpenZFS in the test guest (bench/openzfs.ts).
+if (process.argv[2] === "openzfs") {
+  const { openzfsBench } = await import("./openzfs.ts");
+  await openzfsBench();
+  process.exit(0);
+}
+
 printHeader("zferry bench (`npm run bench`)");
 for (const f of await codecFigures()) printFigure(f);
 for (const f of await relayFigures()) printFigure(f);

@@ -7,7 +7,8 @@
  * - incremental of N filesystems with one small change each against the shell loop
  *   `zfs send -i | zfs recv` over the same filesystems, sequential and 4 at a time;
  * - with the fake zfs (compiled): a no-op of 10 000 filesystems × 30 snapshots, wall time and the
- *   client's peak RSS.
+ *   client's peak RSS; a pull over ssh of 8 × 512 MiB filesystems with concurrency 4, against 4
+ *   `zfs send | ssh … cat` pipelines at a time over the same 8.
  *
  * N is 200 (BENCH_SCALE_N); `--quick` uses 40 and a 1 000-filesystem fake tree.
  */
@@ -17,7 +18,8 @@ import { join } from "node:path";
 import { compileFakeZfs, createFakeZfs } from "../test/fake-zfs/fixture.ts";
 import type { FakeDataset, FakeState } from "../test/fake-zfs/state.ts";
 import { createTestPool, ensureZfsFuse, zfsCli } from "../test/harness/pool.ts";
-import { BUN, REPO, benchRuns, median, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
+import { startSshd } from "../test/harness/sshd.ts";
+import { BUN, REPO, benchRuns, compareThroughput, median, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
 
 const quick = process.argv.includes("--quick");
 const N = Number(process.env.BENCH_SCALE_N ?? (quick ? 40 : 200));
@@ -30,6 +32,7 @@ export async function scaleBench(): Promise<void> {
     const zferry = await buildBinary(dir);
     printHeader(`zferry scale bench (\`npm run bench -- scale${quick ? " --quick" : ""}\`): N = ${N} filesystems on zfs-fuse, local connect, compiled binary`);
     for (const f of await zfsFuseFigures(dir, zferry)) printFigure(f);
+    printFigure(await parallelSshFigure(dir, zferry));
     const fake = await fakeFigure(dir, zferry);
     process.stdout.write(`\n${fake}\n`);
   } finally {
@@ -100,6 +103,46 @@ async function zfsFuseFigures(dir: string, zferry: string): Promise<Figure[]> {
   figures.push({ name: `incremental, ${N} filesystems (vs sequential send | recv loop)`, zferry: median(inc) * 1000, baseline: median(seq) * 1000, unit: "ms", note: `${runs} runs, concurrency 4` });
   figures.push({ name: `incremental, ${N} filesystems (vs the loop 4 at a time)`, zferry: median(inc) * 1000, baseline: median(par) * 1000, unit: "ms", note: `${runs} runs, concurrency 4` });
   return figures;
+}
+
+const PARALLEL_FS = 8;
+const PARALLEL_BYTES = Number(process.env.BENCH_PARALLEL_MIB ?? (quick ? 128 : 512)) * (1 << 20);
+const CIPHER = "Ciphers=aes128-gcm@openssh.com";
+
+/**
+ * Filesystems in parallel over one ssh connection: a pull of PARALLEL_FS fake filesystems of
+ * PARALLEL_BYTES each with concurrency 4 (four stdinserver sessions over one shared connection),
+ * against the same filesystems sent by four `zfs send | ssh … 'cat > /dev/null'` pipelines at a
+ * time (four connections). Fresh fakes each run, so every run is an initial pull.
+ */
+async function parallelSshFigure(dir: string, zferry: string): Promise<Figure> {
+  const program = compileFakeZfs(join(dir, "fake-zfs-par"));
+  const serverConfig = join(dir, "server-par.toml");
+  const names = Array.from({ length: PARALLEL_FS }, (_, i) => `tank/p/f${i}`);
+  await using sshd = await startSshd([{ command: `env ZFERRY_CONFIG=${serverConfig} ${zferry} stdinserver bench` }, { command: "cat > /dev/null" }]);
+  const c = sshd.sshConnect(0);
+  const options = [...c.options, CIPHER].map((o) => JSON.stringify(o)).join(", ");
+  const connect = `{ type = "ssh", host = "${c.host}", user = "${c.user}", port = ${c.port}, identity_file = "${c.identity_file}", options = [${options}] }`;
+  const plain = sshd.sshArgv([], { key: 1 });
+  const sshCat = [plain[0]!, "-o", CIPHER, ...plain.slice(1)].map((a) => `'${a}'`).join(" ");
+  const env = { FAKE_ZFS_SEND_BYTES: String(PARALLEL_BYTES) };
+  const pull = async () => {
+    using src = createFakeZfs({ datasets: names.map((n) => `${n}@s1`), env, program });
+    using dst = createFakeZfs({ datasets: ["sink/backup"], program });
+    writeFileSync(serverConfig, `[zfs]\nbin = "${src.bin}"\n[log]\nlevel = "warn"\n[clients.bench]\nfilesystems = { "tank/p<" = true }\n`);
+    const file = config(dir, `[zfs]\nbin = "${dst.bin}"\n[jobs.par]\ntype = "pull"\nconnect = ${connect}\nroot = "sink/backup"\nfilesystems = { "tank/p<" = true, "tank/p" = false }\nconcurrency = 4\n`);
+    return timeShell(`${zferry} pull par --config ${file}`);
+  };
+  const pipelines = async () => {
+    using src = createFakeZfs({ datasets: names.map((n) => `${n}@s1`), env, program });
+    return timeShell(`printf '%s\\n' ${names.join(" ")} | xargs -P 4 -I{} sh -c '${src.bin} send {}@s1 | ${sshCat.replaceAll("'", "")}'`);
+  };
+  return compareThroughput(
+    `pull over ssh of ${PARALLEL_FS} × ${PARALLEL_BYTES >> 20} MiB filesystems, concurrency 4; against 4 \`zfs send \\| ssh … 'cat > /dev/null'\` at a time`,
+    PARALLEL_FS * PARALLEL_BYTES,
+    pull,
+    pipelines,
+  );
 }
 
 /** A fake tree of FAKE_FS × FAKE_SNAPS, already replicated; the no-op's time and the client's peak RSS. */

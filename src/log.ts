@@ -16,10 +16,16 @@ const TYPE_LABEL: Record<string, string> = { fatal: "ERROR", error: "ERROR", war
 
 let targetFd = 2;
 let ownsTarget = false;
+/**
+ * What is written: the level lives here, not in the loggers, because a tagged logger copies its
+ * parent's level when it is made (at import), so a level set later from the config would not
+ * reach it.
+ */
+let threshold = levelFromEnv();
 
-/** The root logger; layers take `logger.withTag("zfs")` and friends. */
+/** The root logger; layers take `logger.withTag("zfs")` and friends. Every entry reaches `report`, which filters. */
 export const logger: ConsolaInstance = createConsola({
-  level: levelFromEnv(),
+  level: LEVELS.debug,
   reporters: [{ log: report }],
 });
 
@@ -28,7 +34,7 @@ export const logger: ConsolaInstance = createConsola({
  * @throws Error when the log file cannot be opened
  */
 export function configureLogging(options: { level?: LogLevelName; file?: string }): void {
-  if (options.level) logger.level = LEVELS[options.level];
+  if (options.level) threshold = LEVELS[options.level];
   if (options.file) {
     const fd = openSync(options.file, "a", 0o640);
     if (ownsTarget) closeSync(targetFd);
@@ -45,6 +51,7 @@ export function writeStderrLine(line: string): void {
 // --- internal ---
 
 function report(entry: LogObject): void {
+  if (entry.level > threshold) return;
   const label = TYPE_LABEL[entry.type] ?? entry.type.toUpperCase();
   const tag = entry.tag ? ` [${entry.tag}]` : "";
   const text = entry.args

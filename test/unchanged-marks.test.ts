@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { localJobMachine, type LocalJobMachine } from "./helpers/local-job.ts";
 
 const N = 6;
-const names = Array.from({ length: N }, (_, i) => `tank/w/f${i}`);
+const names: string[] = Array.from({ length: N }, (_, i) => `tank/w/f${i}`);
 /** zfs's clock in these tests: well before the real one, so every mark is old enough to keep. */
 const PAST = 1_800_000_000 - 86_400 * 365 * 2;
 
@@ -119,7 +119,7 @@ describe("unchanged marks", () => {
     const run = await machine.zferry(["pull", "wide"]);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain(`${names[1]}: diverged: no common snapshot`);
-    expect(named(machine.fake.calls().slice(before))).toEqual([`backup/pull/${names[1]}`, names[1]]);
+    expect(named(machine.fake.calls().slice(before))).toEqual([`backup/pull/${names[1]!}`, names[1]!]);
   });
 
   test("marks not older than the second their listing started in are not kept", async () => {

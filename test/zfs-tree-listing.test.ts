@@ -15,7 +15,7 @@ async function narrowing(runner: ZfsRunner, root: string): Promise<void> {
   const ds = (rel: string) => parseDatasetName(`${root}/${rel}`);
   const missing = ds("nope");
   const summary = (tree: Awaited<ReturnType<typeof readTree>>) =>
-    Object.fromEntries([...tree].map(([name, node]) => [name.slice(root.length + 1), node.versions.map((v) => v.name.name)]));
+    Object.fromEntries([...tree].map(([name, node]) => [name.slice(root.length + 1), node.versions.map((v) => String(v.name.name))]));
 
   // A root that does not exist holds nothing; without the option the listing fails.
   const both = await readTree(runner, [ds("a"), missing, ds("b")], { missingRootsOk: true });

@@ -31,6 +31,8 @@ export interface Scenario extends AsyncDisposable {
   job(name: string, type: "pull" | "push", fields: Readonly<Record<string, string>>): string;
   /** Writes `server.toml` (stdinserver) and `client.toml` (the jobs). */
   configure(files: { server: string; client: string }): Promise<void>;
+  /** The shell command that runs zferry in the guest as the client with `args` (for timing it there). */
+  command(args: readonly string[]): string;
   /** Runs zferry in the guest as the client (`--config client.toml`), to its end. */
   zferry(args: readonly string[], options?: { tty?: boolean }): Promise<GuestRun>;
   /** The same, started in the background; its pid file is `<dir>/client.pid`. */
@@ -76,6 +78,7 @@ export async function createScenario(guest: Guest, name: string, options: { prog
     async configure(files) {
       await guest.sh(`cat > ${dir}/server.toml <<'EOF_SERVER'\n${files.server}\n[log]\nfile = "${dir}/server.log"\nlevel = "info"\nEOF_SERVER\ncat > ${dir}/client.toml <<'EOF_CLIENT'\n${files.client}\nEOF_CLIENT`);
     },
+    command: client,
     zferry(args, { tty = false } = {}) {
       const command = client(args);
       // `script` gives the client a terminal, which is what draws the progress line.
