@@ -3,7 +3,7 @@
  * print one line per figure. Times are wall clock of whole pipelines; the machine is shared, so
  * only ratios measured side by side mean anything.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 
 export const REPO = `${import.meta.dir}/..`;
@@ -104,4 +104,39 @@ export function printHeader(title: string): void {
 
 function range(xs: number[], digits = 2): string {
   return `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+}
+
+/**
+ * Samples the peak RSS (MiB, from /proc every 20 ms) of the processes `classify` names by their
+ * command line (NUL-separated, as /proc has it); `stop()` returns the peaks by name.
+ */
+export function sampleRss(classify: (cmdline: string) => string | null): { stop(): Record<string, number> } {
+  const peaks: Record<string, number> = {};
+  const timer = setInterval(() => {
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      let cmd: string;
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      } catch {
+        continue;
+      }
+      const name = classify(cmd);
+      if (name !== null) peaks[name] = Math.max(peaks[name] ?? 0, rssMiB(pid));
+    }
+  }, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peaks;
+    },
+  };
+}
+
+function rssMiB(pid: string): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }

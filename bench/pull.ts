@@ -9,12 +9,12 @@
  *  - peak RSS of client and server at two stream sizes and with a receiver throttled to 100 MB/s.
  * `bun bench/pull.ts` (BENCH_GIB, BENCH_RUNS, BENCH_SSH_LARGE_GIB; needs `npm run build`).
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileFakeZfs, createFakeZfs, type FakeZfs } from "../test/fake-zfs/fixture.ts";
 import { startSshd, type Sshd } from "../test/harness/sshd.ts";
-import { BUN, GIB, REPO, benchBytes, benchRuns, compareLatency, compareThroughput, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
+import { BUN, GIB, REPO, benchBytes, benchRuns, compareLatency, compareThroughput, printFigure, printHeader, sampleRss, timeShell, type Figure } from "./lib.ts";
 
 const CIPHER = "Ciphers=aes128-gcm@openssh.com";
 
@@ -147,26 +147,11 @@ export async function pullSshFigures(bytes = benchBytes()): Promise<Figure[]> {
 async function peakRss(bytes: number, env: Record<string, string> = {}): Promise<{ client: number; server: number; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), "zferry-bench-"));
   const pair = freshPair(dir, bytes, `{ type = "local", identity = "bench" }`, env);
-  let client = 0;
-  let server = 0;
   const t0 = performance.now();
   const proc = Bun.spawn([BUN, `${REPO}/src/cli.ts`, "pull", "bench", "--config", pair.client.config], { stdout: "ignore", stderr: "pipe" });
-  const sampler = setInterval(() => {
-    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-      let cmd: string;
-      try {
-        cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      } catch {
-        continue;
-      }
-      if (!cmd.includes(pair.client.config) && !cmd.includes("stdinserver\0bench")) continue;
-      const rss = rssMiB(pid);
-      if (cmd.includes("stdinserver")) server = Math.max(server, rss);
-      else if (cmd.includes("\0pull\0")) client = Math.max(client, rss);
-    }
-  }, 20);
+  const sampler = sampleRss((cmd) => (!cmd.includes(pair.client.config) && !cmd.includes("stdinserver\0bench") ? null : cmd.includes("stdinserver") ? "server" : cmd.includes("\0pull\0") ? "client" : null));
   const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-  clearInterval(sampler);
+  const { client = 0, server = 0 } = sampler.stop();
   dispose(pair);
   rmSync(dir, { recursive: true, force: true });
   if (code !== 0) throw new Error(`pull failed: ${err.slice(-1000)}`);
@@ -189,15 +174,6 @@ export async function memoryFigures(): Promise<string[]> {
     lines.push(`| peak RSS, pull ${label} | client ${r.client.toFixed(0)} MiB | server ${r.server.toFixed(0)} MiB | ${(bytes / GIB / r.seconds).toFixed(2)} GiB/s |`);
   }
   return lines;
-}
-
-function rssMiB(pid: string): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 if (import.meta.main) {

@@ -19,7 +19,7 @@ import { compileFakeZfs, createFakeZfs } from "../test/fake-zfs/fixture.ts";
 import type { FakeDataset, FakeState } from "../test/fake-zfs/state.ts";
 import { createTestPool, ensureZfsFuse, zfsCli } from "../test/harness/pool.ts";
 import { startSshd } from "../test/harness/sshd.ts";
-import { BUN, REPO, benchRuns, compareThroughput, median, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
+import { BUN, REPO, benchRuns, compareThroughput, median, printFigure, printHeader, sampleRss, timeShell, type Figure } from "./lib.ts";
 
 const quick = process.argv.includes("--quick");
 const N = Number(process.env.BENCH_SCALE_N ?? (quick ? 40 : 200));
@@ -145,12 +145,17 @@ async function parallelSshFigure(dir: string, zferry: string): Promise<Figure> {
   );
 }
 
-/** A fake tree of FAKE_FS × FAKE_SNAPS, already replicated; the no-op's time and the client's peak RSS. */
+/**
+ * A fake tree of FAKE_FS × FAKE_SNAPS, already replicated, as OpenZFS 2.2+ shows it (with
+ * snapshots_changed): the first no-op lists every snapshot and keeps the unchanged marks, the
+ * next ones list datasets alone. Wall time and the peak RSS of client and server of each.
+ */
 async function fakeFigure(dir: string, zferry: string): Promise<string> {
   const program = compileFakeZfs(join(dir, "fake-zfs"));
   using fake = createFakeZfs({ program });
   const state: FakeState = { txg: 10, datasets: {} };
-  const ds = (guid: number): FakeDataset => ({ type: "filesystem", guid: String(guid), createtxg: 2, creation: 1_700_000_000, props: {}, snapshots: {}, bookmarks: {} });
+  const changed = 1_700_000_000 + FAKE_SNAPS;
+  const ds = (guid: number): FakeDataset => ({ type: "filesystem", guid: String(guid), createtxg: 2, creation: 1_700_000_000, props: {}, snapshots: {}, bookmarks: {}, snapshotsChanged: changed });
   for (const pool of ["tank", "backup", "backup/pull", "backup/pull/tank"]) state.datasets[pool] = ds(state.txg++);
   state.datasets["backup/pull"]!.props.mountpoint = "none";
   for (let f = 0; f < FAKE_FS; f++) {
@@ -166,15 +171,20 @@ async function fakeFigure(dir: string, zferry: string): Promise<string> {
   }
   writeFileSync(fake.statePath, JSON.stringify(state));
   const file = config(dir, `[zfs]\nbin = ${JSON.stringify(fake.bin)}\n[clients.b]\nfilesystems = { "tank<" = true }\n[jobs.p]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "backup/pull"\n`);
-  const times: number[] = [];
-  let rss = 0;
-  for (let i = 0; i < 3; i++) {
+  const runs: { seconds: number; client: number; server: number }[] = [];
+  for (let i = 0; i < 4; i++) {
     const t0 = performance.now();
     const proc = Bun.spawn([zferry, "pull", "p", "--config", file], { stdout: "pipe", stderr: "pipe" });
+    const sampler = sampleRss((cmd) => (!cmd.includes(file) ? null : cmd.includes("\0stdinserver\0") ? "server" : cmd.includes("\0pull\0") ? "client" : null));
     const [out, err, code] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
-    times.push((performance.now() - t0) / 1000);
+    const { client = 0, server = 0 } = sampler.stop();
+    runs.push({ seconds: (performance.now() - t0) / 1000, client, server });
     if (code !== 0 || !out.includes(`${FAKE_FS} up to date`)) throw new Error(`fake no-op failed (${code}): ${err.slice(-500)}${out.slice(-500)}`);
-    rss = Math.max(rss, (proc.resourceUsage()?.maxRSS ?? 0) / (1 << 20)); // bytes
   }
-  return `fake zfs, no-op of ${FAKE_FS} filesystems × ${FAKE_SNAPS} snapshots: ${median(times).toFixed(2)} s (median of 3; ${times.map((t) => t.toFixed(2)).join(", ")}), client peak RSS ${rss.toFixed(0)} MiB`;
+  const [cold, ...warm] = runs;
+  const peak = (rs: typeof runs, k: "client" | "server") => Math.max(...rs.map((r) => r[k])).toFixed(0);
+  return (
+    `fake zfs, no-op of ${FAKE_FS} filesystems × ${FAKE_SNAPS} snapshots: first run (lists every snapshot) ${cold!.seconds.toFixed(2)} s, client ${peak([cold!], "client")} MiB, server ${peak([cold!], "server")} MiB; ` +
+    `with the unchanged marks ${median(warm.map((r) => r.seconds)).toFixed(2)} s (median of ${warm.length}; ${warm.map((r) => r.seconds.toFixed(2)).join(", ")}), client ${peak(warm, "client")} MiB, server ${peak(warm, "server")} MiB (peak RSS)`
+  );
 }

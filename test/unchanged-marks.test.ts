@@ -50,7 +50,7 @@ const fullListings = (calls: string[][]) => listings(calls).filter((c) => c.incl
 /** The datasets named in `-d 1` listings of versions, sorted. */
 const named = (calls: string[][]) =>
   listings(calls)
-    .filter((c) => c[0] === "list" && c.includes("-d"))
+    .filter((c) => c[0] === "list" && c.includes("-d") && c.includes("filesystem,volume,snapshot,bookmark"))
     .flatMap((c) => c.slice(c.indexOf("-d") + 2))
     .sort();
 
@@ -155,5 +155,32 @@ describe("unchanged marks", () => {
     expect(dry.exitCode).toBe(0);
     expect(dry.stdout).toMatch(new RegExp(`${names[3]}\\s+s1 → s2`));
     expect(store()).toEqual(kept);
+  });
+});
+
+describe("unchanged marks of a push", () => {
+  test("the local side and the server's copy are listed without versions once up to date; a new snapshot is listed by name and sent", async () => {
+    using m = localJobMachine({
+      datasets: ["tank/src@s1", "tank/src/a@s1", "backup/sink"],
+      extra: `[jobs.out]\ntype = "push"\nconnect = { type = "local", identity = "b1" }\nfilesystems = { "tank/src<" = true }\n`,
+    });
+    m.fake.setEnv({ FAKE_ZFS_NOW: String(PAST) });
+    const push = async () => {
+      const before = m.fake.calls().length;
+      const run = await m.zferry(["push", "out"]);
+      expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({ exitCode: 0, stderr: "" });
+      return { calls: m.fake.calls().slice(before), stdout: run.stdout };
+    };
+    expect((await push()).stdout).toContain("2 done");
+    expect((await push()).stdout).toContain("0 done, 2 up to date");
+    const noop = await push();
+    expect(noop.stdout).toContain("0 done, 2 up to date");
+    expect(snapshotListings(noop.calls)).toEqual([]);
+    m.fake.setEnv({ FAKE_ZFS_NOW: String(PAST + 10) });
+    await Bun.$`${m.fake.bin} snapshot tank/src/a@s2`.quiet();
+    const one = await push();
+    expect(one.stdout).toContain("1 done, 1 up to date");
+    expect(named(one.calls)).toEqual(["backup/sink/tank/src/a", "tank/src/a"]);
+    expect(Object.keys(m.fake.state().datasets["backup/sink/tank/src/a"]!.snapshots).sort()).toEqual(["s1", "s2"]);
   });
 });

@@ -47,6 +47,21 @@ describe("runTree", () => {
     expect(peak).toBe(3);
   });
 
+  test("one parent of many children: once it is done, its children run `concurrency` at a time", async () => {
+    // All workers look for work in the same tick the first takes the parent; none may give up then.
+    let running = 0;
+    let peak = 0;
+    const l = lanes();
+    const tasks = ["w", ...Array.from({ length: 8 }, (_, i) => `w/f${i}`)].map(task);
+    await runTree(tasks, { concurrency: 4, lanes: l }, async () => {
+      peak = Math.max(peak, ++running);
+      await Bun.sleep(5);
+      running--;
+    }, () => expect.unreachable());
+    expect(peak).toBe(4);
+    expect(l.opened.length).toBe(3);
+  });
+
   test("concurrency 1 runs in name order, on the first lane only", async () => {
     const order: string[] = [];
     const l = lanes();

@@ -56,7 +56,12 @@ export async function runTree<T extends TreeTask, L>(
     for (;;) {
       if (options.stopped?.()) return null;
       const task = ready.shift();
-      if (task) return task;
+      if (task) {
+        // Counted as it is taken: a worker that looks in the same tick must see it running, or it
+        // would find nothing ready and nothing running, and stop (leaving the children to one worker).
+        running++;
+        return task;
+      }
       if (running === 0) return null; // nothing runs that could release a waiting child
       await new Promise<void>((resolve) => {
         const w = () => {
@@ -72,7 +77,6 @@ export async function runTree<T extends TreeTask, L>(
     for (;;) {
       const task = await next();
       if (!task) return;
-      running++;
       try {
         if (current === null) {
           try {

@@ -10,13 +10,15 @@
  * other side), so it is decoded here first and must name the very dataset being pushed.
  */
 import type { Config, PushJobConfig } from "../config/index.ts";
-import { ZfsRunner, decodeResumeToken, quote, readTree, type DatasetName, type TreeNode, type ZfsCapabilities } from "../zfs/index.ts";
+import { ZfsRunner, decodeResumeToken, quote, type DatasetName, type TreeNode } from "../zfs/index.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
-import { jobLanes, openFirstLane } from "./lanes.ts";
-import { planReplication, planVersionOf, type PlanResume, type PlanTarget, type Step } from "./plan.ts";
+import { jobLanes } from "./lanes.ts";
+import { NO_SNAPSHOTS, planReplication, planVersionOf, type PlanResume, type PlanTarget, type Step } from "./plan.ts";
+import { listPushSides, type PushSides } from "./push-listing.ts";
 import { pushStep } from "./push-step.ts";
-import type { RemoteTree, RemoteTreeNode } from "./remote-tree.ts";
-import { explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
+import type { RemoteTreeNode } from "./remote-tree.ts";
+import type { UnchangedEntry, UnchangedMarks } from "./unchanged.ts";
+import { loadUnchanged, saveUnchanged, unchangedStorePath } from "./unchanged-store.ts";
 import { agreeCompression } from "./wire-compression.ts";
 import type { JobResult } from "./summary.ts";
 
@@ -28,17 +30,25 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
   const { dryRun = false, output, signal, now = () => performance.now() } = options;
   const started = now();
   const runner = new ZfsRunner({ bin: config.zfs.bin });
-  const opening = openedWith(openFirstLane(config, job), (lane) => listPushed(lane.session));
-  const [{ caps, local }, { opened: first, answer: pushed }] = await withLocalChecks(opening, checkLocalSide(runner, job));
+  const store = unchangedStorePath(config, job);
+  const marks = loadUnchanged(store, "push");
+  const sides = await listPushSides(config, job, runner, marks);
+  const { first, caps, local, pushed, unchanged } = sides;
   await using _first = { [Symbol.asyncDispose]: () => first.close() };
   const session = first.session;
   const { info } = session;
-  const receiveRoot = info.receive_root!; // listPushed checked it
+  const receiveRoot = info.receive_root!; // listPushSides checked it
   const names = [...local.keys()].sort() as DatasetName[];
   output.line(`push ${job.name}: ${names.length} filesystem${names.length === 1 ? "" : "s"} to ${session.label} into ${info.receive_root}${dryRun ? " (dry run)" : ""}`);
 
   const canResume = caps.resumable && info.capabilities.resumable;
-  const planned = await Promise.all(names.map((name) => planFilesystem(runner, { job, name, node: local.get(name)!, remote: pushed.get(name), canResume, receiveRoot })));
+  const planned = await Promise.all(
+    names.map((name) => {
+      const entry = unchanged.get(name);
+      return entry ? unchangedPlanned(name, entry) : planFilesystem(runner, { job, name, node: local.get(name)!, remote: pushed.get(name), canResume, receiveRoot });
+    }),
+  );
+  if (!dryRun) keepMarks(store, marks, planned, sides);
 
   const compression = agreeCompression(job, { info, flags: session.flags, note: output.line });
   const ctx = { runner, caps, resumable: canResume, send: job.send, progress: output.progress, signal, compression, bandwidthLimit: job.bandwidthLimit };
@@ -58,26 +68,19 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
 
 // --- internal ---
 
-/** What this client pushed before: the server's tree below its receive_root. */
-async function listPushed(session: JobSession): Promise<RemoteTree> {
-  const { info } = session;
-  if (info.receive_root === undefined) {
-    throw new Error(`The server has no receive_root for identity ${quote(info.identity)}: set receive_root in [clients.${info.identity}] of the server's config`);
-  }
-  try {
-    return await session.remote.listTree({ received: true });
-  } catch (err) {
-    throw new Error(explainRpcError(err, info.identity), { cause: err });
-  }
+/** A filesystem whose marks did not move: planned as its entry says, without a listing of its versions. */
+function unchangedPlanned(name: DatasetName, entry: UnchangedEntry): PushPlanned {
+  return { name, source: name, plan: entry.kind === "up_to_date" ? { kind: "up_to_date", at: entry.at } : { kind: "skip", reason: NO_SNAPSHOTS } };
 }
 
-/** The local filesystems the job sends, with their versions, in one listing; read while the connection opens. */
-async function checkLocalSide(runner: ZfsRunner, job: PushJobConfig): Promise<{ caps: ZfsCapabilities; local: Map<string, TreeNode> }> {
-  const roots = job.filesystems.roots() as DatasetName[] | null;
-  const [caps, all] = await Promise.all([runner.capabilities(), roots?.length === 0 ? new Map<string, TreeNode>() : readTree(runner, roots, { missingRootsOk: true })]);
-  const local = new Map([...all].filter(([name]) => job.filesystems.allows(name)));
-  if (local.size === 0) throw new Error(`No local filesystem matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
-  return { caps, local };
+/** Keeps, for the next run, the marks of what is up to date now (unchanged.ts says which it may trust). */
+function keepMarks(store: string, before: UnchangedMarks, planned: readonly PushPlanned[], sides: PushSides): void {
+  const next = new Map<string, UnchangedEntry>();
+  for (const p of planned) {
+    const entry = p.plan && (sides.unchanged.get(p.name) ?? sides.markable(p.name, p.plan));
+    if (entry) next.set(p.name, entry);
+  }
+  if (next.size > 0 || before.size > 0) saveUnchanged(store, "push", next);
 }
 
 interface PushPlanned extends PlannedFilesystem {

@@ -1,0 +1,135 @@
+/**
+ * What a push plans from: the job's local filesystems and the server's copy of them (list_tree
+ * with `received`), each one listing, read side by side while the connection opens. With the
+ * marks of the last run (unchanged.ts), as for a pull (pull-listing.ts): datasets alone first,
+ * then the versions of only what moved on either side, by name.
+ */
+import { MAX_TREE_DATASETS } from "../api/index.ts";
+import type { Config, PushJobConfig } from "../config/index.ts";
+import { quote, readTree, type DatasetName, type TreeNode, type ZfsCapabilities, type ZfsRunner } from "../zfs/index.ts";
+import { openFirstLane, type FirstLane } from "./lanes.ts";
+import type { Plan } from "./plan.ts";
+import type { RemoteTree } from "./remote-tree.ts";
+import { explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
+import { markOf, sortByChange, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
+
+export interface PushSides {
+  readonly first: FirstLane;
+  readonly caps: ZfsCapabilities;
+  /** The job's local filesystems; those to plan with their versions. */
+  readonly local: Map<string, TreeNode>;
+  /** What the server holds of them (below receive_root, by local name); those to plan with their versions. */
+  readonly pushed: RemoteTree;
+  readonly unchanged: ReadonlyMap<string, UnchangedEntry>;
+  /** What to keep for the next run of a filesystem planned `plan` from its listed versions, if anything. */
+  markable(name: string, plan: Plan): UnchangedEntry | null;
+}
+
+/**
+ * Opens the job's first lane and lists both sides.
+ * @throws Error with one line when the job cannot start (nothing to push, no receive_root, refused)
+ */
+export async function listPushSides(config: Config, job: PushJobConfig, runner: ZfsRunner, marks: UnchangedMarks): Promise<PushSides> {
+  const datasetsFirst = marks.size > 0;
+  const options = datasetsFirst ? { versions: false } : {};
+  let localAt = nowSeconds();
+  const opening = openedWith(openFirstLane(config, job), (lane) => listPushed(lane.session, options));
+  const [{ caps, local: listed }, { opened: first, answer }] = await withLocalChecks(opening, checkLocalSide(runner, job, options));
+  let local = listed;
+  let pushed = answer;
+  let unchanged = new Map<string, UnchangedEntry>();
+  try {
+    if (datasetsFirst) {
+      const sorted = sortByChange([...local.keys()], marks, {
+        source: (name) => local.get(name)?.dataset,
+        target: (name) => remoteDataset(pushed, name),
+      });
+      localAt = nowSeconds();
+      if (sorted.changed.length > local.size / 2 || sorted.changed.length > MAX_TREE_DATASETS) {
+        [{ local }, pushed] = await Promise.all([checkLocalSide(runner, job, {}), listPushed(first.session, {})]);
+      } else {
+        unchanged = sorted.unchanged;
+        if (sorted.changed.length > 0) ({ local, pushed } = await listChanged(first.session, runner, { local, pushed, changed: sorted.changed }));
+      }
+    }
+  } catch (err) {
+    await first.close();
+    throw err;
+  }
+  const serverAt = first.session.info.time ?? null;
+  return {
+    first,
+    caps,
+    local,
+    pushed,
+    unchanged,
+    markable(name, plan) {
+      if (plan.kind === "skip") {
+        const source = markOf(local.get(name)?.dataset, localAt, { none: true });
+        return source && local.get(name)?.versions.length === 0 ? { kind: "no_snapshots", source } : null;
+      }
+      if (plan.kind !== "up_to_date") return null;
+      const source = markOf(local.get(name)?.dataset, localAt);
+      const target = markOf(remoteDataset(pushed, name), serverAt);
+      return source && target ? { kind: "up_to_date", source, target, at: plan.at } : null;
+    },
+  };
+}
+
+// --- internal ---
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function remoteDataset(tree: RemoteTree, name: string) {
+  const entry = tree.get(name)?.entry;
+  return entry && { guid: entry.guid ?? null, snapshotsChanged: entry.snapshots_changed ?? null, resumeToken: entry.resume_token ?? null };
+}
+
+async function listChanged(
+  session: JobSession,
+  runner: ZfsRunner,
+  trees: { local: Map<string, TreeNode>; pushed: RemoteTree; changed: readonly string[] },
+): Promise<{ local: Map<string, TreeNode>; pushed: RemoteTree }> {
+  const { changed } = trees;
+  const [here, remote] = await Promise.all([
+    readTree(runner, changed as DatasetName[], { rootsOnly: true, missingRootsOk: true }),
+    listPushed(session, { datasets: changed.filter((name) => trees.pushed.has(name)) }),
+  ]);
+  // As the second listing shows them: a filesystem gone since is gone.
+  const local = new Map(trees.local);
+  const pushed: RemoteTree = new Map(trees.pushed);
+  for (const name of changed) {
+    const mine = here.get(name);
+    if (mine) local.set(name, mine);
+    else local.delete(name);
+    const theirs = remote.get(name);
+    if (theirs) pushed.set(name, theirs);
+    else pushed.delete(name);
+  }
+  return { local, pushed };
+}
+
+/** What this client pushed before: the server's tree below its receive_root. */
+async function listPushed(session: JobSession, options: { versions?: boolean; datasets?: readonly string[] }): Promise<RemoteTree> {
+  const { info } = session;
+  if (info.receive_root === undefined) {
+    throw new Error(`The server has no receive_root for identity ${quote(info.identity)}: set receive_root in [clients.${info.identity}] of the server's config`);
+  }
+  if (options.datasets?.length === 0) return new Map();
+  try {
+    return await session.remote.listTree({ received: true, ...options });
+  } catch (err) {
+    throw new Error(explainRpcError(err, info.identity), { cause: err });
+  }
+}
+
+/** The local filesystems the job sends, with their versions, in one listing; read while the connection opens. */
+async function checkLocalSide(runner: ZfsRunner, job: PushJobConfig, options: { versions?: boolean }): Promise<{ caps: ZfsCapabilities; local: Map<string, TreeNode> }> {
+  const roots = job.filesystems.roots() as DatasetName[] | null;
+  const [caps, all] = await Promise.all([runner.capabilities(), roots?.length === 0 ? new Map<string, TreeNode>() : readTree(runner, roots, { missingRootsOk: true, ...options })]);
+  const local = new Map([...all].filter(([name]) => job.filesystems.allows(name)));
+  if (local.size === 0) throw new Error(`No local filesystem matches [jobs.${job.name}] filesystems = ${job.filesystems.toString()}`);
+  return { caps, local };
+}
