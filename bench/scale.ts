@@ -10,7 +10,8 @@
  *   client's peak RSS; a pull over ssh of 8 × 512 MiB filesystems with concurrency 4, against 4
  *   `zfs send | ssh … cat` pipelines at a time over the same 8.
  *
- * N is 200 (BENCH_SCALE_N); `--quick` uses 40 and a 1 000-filesystem fake tree.
+ * N is 200 (BENCH_SCALE_N); `--quick` uses 40 and a 1 000-filesystem fake tree; `--fake` runs the
+ * fake-zfs figures alone.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,7 +32,7 @@ export async function scaleBench(): Promise<void> {
   try {
     const zferry = await buildBinary(dir);
     printHeader(`zferry scale bench (\`npm run bench -- scale${quick ? " --quick" : ""}\`): N = ${N} filesystems on zfs-fuse, local connect, compiled binary`);
-    for (const f of await zfsFuseFigures(dir, zferry)) printFigure(f);
+    if (!process.argv.includes("--fake")) for (const f of await zfsFuseFigures(dir, zferry)) printFigure(f);
     printFigure(await parallelSshFigure(dir, zferry));
     const fake = await fakeFigure(dir, zferry);
     process.stdout.write(`\n${fake}\n`);
@@ -131,13 +132,13 @@ async function parallelSshFigure(dir: string, zferry: string): Promise<Figure> {
     using dst = createFakeZfs({ datasets: ["sink/backup"], program });
     writeFileSync(serverConfig, `[zfs]\nbin = "${src.bin}"\n[log]\nlevel = "warn"\n[clients.bench]\nfilesystems = { "tank/p<" = true }\n`);
     const file = config(dir, `[zfs]\nbin = "${dst.bin}"\n[jobs.par]\ntype = "pull"\nconnect = ${connect}\nroot = "sink/backup"\nfilesystems = { "tank/p<" = true, "tank/p" = false }\nconcurrency = 4\n`);
-    return timeShell(`${zferry} pull par --config ${file}`);
+    return await timeShell(`${zferry} pull par --config ${file}`);
   };
   const pipelines = async () => {
     using src = createFakeZfs({ datasets: names.map((n) => `${n}@s1`), env, program });
-    return timeShell(`printf '%s\\n' ${names.join(" ")} | xargs -P 4 -I{} sh -c '${src.bin} send {}@s1 | ${sshCat.replaceAll("'", "")}'`);
+    return await timeShell(`printf '%s\\n' ${names.join(" ")} | xargs -P 4 -I{} sh -c '${src.bin} send {}@s1 | ${sshCat.replaceAll("'", "")}'`);
   };
-  return compareThroughput(
+  return await compareThroughput( // `await`: sshd must outlive the runs (await using)
     `pull over ssh of ${PARALLEL_FS} × ${PARALLEL_BYTES >> 20} MiB filesystems, concurrency 4; against 4 \`zfs send \\| ssh … 'cat > /dev/null'\` at a time`,
     PARALLEL_FS * PARALLEL_BYTES,
     pull,

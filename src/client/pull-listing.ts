@@ -14,7 +14,7 @@ import { openFirstLane, type FirstLane } from "./lanes.ts";
 import type { RemoteTree } from "./remote-tree.ts";
 import { explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
 import type { Plan } from "./plan.ts";
-import { markOf, sortByChange, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
+import { clockSeconds, listedEntry, markOf, replaceNamed, sortByChange, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
 
 export type LocalTree = Map<string, TreeNode>;
 
@@ -38,7 +38,7 @@ export interface PullSides {
 export async function listPullSides(config: Config, job: PullJobConfig, runner: ZfsRunner, marks: UnchangedMarks): Promise<PullSides> {
   const datasetsFirst = marks.size > 0;
   const options = datasetsFirst ? { versions: false } : {};
-  let localAt = nowSeconds();
+  let localAt = clockSeconds();
   const opening = openedWith(openFirstLane(config, job), (lane) => listOffered(lane.session, job, options));
   const [{ caps, local: listed }, { opened: first, answer: offeredAll }] = await withLocalChecks(opening, checkLocalSide(runner, job, options));
   let offered = offeredAll;
@@ -46,12 +46,11 @@ export async function listPullSides(config: Config, job: PullJobConfig, runner: 
   let unchanged = new Map<string, UnchangedEntry>();
   try {
     if (datasetsFirst) {
-      const targetOf = (name: string) => `${job.root}/${name}`;
       const sorted = sortByChange([...offered.keys()], marks, {
         source: (name) => remoteDataset(offered, name),
-        target: (name) => local.get(targetOf(name))?.dataset,
+        target: (name) => local.get(`${job.root}/${name}`)?.dataset,
       });
-      localAt = nowSeconds();
+      localAt = clockSeconds();
       if (sorted.changed.length > offered.size / 2 || sorted.changed.length > MAX_TREE_DATASETS) {
         // Most moved: the whole trees cost less than naming each.
         [offered, { local }] = await Promise.all([listOffered(first.session, job, {}), checkLocalSide(runner, job, {})]);
@@ -86,13 +85,8 @@ export async function listPullSides(config: Config, job: PullJobConfig, runner: 
 
 // --- internal ---
 
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
 function remoteDataset(tree: RemoteTree, name: string) {
-  const entry = tree.get(name)?.entry;
-  return entry && { guid: entry.guid ?? null, snapshotsChanged: entry.snapshots_changed ?? null };
+  return listedEntry(tree.get(name)?.entry);
 }
 
 /** Lists the versions of the changed filesystems on both sides, by name, into the trees listed without them. */
@@ -103,24 +97,13 @@ async function listChanged(
   trees: { offered: RemoteTree; local: LocalTree; changed: readonly string[] },
 ): Promise<{ offered: RemoteTree; local: LocalTree }> {
   const { changed } = trees;
-  const targets = changed.map((name) => `${job.root}/${name}`).filter((t) => trees.local.has(t)) as DatasetName[];
+  const targetOf = (name: string) => `${job.root}/${name}`;
+  const targets = changed.map(targetOf).filter((t) => trees.local.has(t)) as DatasetName[];
   const [remote, here] = await Promise.all([
     listTree(session, { datasets: changed }),
     readTree(runner, targets, { ...localOptions(), rootsOnly: true, missingRootsOk: true }),
   ]);
-  // What the second listing shows is the state planned from: a filesystem gone since is gone.
-  const offered: RemoteTree = new Map(trees.offered);
-  const local: LocalTree = new Map(trees.local);
-  for (const name of changed) {
-    const node = remote.get(name);
-    if (node) offered.set(name, node);
-    else offered.delete(name);
-    const target = `${job.root}/${name}`;
-    const mine = here.get(target);
-    if (mine) local.set(target, mine);
-    else local.delete(target);
-  }
-  return { offered, local };
+  return { offered: replaceNamed(trees.offered, remote, changed), local: replaceNamed(trees.local, here, changed, targetOf) };
 }
 
 /** What the server offers, narrowed by the job's filter. */

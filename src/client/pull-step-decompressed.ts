@@ -4,7 +4,7 @@
  * checked before zfs receive starts where zfs cannot confine in the receive, and which error wins
  * is decided the same way, with the decompressor's failure first on our side.
  */
-import { StreamError, newRequestId, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
+import { newRequestId, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
 import { closeQuietly } from "../sys/pipe.ts";
 import {
   checkStreamHead,
@@ -21,7 +21,7 @@ import {
   type WireCompression,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
-import { receiveTargetOf, sendArgsFor, streamArgs, type PullStepContext } from "./pull-step.ts";
+import { receiveTargetOf, sendArgsFor, streamArgs, throwStepFailure, type PullStepContext } from "./pull-step.ts";
 
 /** How long the children may take to exit after a failed transfer before they are killed. */
 const RECV_EXIT_GRACE_MS = 30_000;
@@ -73,14 +73,7 @@ export async function pullStepDecompressed(
   }
   const refused = await recv.started.then(() => null, (err: unknown) => err);
   if (refused) throw refused;
-  const recvError = decompressedRecvError(recv, result, { subject });
-  if (failure instanceof StreamError) {
-    if (failure.sinkError !== null && recvError) throw recvError;
-    throw new Error(`${subject}: the server's send failed: ${failure.message}`, { cause: failure });
-  }
-  if (failure !== null) throw failure;
-  if (recvError) throw recvError;
-  if (received!.sinkError !== null) throw new Error(`${subject}: ${received!.sinkError}`);
+  throwStepFailure(subject, failure, decompressedRecvError(recv, result, { subject }), received!);
   if (args.moved) args.moved.wireBytes = (args.moved.wireBytes ?? 0) + received!.bytes;
   return recv.streamBytes();
 }

@@ -148,13 +148,21 @@ export async function pullStep(
     if (failure instanceof StreamError) throw new Error(`${subject}: the server's send failed: ${failure.message}`, { cause: failure });
     throw failure ?? new Error(`${subject}: the stream ended before its first record`);
   }
-  const recvError = zfsChildError(argv, result, { subject });
+  throwStepFailure(subject, failure, zfsChildError(argv, result, { subject }), received!);
+  return received!.bytes;
+}
+
+/**
+ * Which failure of a step is reported, once both ends are over: the server's failed send, unless
+ * it failed because our sink did and `zfs receive` said why; then the transfer's own failure,
+ * then `zfs receive`'s, then our sink's. Returns when the step succeeded.
+ */
+export function throwStepFailure(subject: string, failure: unknown, recvError: Error | null, received: ReceivedBody): void {
   if (failure instanceof StreamError) {
     if (failure.sinkError !== null && recvError) throw recvError;
     throw new Error(`${subject}: the server's send failed: ${failure.message}`, { cause: failure });
   }
   if (failure !== null) throw failure;
   if (recvError) throw recvError;
-  if (received!.sinkError !== null) throw new Error(`${subject}: ${received!.sinkError}`);
-  return received!.bytes;
+  if (received.sinkError !== null) throw new Error(`${subject}: ${received.sinkError}`);
 }

@@ -11,7 +11,7 @@ import { openFirstLane, type FirstLane } from "./lanes.ts";
 import type { Plan } from "./plan.ts";
 import type { RemoteTree } from "./remote-tree.ts";
 import { explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
-import { markOf, sortByChange, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
+import { clockSeconds, listedEntry, markOf, replaceNamed, sortByChange, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
 
 export interface PushSides {
   readonly first: FirstLane;
@@ -32,7 +32,7 @@ export interface PushSides {
 export async function listPushSides(config: Config, job: PushJobConfig, runner: ZfsRunner, marks: UnchangedMarks): Promise<PushSides> {
   const datasetsFirst = marks.size > 0;
   const options = datasetsFirst ? { versions: false } : {};
-  let localAt = nowSeconds();
+  let localAt = clockSeconds();
   const opening = openedWith(openFirstLane(config, job), (lane) => listPushed(lane.session, options));
   const [{ caps, local: listed }, { opened: first, answer }] = await withLocalChecks(opening, checkLocalSide(runner, job, options));
   let local = listed;
@@ -44,7 +44,7 @@ export async function listPushSides(config: Config, job: PushJobConfig, runner: 
         source: (name) => local.get(name)?.dataset,
         target: (name) => remoteDataset(pushed, name),
       });
-      localAt = nowSeconds();
+      localAt = clockSeconds();
       if (sorted.changed.length > local.size / 2 || sorted.changed.length > MAX_TREE_DATASETS) {
         [{ local }, pushed] = await Promise.all([checkLocalSide(runner, job, {}), listPushed(first.session, {})]);
       } else {
@@ -78,13 +78,8 @@ export async function listPushSides(config: Config, job: PushJobConfig, runner: 
 
 // --- internal ---
 
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
 function remoteDataset(tree: RemoteTree, name: string) {
-  const entry = tree.get(name)?.entry;
-  return entry && { guid: entry.guid ?? null, snapshotsChanged: entry.snapshots_changed ?? null, resumeToken: entry.resume_token ?? null };
+  return listedEntry(tree.get(name)?.entry);
 }
 
 async function listChanged(
@@ -97,18 +92,7 @@ async function listChanged(
     readTree(runner, changed as DatasetName[], { rootsOnly: true, missingRootsOk: true }),
     listPushed(session, { datasets: changed.filter((name) => trees.pushed.has(name)) }),
   ]);
-  // As the second listing shows them: a filesystem gone since is gone.
-  const local = new Map(trees.local);
-  const pushed: RemoteTree = new Map(trees.pushed);
-  for (const name of changed) {
-    const mine = here.get(name);
-    if (mine) local.set(name, mine);
-    else local.delete(name);
-    const theirs = remote.get(name);
-    if (theirs) pushed.set(name, theirs);
-    else pushed.delete(name);
-  }
-  return { local, pushed };
+  return { local: replaceNamed(trees.local, here, changed), pushed: replaceNamed(trees.pushed, remote, changed) };
 }
 
 /** What this client pushed before: the server's tree below its receive_root. */

@@ -9,6 +9,7 @@
  * second the listing started in, on the clock of the host that listed it: every later change then
  * carries a later second.
  */
+import type { TreeDatasetEntry } from "../api/index.ts";
 import type { PlanVersion } from "./plan.ts";
 
 /** One side of a filesystem as a listing showed it. */
@@ -83,4 +84,30 @@ export function sortByChange(names: readonly string[], marks: UnchangedMarks, no
 function holds(entry: UnchangedEntry, source: ListedDataset | undefined, target: ListedDataset | undefined): boolean {
   if (entry.kind === "no_snapshots") return sameMark(entry.source, markOf(source, undefined, { none: true })) && !target?.resumeToken;
   return sameMark(entry.source, markOf(source)) && sameMark(entry.target, markOf(target));
+}
+
+/** This host's clock in whole seconds, read before a listing whose marks may be kept. */
+export function clockSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** A server's dataset entry (list_tree) as marks see it. */
+export function listedEntry(entry: TreeDatasetEntry | undefined): ListedDataset | undefined {
+  return entry && { guid: entry.guid ?? null, snapshotsChanged: entry.snapshots_changed ?? null, resumeToken: entry.resume_token ?? null };
+}
+
+/**
+ * `base` with the nodes of `names` replaced by those of a second, narrower listing (`fresh`, keyed
+ * as `key(name)` says): what that listing shows is the state planned from, so a name it lacks is
+ * gone.
+ */
+export function replaceNamed<V>(base: ReadonlyMap<string, V>, fresh: ReadonlyMap<string, V>, names: readonly string[], key: (name: string) => string = (n) => n): Map<string, V> {
+  const out = new Map(base);
+  for (const name of names) {
+    const k = key(name);
+    const node = fresh.get(k);
+    if (node) out.set(k, node);
+    else out.delete(k);
+  }
+  return out;
 }
