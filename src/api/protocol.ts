@@ -115,7 +115,7 @@ export const listTreeArgs = schema.object({
   /** false: the filesystems and volumes alone, without their snapshots and bookmarks. */
   versions: schema.optional(schema.boolean),
   /** Only these datasets (each with its versions, none below it); names as in the listing. */
-  datasets: schema.optional(schema.array(schema.string({ max: 255 }), { max: MAX_TREE_DATASETS })),
+  datasets: schema.optional(schema.array(dataset, { max: MAX_TREE_DATASETS })),
 });
 /** A filesystem or volume of a list_tree response; its versions follow it. */
 export const treeDatasetEntry = schema.object({
