@@ -7,14 +7,13 @@
  * by name, in a second round (the whole trees when most of them moved). A no-op run of a wide
  * tree on OpenZFS 2.2+ then reads no snapshot at all.
  */
-import { MAX_TREE_DATASETS } from "../api/index.ts";
 import type { Config, PullJobConfig } from "../config/index.ts";
 import { CONFINEMENT_PROPERTIES, quote, readTree, ZfsError, ZfsRunner, type DatasetName, type ScanTreeOptions, type TreeNode, type ZfsCapabilities } from "../zfs/index.ts";
 import { openFirstLane, type FirstLane } from "./lanes.ts";
 import type { RemoteTree } from "./remote-tree.ts";
-import { explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
+import { closingOnFailure, explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
 import type { Plan } from "./plan.ts";
-import { clockSeconds, listedEntry, markOf, replaceNamed, sortByChange, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
+import { clockSeconds, listedEntry, markOf, replaceNamed, secondRound, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
 
 export type LocalTree = Map<string, TreeNode>;
 
@@ -41,28 +40,25 @@ export async function listPullSides(config: Config, job: PullJobConfig, runner: 
   let localAt = clockSeconds();
   const opening = openedWith(openFirstLane(config, job), (lane) => listOffered(lane.session, job, options));
   const [{ caps, local: listed }, { opened: first, answer: offeredAll }] = await withLocalChecks(opening, checkLocalSide(runner, job, options));
-  let offered = offeredAll;
-  let local = listed;
+  let trees = { offered: offeredAll, local: listed };
   let unchanged = new Map<string, UnchangedEntry>();
-  try {
-    if (datasetsFirst) {
-      const sorted = sortByChange([...offered.keys()], marks, {
-        source: (name) => remoteDataset(offered, name),
-        target: (name) => local.get(`${job.root}/${name}`)?.dataset,
-      });
-      localAt = clockSeconds();
-      if (sorted.changed.length > offered.size / 2 || sorted.changed.length > MAX_TREE_DATASETS) {
-        // Most moved: the whole trees cost less than naming each.
-        [offered, { local }] = await Promise.all([listOffered(first.session, job, {}), checkLocalSide(runner, job, {})]);
-      } else {
-        unchanged = sorted.unchanged;
-        if (sorted.changed.length > 0) ({ offered, local } = await listChanged(first.session, runner, job, { offered, local, changed: sorted.changed }));
-      }
-    }
-  } catch (err) {
-    await first.close();
-    throw err;
+  if (datasetsFirst) {
+    const { offered, local } = trees;
+    localAt = clockSeconds();
+    ({ trees, unchanged } = await closingOnFailure(first, () =>
+      secondRound(trees, {
+        names: [...offered.keys()],
+        marks,
+        now: { source: (name) => remoteDataset(offered, name), target: (name) => local.get(`${job.root}/${name}`)?.dataset },
+        whole: async () => {
+          const [whole, here] = await Promise.all([listOffered(first.session, job, {}), checkLocalSide(runner, job, {})]);
+          return { offered: whole, local: here.local };
+        },
+        named: (changed) => listChanged(first.session, runner, job, { offered, local, changed }),
+      }),
+    ));
   }
+  const { offered, local } = trees;
   const serverAt = first.session.info.time ?? null;
   return {
     first,

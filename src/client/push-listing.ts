@@ -4,14 +4,13 @@
  * marks of the last run (unchanged.ts), as for a pull (pull-listing.ts): datasets alone first,
  * then the versions of only what moved on either side, by name.
  */
-import { MAX_TREE_DATASETS } from "../api/index.ts";
 import type { Config, PushJobConfig } from "../config/index.ts";
 import { quote, readTree, type DatasetName, type TreeNode, type ZfsCapabilities, type ZfsRunner } from "../zfs/index.ts";
 import { openFirstLane, type FirstLane } from "./lanes.ts";
 import type { Plan } from "./plan.ts";
 import type { RemoteTree } from "./remote-tree.ts";
-import { explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
-import { clockSeconds, listedEntry, markOf, replaceNamed, sortByChange, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
+import { closingOnFailure, explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
+import { clockSeconds, listedEntry, markOf, replaceNamed, secondRound, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
 
 export interface PushSides {
   readonly first: FirstLane;
@@ -35,27 +34,25 @@ export async function listPushSides(config: Config, job: PushJobConfig, runner: 
   let localAt = clockSeconds();
   const opening = openedWith(openFirstLane(config, job), (lane) => listPushed(lane.session, options));
   const [{ caps, local: listed }, { opened: first, answer }] = await withLocalChecks(opening, checkLocalSide(runner, job, options));
-  let local = listed;
-  let pushed = answer;
+  let trees = { local: listed, pushed: answer };
   let unchanged = new Map<string, UnchangedEntry>();
-  try {
-    if (datasetsFirst) {
-      const sorted = sortByChange([...local.keys()], marks, {
-        source: (name) => local.get(name)?.dataset,
-        target: (name) => remoteDataset(pushed, name),
-      });
-      localAt = clockSeconds();
-      if (sorted.changed.length > local.size / 2 || sorted.changed.length > MAX_TREE_DATASETS) {
-        [{ local }, pushed] = await Promise.all([checkLocalSide(runner, job, {}), listPushed(first.session, {})]);
-      } else {
-        unchanged = sorted.unchanged;
-        if (sorted.changed.length > 0) ({ local, pushed } = await listChanged(first.session, runner, { local, pushed, changed: sorted.changed }));
-      }
-    }
-  } catch (err) {
-    await first.close();
-    throw err;
+  if (datasetsFirst) {
+    const { local, pushed } = trees;
+    localAt = clockSeconds();
+    ({ trees, unchanged } = await closingOnFailure(first, () =>
+      secondRound(trees, {
+        names: [...local.keys()],
+        marks,
+        now: { source: (name) => local.get(name)?.dataset, target: (name) => remoteDataset(pushed, name) },
+        whole: async () => {
+          const [here, whole] = await Promise.all([checkLocalSide(runner, job, {}), listPushed(first.session, {})]);
+          return { local: here.local, pushed: whole };
+        },
+        named: (changed) => listChanged(first.session, runner, { local, pushed, changed }),
+      }),
+    ));
   }
+  const { local, pushed } = trees;
   const serverAt = first.session.info.time ?? null;
   return {
     first,

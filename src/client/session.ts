@@ -77,10 +77,16 @@ export async function withLocalChecks<T, S extends { close(): Promise<void> }>(o
  */
 export async function openedWith<S extends { close(): Promise<void> }, R>(opening: Promise<S>, call: (session: S) => Promise<R>): Promise<{ opened: S; answer: R; close(): Promise<void> }> {
   const opened = await opening;
+  const answer = await closingOnFailure(opened, () => call(opened));
+  return { opened, answer, close: () => opened.close() };
+}
+
+/** Runs `fn`; if it fails, closes `session` before the failure goes on. */
+export async function closingOnFailure<S extends { close(): Promise<void> }, R>(session: S, fn: () => Promise<R>): Promise<R> {
   try {
-    return { opened, answer: await call(opened), close: () => opened.close() };
+    return await fn();
   } catch (err) {
-    await opened.close();
+    await session.close();
     throw err;
   }
 }

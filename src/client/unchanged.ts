@@ -9,7 +9,7 @@
  * second the listing started in, on the clock of the host that listed it: every later change then
  * carries a later second.
  */
-import type { TreeDatasetEntry } from "../api/index.ts";
+import { MAX_TREE_DATASETS, type TreeDatasetEntry } from "../api/index.ts";
 import type { PlanVersion } from "./plan.ts";
 
 /** One side of a filesystem as a listing showed it. */
@@ -110,4 +110,18 @@ export function replaceNamed<V>(base: ReadonlyMap<string, V>, fresh: ReadonlyMap
     else out.delete(k);
   }
   return out;
+}
+
+/**
+ * The second round of a job's listings, after a first of datasets alone: the filesystems whose
+ * marks held need nothing more; the others' versions are listed by name (`named`), or both whole
+ * trees again (`whole`) when more than half moved, which costs less than naming each.
+ */
+export async function secondRound<T>(
+  listed: T,
+  args: { names: readonly string[]; marks: UnchangedMarks; now: ListedNow; whole: () => Promise<T>; named: (changed: readonly string[]) => Promise<T> },
+): Promise<{ trees: T; unchanged: Map<string, UnchangedEntry> }> {
+  const { unchanged, changed } = sortByChange(args.names, args.marks, args.now);
+  if (changed.length > args.names.length / 2 || changed.length > MAX_TREE_DATASETS) return { trees: await args.whole(), unchanged: new Map() };
+  return { trees: changed.length > 0 ? await args.named(changed) : listed, unchanged };
 }
