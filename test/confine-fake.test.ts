@@ -103,3 +103,48 @@ describe("a property stream is confined by the receive itself (fake OpenZFS)", (
     expect(props(fake, "backup/sink/tank/src")).toMatchObject({ mountpoint: "none inherited from backup/sink/tank", setuid: "on received", exec: "off local" });
   });
 });
+
+describe("an incremental into a target already confined (fake OpenZFS)", () => {
+  function plainSetup() {
+    fake = createFakeZfs({ datasets: ["tank/src@s1", "backup/pull"] });
+    const file = join(fake.dir, "zferry.toml");
+    writeFileSync(file, `[zfs]\nbin = ${JSON.stringify(fake.bin)}\n[clients.b1]\nfilesystems = { "tank/src<" = true }\n[jobs.pull]\ntype = "pull"\nconnect = { type = "local", identity = "b1" }\nroot = "backup/pull"\n`);
+    const config = loadConfig(file);
+    return { fake, config, pull: config.jobs.pull as PullJobConfig };
+  }
+
+  test("is a plain `zfs receive -s -u`: the -x/-o it would repeat cost a receive half again on OpenZFS", async () => {
+    const { fake, config, pull } = plainSetup();
+    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    Bun.spawnSync([fake.bin, "snapshot", "tank/src@s2"]);
+    const before = fake.calls().length;
+    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done", snapshots: 1 }]);
+    const after = fake.calls().slice(before);
+    expect(after.filter((c) => c[0] === "receive")).toEqual([["receive", "-s", "-u", "backup/pull/tank/src@s2"]]);
+    expect(after.filter((c) => c[0] === "set" || c[0] === "inherit")).toEqual([]);
+    expect(props(fake, "backup/pull/tank/src")).toMatchObject({ readonly: "on local", setuid: "off local", exec: "off local" });
+  });
+
+  test("a sender that slips properties into that stream is refused before zfs receive starts, and nothing changes", async () => {
+    const { fake, config, pull } = plainSetup();
+    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    for (const prop of HOSTILE) Bun.spawnSync([fake.bin, "set", prop, "tank/src"]);
+    Bun.spawnSync([fake.bin, "snapshot", "tank/src@s2"]);
+    fake.setEnv({ FAKE_ZFS_SEND_PROPS: "1" });
+    const before = fake.calls().length;
+    const result = await runPull(config, pull, { output: memoryOutput() });
+    expect(result.outcomes).toMatchObject([{ status: "failed", reason: expect.stringContaining("refused the stream: it carries properties") }]);
+    expect(fake.calls().slice(before).filter((c) => c[0] === "receive")).toEqual([]);
+    expect(Object.keys(fake.state().datasets["backup/pull/tank/src"]!.snapshots)).toEqual(["s1"]);
+    expect(props(fake, "backup/pull/tank/src")).toMatchObject({ mountpoint: expect.stringContaining("inherited"), setuid: "off local", exec: "off local", readonly: "on local" });
+  });
+
+  test("a job that sends properties keeps -x/-o on every receive", async () => {
+    const { fake, config, pull } = setup();
+    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    Bun.spawnSync([fake.bin, "snapshot", "tank/src@s2"]);
+    const before = fake.calls().length;
+    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done", snapshots: 1 }]);
+    expect(fake.calls().slice(before).filter((c) => c[0] === "receive")).toEqual([["receive", "-s", ...CONFINE, "backup/pull/tank/src@s2"]]);
+  });
+});

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { inflateSync } from "node:zlib";
 import { createFakeZfs } from "./fake-zfs/fixture.ts";
-import { END, MAGIC, PATTERN_BYTES, encodeHeader, payloadPattern, recordSize, type RecordHeader } from "./fake-zfs/stream.ts";
+import { BEGIN_BYTES, END, MAGIC, PATTERN_BYTES, encodeHeader, payloadPattern, recordSize, type RecordHeader } from "./fake-zfs/stream.ts";
 import { decodeToken, encodeToken, packNvlist, printNvlist } from "./fake-zfs/token.ts";
 
 // A receive_resume_token copied from a syncoid log of a real OpenZFS 2.x pool.
@@ -88,8 +88,8 @@ describe("stream format", () => {
     const header: RecordHeader = { toname: "tank/a@s1", toguid: snap.guid, creation: snap.creation, payload: snap.payload!, offset: 0, flags: {} };
     const head = encodeHeader(header);
     expect(r.code).toBe(0);
-    expect(r.stdout.subarray(0, MAGIC.length).equals(MAGIC)).toBe(true);
-    expect(JSON.parse(r.stdout.subarray(12, head.length).toString())).toEqual(header);
+    expect(r.stdout.subarray(BEGIN_BYTES, BEGIN_BYTES + MAGIC.length).equals(MAGIC)).toBe(true);
+    expect(JSON.parse(r.stdout.subarray(BEGIN_BYTES + 12, head.length).toString())).toEqual(header);
     expect(r.stdout.length).toBe(recordSize(header));
     const payload = r.stdout.subarray(head.length, r.stdout.length - END.length);
     expect(payload.equals(payloadPattern().subarray(0, snap.payload! % PATTERN_BYTES))).toBe(true);

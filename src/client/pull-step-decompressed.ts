@@ -8,20 +8,17 @@ import { newRequestId, type ProgressProbe, type ReceivedBody } from "../rpc/inde
 import { closeQuietly } from "../sys/pipe.ts";
 import {
   checkStreamHead,
-  confinementArgs,
   decompressedRecvError,
   parseVersionShortName,
   quote,
-  recvArgv,
   startDecompressedRecv,
-  versionOf,
   type DatasetName,
   type DecompressedRecv,
   type DecompressedRecvResult,
   type WireCompression,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
-import { receiveTargetOf, sendArgsFor, streamArgs, throwStepFailure, type PullStepContext } from "./pull-step.ts";
+import { receiveCommand, receiveTargetOf, sendArgsFor, streamArgs, throwStepFailure, type PullStepContext, type StepArgs } from "./pull-step.ts";
 
 /** How long the children may take to exit after a failed transfer before they are killed. */
 const RECV_EXIT_GRACE_MS = 30_000;
@@ -33,16 +30,15 @@ const RECV_EXIT_GRACE_MS = 30_000;
  */
 export async function pullStepDecompressed(
   ctx: PullStepContext & { readonly compression: WireCompression },
-  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null; moved?: { wireBytes?: number; requests?: string[] } },
+  args: StepArgs,
 ): Promise<number> {
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
   const recvTarget = receiveTargetOf(target, step);
-  const confinedByReceive = ctx.caps.recvExclude && ctx.caps.recvProperties && step.kind !== "resume";
-  const confinement = confinedByReceive ? confinementArgs(ctx.policy, { wasPlaceholder: force }) : {};
-  const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, ...confinement }, ctx.caps);
+  const command = receiveCommand(ctx, { target: recvTarget, step, force, confined: args.confined });
+  const argv = command.argv;
   const subject = `receive ${quote(`${target}@${to}`)}`;
-  const gate = ctx.caps.recvExclude ? null : async (head: Uint8Array) => void checkStreamHead(head, { policy: ctx.policy, subject, allowHint: ctx.allowHint });
+  const gate = !command.gate ? null : async (head: Uint8Array) => void checkStreamHead(head, { policy: ctx.policy, subject, allowHint: ctx.allowHint });
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}` : to}`;
   const recv: DecompressedRecv = startDecompressedRecv(ctx.runner.bin, argv, { gate });

@@ -71,6 +71,35 @@ export function receiveTargetOf(target: DatasetName, step: Step): DatasetName | 
   return step.kind === "resume" || several ? target : versionOf(target, "snapshot", parseVersionShortName(step.to.name));
 }
 
+export interface StepArgs {
+  readonly source: DatasetName;
+  readonly target: DatasetName;
+  readonly step: Step;
+  /** `-F`: a full stream into an empty placeholder. */
+  readonly force: boolean;
+  /** The target is confined already and this step cannot change that (pull.ts, staysConfined). */
+  readonly confined: boolean;
+  readonly estimate: bigint | null;
+  readonly moved?: { wireBytes?: number; requests?: string[] };
+}
+
+/**
+ * The `zfs receive` argv of a step, and whether the stream's first record must be checked before
+ * it starts (`gate`). Confinement (zfs/confine.ts) goes into the receive itself where zfs can
+ * (not a resumed one: it continues saved state; pull.ts confines that after the receive). Where
+ * zfs cannot, or where the target is confined already and a stream without properties keeps it
+ * so, the first record decides whether `zfs receive` starts at all: a source server may send
+ * properties whatever the job asked for.
+ */
+export function receiveCommand(ctx: PullStepContext, args: { target: DatasetName | VersionName; step: Step; force: boolean; confined: boolean }): { argv: string[]; gate: boolean } {
+  const { target, step, force, confined } = args;
+  const canConfine = ctx.caps.recvExclude && ctx.caps.recvProperties;
+  const byReceive = canConfine && step.kind !== "resume" && !confined;
+  const confinement = byReceive ? confinementArgs(ctx.policy, { wasPlaceholder: force }) : {};
+  const argv = recvArgv({ target, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, ...confinement }, ctx.caps);
+  return { argv, gate: !ctx.caps.recvExclude || (confined && step.kind !== "resume") };
+}
+
 /** The send request for a step that is not a resume. */
 export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "resume" }>, flags: readonly WireSendFlag[]): SendArgs {
   const args: SendArgs = { dataset: source, to: parseVersionShortName(step.to.name), to_guid: step.to.guid };
@@ -86,20 +115,14 @@ export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "re
  */
 export async function pullStep(
   ctx: PullStepContext,
-  args: { source: DatasetName; target: DatasetName; step: Step; force: boolean; estimate: bigint | null; moved?: { wireBytes?: number; requests?: string[] } },
+  args: StepArgs,
 ): Promise<number> {
   if (ctx.compression) return pullStepDecompressed({ ...ctx, compression: ctx.compression }, args);
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
   const several = step.kind === "incremental" && (step.intermediates?.length ?? 0) > 0;
   const recvTarget = receiveTargetOf(target, step);
-  // Confinement (zfs/confine.ts) in the receive itself where zfs can (not a resumed one: it
-  // continues saved state); pull.ts confines the others after the receive. Where zfs cannot
-  // confine, the stream's first record decides whether `zfs receive` starts at all: a source
-  // server may send properties whatever the job asked for.
-  const confinedByReceive = ctx.caps.recvExclude && ctx.caps.recvProperties && step.kind !== "resume";
-  const confinement = confinedByReceive ? confinementArgs(ctx.policy, { wasPlaceholder: force }) : {};
-  const argv = recvArgv({ target: recvTarget, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, ...confinement }, ctx.caps);
+  const { argv, gate } = receiveCommand(ctx, { target: recvTarget, step, force, confined: args.confined });
   const subject = `receive ${quote(`${target}@${to}`)}`;
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}${several ? ` (${step.intermediates!.length + 1} snapshots)` : ""}` : to}`;
@@ -112,7 +135,7 @@ export async function pullStep(
     checkStreamHead(head, { policy: ctx.policy, subject, allowHint: ctx.allowHint });
     return start();
   };
-  const sink: BodySink = ctx.caps.recvExclude ? start() : { headBytes: STREAM_HEADER_BYTES, open };
+  const sink: BodySink = gate ? { headBytes: STREAM_HEADER_BYTES, open } : start();
   const line = ctx.progress.start({ label, estimate, probe });
   let received: ReceivedBody | null = null;
   let failure: unknown = null;

@@ -86,7 +86,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
       try {
         for (const [i, step] of p.plan.steps.entries()) {
           const force = i === 0 && step.kind === "full" && p.plan.intoPlaceholder;
-          moved.bytes += await pullStep(ctx, { source, target, step, force, estimate: p.estimates?.[i] ?? null, moved });
+          moved.bytes += await pullStep(ctx, { source, target, step, force, confined: p.staysConfined ?? false, estimate: p.estimates?.[i] ?? null, moved });
           arrived++;
           existing.add(target);
           const snapshots = [...(step.kind === "incremental" ? (step.intermediates ?? []) : []), step.to];
@@ -137,8 +137,9 @@ interface PullPlanned extends PlannedFilesystem {
   readonly source: DatasetName;
   readonly target: DatasetName;
   /**
-   * The target is confined already and its plan cannot change that: incremental streams only,
-   * which the stream gate lets through only without properties (zfs without `receive -x`).
+   * The target is confined already and its plan cannot change that: single incremental streams
+   * only, which the stream gate lets through only without properties. Their receives need no
+   * `-x`/`-o` (which cost a receive half again on OpenZFS) and no confining after them.
    */
   readonly staysConfined?: boolean;
 }
@@ -175,7 +176,12 @@ async function planFilesystem(
     const estimates = plan.kind === "replicate" ? plan.steps.map((step) => estimateStep(node, step)) : undefined;
     const props = local.get(target)?.dataset.properties;
     const staysConfined =
-      plan.kind === "replicate" && !job.receive.properties && plan.steps.every((s) => s.kind === "incremental") && props !== undefined && isConfined(props, job.receive);
+      plan.kind === "replicate" &&
+      !job.receive.properties &&
+      !job.send.properties &&
+      plan.steps.every((s) => s.kind === "incremental" && !s.intermediates?.length) &&
+      props !== undefined &&
+      isConfined(props, job.receive);
     return { name, source, target, plan, staysConfined, ...(estimates ? { estimates } : {}) };
   } catch (err) {
     return { name, source, target, plan: null, error: (err as Error).message };

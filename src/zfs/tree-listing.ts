@@ -5,8 +5,10 @@
  *
  * OpenZFS answers in one `zfs list -p` line per object. Old zfs (zfs-fuse) humanizes `list -o guid`,
  * so there the listing is one `zfs get -p -r`, a line per property, grouped by object. Where asked,
- * placeholder marks come from a second, small `zfs get -s local` beside it on OpenZFS (a listing
- * cannot tell a property set on a dataset from one it inherits).
+ * placeholder marks come from a second `zfs get -s local,received` of the filesystems beside it on
+ * OpenZFS (a listing
+ * cannot tell a property set on a dataset from one it inherits); the same call reads the
+ * properties a receiving side asks for.
  *
  * Records are yielded as zfs prints them; nothing holds the whole listing.
  */
@@ -32,7 +34,10 @@ export interface TreeDataset {
   readonly placeholder: boolean;
   /** Its `encryption` ("off", "aes-256-gcm", …) where asked and zfs has it; else null. */
   readonly encryption: string | null;
-  /** The `properties` asked for, with their sources; only where zfs lists by `zfs get` (old zfs). */
+  /**
+   * The `properties` asked for, with their sources. On OpenZFS only those set locally or received
+   * are read (beside the listing); the others show source "inherited" (inherited or default).
+   */
   readonly properties?: ReadonlyMap<string, { readonly value: string; readonly source: string }>;
 }
 
@@ -52,8 +57,9 @@ export interface ScanTreeOptions extends ZfsRunOptions {
   /** Read each dataset's `encryption` too (only zfs with native encryption has it: `send -w`). */
   readonly encryption?: boolean;
   /**
-   * Native properties to read with their sources where that costs nothing extra: old zfs, whose
-   * listing is a `zfs get` anyway (TreeDataset.properties); OpenZFS lists without them.
+   * Native properties to read with their sources (TreeDataset.properties): on old zfs within its
+   * listing, which is a `zfs get` anyway; on OpenZFS in the one `zfs get` that reads placeholder
+   * marks, at no extra cost.
    */
   readonly properties?: readonly string[];
   /**
@@ -124,8 +130,9 @@ async function* scanParsable(
   const argv = ["list", "-H", "-p", "-t", types, "-o", columns.join(","), ...depthArgs(roots, options)];
   const keep = datasetFilter(roots, options);
   // Started before the listing, read when the first dataset needs it.
-  const marks = options.placeholders ? localPlaceholders(runner, roots, options) : Promise.resolve(new Set<string>());
-  marks.catch(() => {}); // its failure surfaces where it is awaited
+  const wanted = options.properties ?? [];
+  const local = options.placeholders || wanted.length > 0 ? localProperties(runner, roots, wanted, options) : Promise.resolve(new Map<string, PropertyValues>());
+  local.catch(() => {}); // its failure surfaces where it is awaited
   let index = 0;
   try {
     for await (const line of listingLines(runner, argv, roots, options)) {
@@ -133,8 +140,14 @@ async function* scanParsable(
       const record = parseOrThrow(argv, line, i, () => parseListLine(line, columns));
       if (record.kind === "dataset") {
         if (!keep(record.dataset.name)) continue;
-        const placeholder = (await marks).has(record.dataset.name);
-        yield placeholder ? { kind: "dataset", dataset: { ...record.dataset, placeholder } } : record;
+        if (!options.placeholders && wanted.length === 0) {
+          yield record;
+          continue;
+        }
+        const set = (await local).get(record.dataset.name);
+        const mark = set?.get(PLACEHOLDER_PROPERTY);
+        const placeholder = (options.placeholders ?? false) && mark?.value === "on" && mark.source === "local";
+        yield { kind: "dataset", dataset: { ...record.dataset, placeholder, ...(wanted.length > 0 ? { properties: withUnset(set, wanted) } : {}) } };
       } else yield record;
     }
   } catch (err) {
@@ -145,7 +158,7 @@ async function* scanParsable(
     }
     throw err;
   }
-  await marks;
+  await local;
 }
 
 function parseListLine(line: string, columns: readonly string[]): TreeRecord {
@@ -158,18 +171,37 @@ function parseListLine(line: string, columns: readonly string[]): TreeRecord {
   return makeRecord(fields[0]!, value);
 }
 
-/** Datasets at or below `roots` with zferry:placeholder set on themselves. */
-async function localPlaceholders(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions): Promise<Set<string>> {
-  const argv = ["get", "-H", "-r", "-s", "local", "-o", "name,value", PLACEHOLDER_PROPERTY, ...roots];
-  const out = new Set<string>();
+type PropertyValues = Map<string, { value: string; source: string }>;
+
+/**
+ * The placeholder mark and `properties` set on each filesystem and volume at or below `roots`
+ * (the roots alone with `rootsOnly`), locally or by a receive: one `zfs get -s local,received`.
+ * `-t filesystem,volume` matters: under emulation, reading a property of every snapshot too made
+ * this call cost twice the rest of the listing.
+ */
+async function localProperties(runner: ZfsRunner, roots: readonly DatasetName[], properties: readonly string[], options: ScanTreeOptions): Promise<Map<string, PropertyValues>> {
+  const names = [...new Set([...properties, PLACEHOLDER_PROPERTY])].join(",");
+  const depth = options.rootsOnly ? ["-d", "0"] : ["-r"];
+  const argv = ["get", "-H", ...depth, "-t", "filesystem,volume", "-s", "local,received", "-o", "name,property,value,source", names, ...roots];
+  const out = new Map<string, PropertyValues>();
   let i = 0;
   for await (const line of listingLines(runner, argv, roots, options)) {
-    const [name, value] = line.split("\t");
-    if (value === undefined) badLine(argv, line, i, "expected 2 tab-separated fields");
-    if (value === "on" && !name!.includes("@") && !name!.includes("#")) out.add(name!);
+    const fields = line.split("\t");
+    if (fields.length !== 4) badLine(argv, line, i, `expected 4 tab-separated fields, got ${fields.length}`);
+    const [name, property, value, source] = fields as [string, string, string, string];
+    let set = out.get(name);
+    if (!set) out.set(name, (set = new Map()));
+    set.set(property, { value, source });
     i++;
   }
   return out;
+}
+
+/** `wanted` as `zfs get` would show them: those neither set here nor received come from elsewhere. */
+function withUnset(set: PropertyValues | undefined, wanted: readonly string[]): PropertyValues {
+  const all: PropertyValues = new Map();
+  for (const p of wanted) all.set(p, set?.get(p) ?? { value: "", source: "inherited" });
+  return all;
 }
 
 /** One object's lines of `zfs get -H -p -r -o name,property,value,source`, gathered. */

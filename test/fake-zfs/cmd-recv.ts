@@ -8,7 +8,7 @@ import { fail, out } from "./_exit.ts";
 import { getopt } from "./_getopt.ts";
 import { resumeTokenOf } from "./resume.ts";
 import { loadState, newDataset, nextTxg, now, parentOf, snapshotsOf, updateState, type FakeState } from "./state.ts";
-import { END, MAGIC, StreamReader, type RecordHeader } from "./stream.ts";
+import { BACKUP_MAGIC, BEGIN_BYTES, END, MAGIC, StreamReader, type RecordHeader } from "./stream.ts";
 import { usageError } from "./usage.ts";
 
 interface RecvOptions {
@@ -89,9 +89,11 @@ function receive(target: string, o: RecvOptions): number {
   const reader = new StreamReader(0);
   for (let records = 0; ; records++) {
     const start = reader.total;
-    const magic = reader.take(MAGIC.length);
-    if (magic.length === 0 && records > 0) return 0;
-    const h = readHeader(reader, magic);
+    const begin = reader.take(BEGIN_BYTES);
+    if (begin.length === 0 && records > 0) return 0;
+    if (begin.length < BEGIN_BYTES) fail(1, "cannot receive: failed to read from stream");
+    if (begin.readBigUInt64LE(8) !== BACKUP_MAGIC) fail(1, "cannot receive: invalid stream (bad magic number)");
+    const h = readHeader(reader, reader.take(MAGIC.length));
     const incremental = h.fromguid !== undefined;
     const errbuf = incremental || h.resume ? "cannot receive incremental stream" : "cannot receive new filesystem stream";
     const snapname = (records === 0 ? explicitSnap : undefined) ?? h.toname.split("@")[1]!;

@@ -160,7 +160,8 @@ function header(toname: string, to: FakeVersion, flags: StreamFlags, fromname?: 
     offset: 0,
     flags,
     // -p: the dataset's local properties travel with the stream, as zfs send -p's nvlist does.
-    ...(flags.props ? { props: { ...loadState().datasets[toname.split("@")[0]!]?.props } } : {}),
+    // FAKE_ZFS_SEND_PROPS=1: a hostile sender, whose every stream carries properties as with -p.
+    ...(flags.props || process.env.FAKE_ZFS_SEND_PROPS === "1" ? { props: { ...loadState().datasets[toname.split("@")[0]!]?.props } } : {}),
   };
 }
 

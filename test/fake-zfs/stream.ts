@@ -3,6 +3,9 @@
  * from the BEGIN record (toname, toguid, fromguid, flags, resume offset) and a way to notice a cut.
  * One record per snapshot (`-I` concatenates several):
  *
+ *     DRR_BEGIN                  312 bytes, as real zfs writes it (type, magic, substream or
+ *                                compound with -p, creation, toguid, fromguid, toname): what reads
+ *                                only a stream's first record (zferry's stream gate) sees a real one
  *     "FAKEZFS1"                 8 bytes magic
  *     header length              u32 big-endian
  *     header                     JSON RecordHeader
@@ -87,12 +90,29 @@ function benchPayload(): Buffer | null {
   return bench;
 }
 
-/** The header bytes of a record: magic, length, JSON. */
+/** Bytes of a DRR_BEGIN record (struct dmu_replay_record). */
+export const BEGIN_BYTES = 312;
+/** DMU_BACKUP_MAGIC, at offset 8 of a BEGIN record. */
+export const BACKUP_MAGIC = 0x2f5bacbacn;
+
+/** The header bytes of a record: BEGIN record, magic, length, JSON. */
 export function encodeHeader(header: RecordHeader): Buffer {
   const json = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(4);
   len.writeUInt32BE(json.length);
-  return Buffer.concat([MAGIC, len, json]);
+  return Buffer.concat([beginRecord(header), MAGIC, len, json]);
+}
+
+/** A little-endian DRR_BEGIN: drr_type 0, drr_magic, drr_versioninfo (header type), creation, guids, toname. */
+function beginRecord(h: RecordHeader): Buffer {
+  const b = Buffer.alloc(BEGIN_BYTES);
+  b.writeBigUInt64LE(BACKUP_MAGIC, 8);
+  b.writeBigUInt64LE(h.props !== undefined ? 2n : 1n, 16); // DMU_COMPOUNDSTREAM with properties, else DMU_SUBSTREAM
+  b.writeBigUInt64LE(BigInt(h.creation), 24);
+  b.writeBigUInt64LE(BigInt(h.toguid), 40);
+  if (h.fromguid !== undefined) b.writeBigUInt64LE(BigInt(h.fromguid), 48);
+  b.write(h.toname.slice(0, 255), 56, "utf8");
+  return b;
 }
 
 /** Exact size of a record on the wire. */
