@@ -197,10 +197,15 @@ async function localProperties(runner: ZfsRunner, roots: readonly DatasetName[],
   return out;
 }
 
-/** `wanted` as `zfs get` would show them: those neither set here nor received come from elsewhere. */
+/**
+ * `wanted` as `zfs get` would show them (those neither set here nor received come from elsewhere),
+ * with the placeholder mark where there is one, as old zfs's listing has it (isConfined reads it).
+ */
 function withUnset(set: PropertyValues | undefined, wanted: readonly string[]): PropertyValues {
   const all: PropertyValues = new Map();
   for (const p of wanted) all.set(p, set?.get(p) ?? { value: "", source: "inherited" });
+  const mark = set?.get(PLACEHOLDER_PROPERTY);
+  if (mark) all.set(PLACEHOLDER_PROPERTY, mark);
   return all;
 }
 
