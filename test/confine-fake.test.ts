@@ -113,38 +113,42 @@ describe("an incremental into a target already confined (fake OpenZFS)", () => {
     return { fake, config, pull: config.jobs.pull as PullJobConfig };
   }
 
-  test("is a plain `zfs receive -s -u`: the -x/-o it would repeat cost a receive half again on OpenZFS", async () => {
-    const { fake, config, pull } = plainSetup();
+  /** The initial pull, `before()` on the source, a new snapshot s2, the next pull: its result and the zfs calls it made. */
+  async function nextPull(world: { fake: FakeZfs | null; config: ReturnType<typeof loadConfig>; pull: PullJobConfig }, before = () => {}) {
+    const { config, pull } = world;
+    const fake = world.fake!;
     expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    before();
     Bun.spawnSync([fake.bin, "snapshot", "tank/src@s2"]);
-    const before = fake.calls().length;
-    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done", snapshots: 1 }]);
-    const after = fake.calls().slice(before);
+    const from = fake.calls().length;
+    const result = await runPull(config, pull, { output: memoryOutput() });
+    return { result, calls: fake.calls().slice(from) };
+  }
+
+  test("is a plain `zfs receive -s -u`: the -x/-o it would repeat cost a receive half again on OpenZFS", async () => {
+    const { result, calls: after } = await nextPull(plainSetup());
+    expect(result.outcomes).toMatchObject([{ status: "done", snapshots: 1 }]);
     expect(after.filter((c) => c[0] === "receive")).toEqual([["receive", "-s", "-u", "backup/pull/tank/src@s2"]]);
     expect(after.filter((c) => c[0] === "set" || c[0] === "inherit")).toEqual([]);
-    expect(props(fake, "backup/pull/tank/src")).toMatchObject({ readonly: "on local", setuid: "off local", exec: "off local" });
+    expect(props(fake!, "backup/pull/tank/src")).toMatchObject({ readonly: "on local", setuid: "off local", exec: "off local" });
   });
 
   test("a sender that slips properties into that stream is refused before zfs receive starts, and nothing changes", async () => {
-    const { fake, config, pull } = plainSetup();
-    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
-    for (const prop of HOSTILE) Bun.spawnSync([fake.bin, "set", prop, "tank/src"]);
-    Bun.spawnSync([fake.bin, "snapshot", "tank/src@s2"]);
-    fake.setEnv({ FAKE_ZFS_SEND_PROPS: "1" });
-    const before = fake.calls().length;
-    const result = await runPull(config, pull, { output: memoryOutput() });
+    const world = plainSetup();
+    const { fake } = world;
+    const { result, calls } = await nextPull(world, () => {
+      for (const prop of HOSTILE) Bun.spawnSync([fake.bin, "set", prop, "tank/src"]);
+      fake.setEnv({ FAKE_ZFS_SEND_PROPS: "1" });
+    });
     expect(result.outcomes).toMatchObject([{ status: "failed", reason: expect.stringContaining("refused the stream: it carries properties") }]);
-    expect(fake.calls().slice(before).filter((c) => c[0] === "receive")).toEqual([]);
+    expect(calls.filter((c) => c[0] === "receive")).toEqual([]);
     expect(Object.keys(fake.state().datasets["backup/pull/tank/src"]!.snapshots)).toEqual(["s1"]);
     expect(props(fake, "backup/pull/tank/src")).toMatchObject({ mountpoint: expect.stringContaining("inherited"), setuid: "off local", exec: "off local", readonly: "on local" });
   });
 
   test("a job that sends properties keeps -x/-o on every receive", async () => {
-    const { fake, config, pull } = setup();
-    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
-    Bun.spawnSync([fake.bin, "snapshot", "tank/src@s2"]);
-    const before = fake.calls().length;
-    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done", snapshots: 1 }]);
-    expect(fake.calls().slice(before).filter((c) => c[0] === "receive")).toEqual([["receive", "-s", ...CONFINE, "backup/pull/tank/src@s2"]]);
+    const { result, calls } = await nextPull(setup());
+    expect(result.outcomes).toMatchObject([{ status: "done", snapshots: 1 }]);
+    expect(calls.filter((c) => c[0] === "receive")).toEqual([["receive", "-s", ...CONFINE, "backup/pull/tank/src@s2"]]);
   });
 });
