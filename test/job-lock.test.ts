@@ -124,6 +124,8 @@ describe("one run of a job at a time", () => {
 
   test("a run killed with SIGKILL leaves no lock behind, and none of its children holds one", async () => {
     const { fake, file } = setup();
+    // More than every pipe between the two zfs can hold, so the send is still running when looked at.
+    fake.setEnv({ FAKE_ZFS_SEND_BYTES: String(64 << 20) });
     const first = start(["pull", "p", "--config", file]);
     await receiving(fake);
     // Its zfs receive and its local stdinserver (and that one's zfs send) opened no lock file:
@@ -140,6 +142,7 @@ describe("one run of a job at a time", () => {
     if ("held" in lock) lock.held.release();
 
     await waitUntil("the killed run's fake zfs processes to exit", () => fakeProcesses().length === 0);
+    fake.setEnv({ FAKE_ZFS_RECV_RATE: undefined }); // the same stream (a partial receive resumes it), at full speed
     const next = await zferry(["pull", "p", "--config", file]);
     expect({ exitCode: next.exitCode, stderr: next.stderr }).toEqual({ exitCode: 0, stderr: "" });
   }, 60_000);
