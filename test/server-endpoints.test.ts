@@ -121,6 +121,64 @@ describe("send", () => {
   });
 });
 
+describe("send is checked on its stream, not on a listing", () => {
+  const guidOf = (name: string) => BigInt(name.includes("@") ? fake.state().datasets[name.split("@")[0]!]!.snapshots[name.split("@")[1]!]!.guid : "0");
+  /** The zfs commands a call made (the fake logs every one), but the session's one listing of datasets for their encryption. */
+  async function callsOf(fn: () => Promise<unknown>): Promise<string[][]> {
+    const before = fake.calls().length;
+    await fn();
+    return fake.calls().slice(before).filter((argv) => !isEncryptionListing(argv));
+  }
+  const isEncryptionListing = (argv: string[]) => argv.join(" ") === "list -H -p -t filesystem,volume -o name,type,guid,createtxg,creation,referenced,written,snapshots_changed,receive_resume_token,encryption -r tank/a";
+
+  test("a session lists its datasets once, without snapshots, for their encryption (send_decrypted not granted)", async () => {
+    await using s = await session();
+    const before = fake.calls().length;
+    for (const to of ["s1", "s2", "s1"]) expect((await s.remote.send(sendArgs({ dataset: "tank/a", to }, "args"), () => {})).error).toBeNull();
+    expect(fake.calls().slice(before).map((argv) => (isEncryptionListing(argv) ? "datasets" : argv[0]))).toEqual(["datasets", "send", "send", "send"]);
+  });
+
+  test("sends that ask for what zfs sends cost one zfs send each and no listing", async () => {
+    await using s = await session();
+    const calls = await callsOf(async () => {
+      const full = await s.remote.send(sendArgs({ dataset: "tank/a", to: "s1", to_guid: guidOf("tank/a@s1") }, "args"), () => {});
+      const inc = await s.remote.send(sendArgs({ dataset: "tank/a", to: "s2", to_guid: guidOf("tank/a@s2"), from: { name: "s1", kind: "snapshot" }, from_guid: guidOf("tank/a@s1") }, "args"), () => {});
+      const all = await s.remote.send(sendArgs({ dataset: "tank/a", to: "s2", from: { name: "s1", kind: "snapshot" }, from_guid: guidOf("tank/a@s1"), intermediates: true }, "args"), () => {});
+      expect([full.error, inc.error, all.error]).toEqual([null, null, null]);
+    });
+    expect(calls).toEqual([["send", "tank/a@s1"], ["send", "-i", "tank/a@s1", "tank/a@s2"], ["send", "-I", "tank/a@s1", "tank/a@s2"]]);
+  });
+
+  test.each([
+    ["a snapshot replaced since the plan (its GUID)", { to: "s2", to_guid: 12345n, from: { name: "s1", kind: "snapshot" } }, "conflict", 'Snapshot "tank/a@s2" has GUID %s2, not 12345: it was replaced'],
+    ["an incremental source replaced since the plan", { to: "s2", from: { name: "s1", kind: "snapshot" }, from_guid: 777n }, "conflict", 'Incremental source "tank/a@s1" has GUID %s1, not 777'],
+    ["the source of a -I stream (a package: its first substream is read)", { to: "s2", from: { name: "s1", kind: "snapshot" }, from_guid: 777n, intermediates: true }, "conflict", 'Incremental source "tank/a@s1" has GUID %s1, not 777'],
+  ] as const)("%s: conflict from the stream's first record, zfs send stopped, no listing", async (_, args, status, message) => {
+    await using s = await session();
+    let err: unknown;
+    const calls = await callsOf(async () => {
+      err = await s.remote.send(sendArgs({ dataset: "tank/a", ...args }, "args"), () => {}).catch((e) => e);
+    });
+    expect(err).toMatchObject({ name: "RpcError", status, message: message.replace("%s2", String(guidOf("tank/a@s2"))).replace("%s1", String(guidOf("tank/a@s1"))) });
+    expect(calls.map((argv) => argv[0])).toEqual(["send"]);
+    expect((await s.remote.info()).identity).toBe("backup1"); // the session goes on
+  });
+
+  test.each([
+    ["a snapshot that does not exist", { to: "s9" }, "not_found", 'Snapshot "tank/a@s9" does not exist'],
+    ["an incremental source that does not exist", { to: "s2", from: { name: "s0", kind: "snapshot" } }, "not_found", 'Incremental source "tank/a@s0" does not exist'],
+    ["an incremental source that is not older", { to: "s1", from: { name: "s2", kind: "snapshot" } }, "bad_request", 'Incremental source "tank/a@s2" is not older than "tank/a@s1"'],
+  ] as const)("%s: zfs send fails before its stream, and one listing says why", async (_, args, status, message) => {
+    await using s = await session();
+    let err: unknown;
+    const calls = await callsOf(async () => {
+      err = await s.remote.send(sendArgs({ dataset: "tank/a", ...args }, "args"), () => {}).catch((e) => e);
+    });
+    expect(err).toMatchObject({ name: "RpcError", status, message });
+    expect(calls.map((argv) => argv[0])).toEqual(["send", "list"]);
+  });
+});
+
 describe("estimate_send", () => {
   // Regression: README § Older ZFS says estimates are refused with unsupported; the answer was ok {}.
   test("estimate_send on a zfs without send -nP is unsupported, and info says so", async () => {

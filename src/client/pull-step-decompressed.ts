@@ -1,13 +1,12 @@
 /**
  * A pull step whose stream arrives compressed: the server's send (through its zstd) into our
- * `zstd -d | zfs receive` (zfs/recv-stream.ts). Same rules as pull-step.ts: the first record is
- * checked before zfs receive starts where zfs cannot confine in the receive, and which error wins
+ * `zstd -d | zfs receive` (zfs/recv-stream.ts). Same rules as pull-step.ts: the decompressed
+ * stream's first record is checked (checkStepHead) before zfs receive starts, and which error wins
  * is decided the same way, with the decompressor's failure first on our side.
  */
 import { newRequestId, type ProgressProbe, type ReceivedBody } from "../rpc/index.ts";
 import { closeQuietly } from "../sys/pipe.ts";
 import {
-  checkStreamHead,
   decompressedRecvError,
   parseVersionShortName,
   quote,
@@ -18,7 +17,7 @@ import {
   type WireCompression,
 } from "../zfs/index.ts";
 import type { Step } from "./plan.ts";
-import { receiveCommand, receiveTargetOf, sendArgsFor, streamArgs, throwStepFailure, type PullStepContext, type StepArgs } from "./pull-step.ts";
+import { checkStepHead, receiveCommand, receiveTargetOf, sendArgsFor, streamArgs, throwStepFailure, type PullStepContext, type StepArgs, type StepResult } from "./pull-step.ts";
 
 /** How long the children may take to exit after a failed transfer before they are killed. */
 const RECV_EXIT_GRACE_MS = 30_000;
@@ -28,17 +27,15 @@ const RECV_EXIT_GRACE_MS = 30_000;
  * `moved.wireBytes`, once `zfs receive` has succeeded.
  * @throws Error with a one-line reason
  */
-export async function pullStepDecompressed(
-  ctx: PullStepContext & { readonly compression: WireCompression },
-  args: StepArgs,
-): Promise<number> {
+export async function pullStepDecompressed(ctx: PullStepContext & { readonly compression: WireCompression }, args: StepArgs): Promise<StepResult> {
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
   const recvTarget = receiveTargetOf(target, step);
   const command = receiveCommand(ctx, { target: recvTarget, step, force, confined: args.confined });
   const argv = command.argv;
   const subject = `receive ${quote(`${target}@${to}`)}`;
-  const gate = !command.gate ? null : async (head: Uint8Array) => void checkStreamHead(head, { policy: ctx.policy, subject, allowHint: ctx.allowHint });
+  let checked = false;
+  const gate = async (head: Uint8Array) => void (checked = checkStepHead(ctx, { step, subject, gate: command.gate }, head));
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}` : to}`;
   const recv: DecompressedRecv = startDecompressedRecv(ctx.runner.bin, argv, { gate });
@@ -71,5 +68,5 @@ export async function pullStepDecompressed(
   if (refused) throw refused;
   throwStepFailure(subject, failure, decompressedRecvError(recv, result, { subject }), received!);
   if (args.moved) args.moved.wireBytes = (args.moved.wireBytes ?? 0) + received!.bytes;
-  return recv.streamBytes();
+  return { bytes: recv.streamBytes(), checked };
 }

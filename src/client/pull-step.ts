@@ -1,8 +1,9 @@
 /**
- * One step of a pull: a local `zfs receive` fed by the server's `zfs send` (or a resumed send);
- * `verifyReceived` then checks that the new snapshot has the source's GUID. Never `-F`, except for
- * a full stream into an empty zferry placeholder, where there is nothing to lose (the server does
- * the same).
+ * One step of a pull: a local `zfs receive` fed by the server's `zfs send` (or a resumed send).
+ * The stream's first record must carry the GUIDs of the plan before zfs receive gets a byte; where
+ * it cannot show them all (a `-I` package), `verifyReceived` checks what arrived at the end of the
+ * job. Never `-F`, except for a full stream into an empty zferry placeholder, where there is
+ * nothing to lose (the server does the same).
  *
  * Which error wins: when the server's send failed, its message (the local receive only saw a cut
  * stream); when our receive failed first, the local zfs message ("has been modified …").
@@ -12,8 +13,10 @@ import { StreamError, newRequestId, type BodySink, type ProgressProbe, type Rece
 import { closeQuietly } from "../sys/pipe.ts";
 import {
   STREAM_HEADER_BYTES,
+  StreamRefusedError,
   checkStreamHead,
   confinementArgs,
+  decodeStreamHeader,
   listVersions,
   parseVersionShortName,
   quote,
@@ -24,6 +27,7 @@ import {
   type DatasetName,
   type VersionName,
   type ReceivePolicy,
+  type StreamHeader,
   type ZfsCapabilities,
   type ZfsChildResult,
   type ZfsRecvProcess,
@@ -71,6 +75,13 @@ export function receiveTargetOf(target: DatasetName, step: Step): DatasetName | 
   return step.kind === "resume" || several ? target : versionOf(target, "snapshot", parseVersionShortName(step.to.name));
 }
 
+export interface StepResult {
+  /** Stream bytes received. */
+  readonly bytes: number;
+  /** The stream's first record showed the GUID of the one snapshot it brought. */
+  readonly checked: boolean;
+}
+
 export interface StepArgs {
   readonly source: DatasetName;
   readonly target: DatasetName;
@@ -110,13 +121,11 @@ export function sendArgsFor(source: DatasetName, step: Exclude<Step, { kind: "re
 }
 
 /**
- * Runs one step; resolves with the stream bytes received, once `zfs receive` has succeeded.
+ * Runs one step; resolves once `zfs receive` has succeeded, with the stream bytes received and
+ * whether the stream's first record vouched for the GUID of what arrived (checkStepHead).
  * @throws Error (ZfsError, RpcError, StreamError-derived) with a one-line reason
  */
-export async function pullStep(
-  ctx: PullStepContext,
-  args: StepArgs,
-): Promise<number> {
+export async function pullStep(ctx: PullStepContext, args: StepArgs): Promise<StepResult> {
   if (ctx.compression) return pullStepDecompressed({ ...ctx, compression: ctx.compression }, args);
   const { source, target, step, force, estimate } = args;
   const to = parseVersionShortName(step.to.name);
@@ -126,16 +135,18 @@ export async function pullStep(
   const subject = `receive ${quote(`${target}@${to}`)}`;
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}${several ? ` (${step.intermediates!.length + 1} snapshots)` : ""}` : to}`;
-  let recv: ZfsRecvProcess | null = null;
-  const start = (): { fd: number } => {
-    recv = startZfsRecv(ctx.runner.bin, argv);
+  // zfs receive starts now, beside the send request, even for a gated stream: it reads nothing
+  // before the first record, so until the gate hands it the stream it has done nothing, and one
+  // that never gets a byte is killed. Its start-up overlaps the server's instead of following it.
+  const recv = startZfsRecv(ctx.runner.bin, argv);
+  let fed = false;
+  let checked = false;
+  const open = async (head: Uint8Array) => {
+    checked = checkStepHead(ctx, { step, subject, gate }, head);
+    fed = true;
     return { fd: recv.writeFd };
   };
-  const open = async (head: Uint8Array) => {
-    checkStreamHead(head, { policy: ctx.policy, subject, allowHint: ctx.allowHint });
-    return start();
-  };
-  const sink: BodySink = gate ? { headBytes: STREAM_HEADER_BYTES, open } : start();
+  const sink: BodySink = { headBytes: STREAM_HEADER_BYTES, open };
   const line = ctx.progress.start({ label, estimate, probe });
   let received: ReceivedBody | null = null;
   let failure: unknown = null;
@@ -151,17 +162,19 @@ export async function pullStep(
           : await ctx.remote.send({ ...sendArgsFor(source, step, ctx.flags), ...streamArgs(ctx) }, sink, options);
     } catch (err) {
       failure = err;
-    } finally {
-      if (recv !== null) closeQuietly((recv as ZfsRecvProcess).writeFd); // EOF: zfs receive finishes, or fails on a cut stream
     }
-    // zfs receive has EOF now: it finishes (the progress line stays up while it digests what is
-    // still in its pipe, however long that takes), or fails on the cut stream and cleans up after
-    // itself; killing it could return before the zfs-fuse daemon removed a partial dataset, so it
-    // is killed only if it hangs after a failed transfer.
-    const child = recv as ZfsRecvProcess | null;
-    if (child !== null) {
-      const exited = failure === null ? await child.done() : await Promise.race([child.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
-      result = exited ?? (await child.kill("SIGTERM"));
+    if (!fed) {
+      // Refused from its first record, or the send failed before it: no byte reached zfs receive.
+      await recv.kill("SIGKILL");
+      closeQuietly(recv.writeFd);
+    } else {
+      closeQuietly(recv.writeFd); // EOF: zfs receive finishes, or fails on a cut stream
+      // zfs receive has EOF now: it finishes (the progress line stays up while it digests what is
+      // still in its pipe, however long that takes), or fails on the cut stream and cleans up after
+      // itself; killing it could return before the zfs-fuse daemon removed a partial dataset, so it
+      // is killed only if it hangs after a failed transfer.
+      const exited = failure === null ? await recv.done() : await Promise.race([recv.done(), Bun.sleep(RECV_EXIT_GRACE_MS).then(() => null)]);
+      result = exited ?? (await recv.kill("SIGTERM"));
     }
   } finally {
     line.stop();
@@ -172,7 +185,37 @@ export async function pullStep(
     throw failure ?? new Error(`${subject}: the stream ended before its first record`);
   }
   throwStepFailure(subject, failure, zfsChildError(argv, result, { subject }), received!);
-  return received!.bytes;
+  return { bytes: received!.bytes, checked };
+}
+
+/**
+ * A step's stream judged by its first record, before zfs receive gets a byte of it. Where the
+ * receive cannot confine it (`gate`), a stream that carries properties is refused
+ * (checkStreamHead). A substream must carry the GUIDs the step was planned with, so a server that
+ * sends another snapshot than it was asked for is refused, not received. Returns whether the
+ * record vouches for everything the step brings (one snapshot, its GUID seen): zfs receive gives a
+ * received snapshot the GUID of its stream, so the job's final listing need not check it.
+ * @throws StreamRefusedError
+ */
+export function checkStepHead(ctx: PullStepContext, args: { step: Step; subject: string; gate: boolean }, head: Uint8Array): boolean {
+  const { step, subject } = args;
+  const refuse = (why: string) => new StreamRefusedError(`${subject}: refused the stream: ${why}`);
+  let header: StreamHeader;
+  if (args.gate) header = checkStreamHead(head, { policy: ctx.policy, subject, allowHint: ctx.allowHint });
+  else {
+    try {
+      [header] = decodeStreamHeader(head);
+    } catch (err) {
+      throw refuse((err as Error).message);
+    }
+  }
+  // A package (-I, -p) names no GUID in its first record: the final listing checks what it brought.
+  if (header.kind !== "substream") return false;
+  const from = step.kind === "full" ? 0n : (step.from?.guid ?? 0n);
+  if (header.fromguid !== from) throw refuse(`its incremental source has GUID ${header.fromguid}, not ${from} as planned`);
+  if (step.kind === "incremental" && (step.intermediates?.length ?? 0) > 0) return false;
+  if (header.toguid !== step.to.guid) throw refuse(`it holds the snapshot with GUID ${header.toguid}, not ${step.to.guid} as planned`);
+  return true;
 }
 
 /**

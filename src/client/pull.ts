@@ -7,8 +7,9 @@
  * listed, unchanged.ts). Each filesystem is then planned by GUID (plan.ts) and the changed ones are received
  * `concurrency` at a time, parents before children, each worker on its own connection
  * (lanes.ts). A filesystem's receive is one `zfs receive` of one stream (`-I` where this zfs can
- * confine it in the receive); what arrived is checked against the source's GUIDs in one more
- * listing at the end. A filesystem that fails does not stop the others.
+ * confine it in the receive). Each stream's first record must carry the planned GUIDs before zfs
+ * receive gets a byte; what a `-I` stream brought is checked in one more listing at the end, of
+ * those targets alone. A filesystem that fails does not stop the others.
  */
 import type { Config, PullJobConfig } from "../config/index.ts";
 import { confineReceived, decodeResumeToken, isConfined, parseDatasetName, removePlaceholders, ZfsRunner, type DatasetName, type TreeNode } from "../zfs/index.ts";
@@ -75,7 +76,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
       started,
       concurrency: job.concurrency,
       lanes,
-      settle: () => verifyReceived(runner, job.root, received),
+      settle: () => verifyReceived(runner, received),
     },
     async (p, moved, lane) => {
       const { source, target } = p;
@@ -86,12 +87,13 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
       try {
         for (const [i, step] of p.plan.steps.entries()) {
           const force = i === 0 && step.kind === "full" && p.plan.intoPlaceholder;
-          moved.bytes += await pullStep(ctx, { source, target, step, force, confined: p.staysConfined ?? false, estimate: p.estimates?.[i] ?? null, moved });
+          const { bytes, checked } = await pullStep(ctx, { source, target, step, force, confined: p.staysConfined ?? false, estimate: p.estimates?.[i] ?? null, moved });
+          moved.bytes += bytes;
           arrived++;
           existing.add(target);
           const snapshots = [...(step.kind === "incremental" ? (step.intermediates ?? []) : []), step.to];
           moved.snapshots += snapshots.length;
-          received.push({ target, name: p.name, snapshots });
+          if (!checked) received.push({ target, name: p.name, snapshots });
         }
       } catch (err) {
         failure = err;

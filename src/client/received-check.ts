@@ -1,8 +1,9 @@
 /**
- * What a pull received, checked against the source's GUIDs in one listing of the target tree at
- * the end of the job (one zfs process, not one per snapshot). `zfs receive` itself refuses an
- * incremental stream whose source is not the target's newest snapshot; this check catches a
- * snapshot the sender replaced between the plan and the send.
+ * What a pull received that the streams' first records could not vouch for (a `-I` stream's
+ * snapshots, pull-step.ts checkStepHead), checked against the source's GUIDs in one listing of
+ * those targets at the end of the job (one zfs process, not one per snapshot). `zfs receive`
+ * itself refuses an incremental stream whose source is not the target's newest snapshot; this
+ * check catches a snapshot the sender replaced between the plan and the send.
  */
 import { quote, readTree, type DatasetName, type TreeNode, type ZfsRunner } from "../zfs/index.ts";
 import type { PlanVersion } from "./plan.ts";
@@ -15,15 +16,15 @@ export interface Received {
 }
 
 /**
- * Checks, in one listing of the target tree, that every snapshot received has the source's GUID.
+ * Checks, in one listing of the targets, that every snapshot received has the source's GUID.
  * @returns the filesystems whose snapshots did not check out, with the reason
  */
-export async function verifyReceived(runner: ZfsRunner, root: DatasetName, received: readonly Received[]): Promise<Map<string, string>> {
+export async function verifyReceived(runner: ZfsRunner, received: readonly Received[]): Promise<Map<string, string>> {
   const failed = new Map<string, string>();
   if (received.length === 0) return failed;
   let tree: Map<string, TreeNode>;
   try {
-    tree = await readTree(runner, root);
+    tree = await readTree(runner, [...new Set(received.map((r) => r.target))], { rootsOnly: true, missingRootsOk: true });
   } catch (err) {
     for (const r of received) failed.set(r.name, `could not check the received snapshots: ${(err as Error).message}`);
     return failed;

@@ -7,6 +7,21 @@
 import { RpcError } from "../rpc/index.ts";
 import { getProperties, quote, type DatasetName } from "../zfs/index.ts";
 import { withZfsErrors, type ServerContext } from "./context.ts";
+import { readableRecords } from "./readable-records.ts";
+import { sessionCache } from "./session-cache.ts";
+
+/**
+ * The `encryption` of every filesystem the identity may read, listed once per session on the first
+ * send that needs it: datasets alone, no snapshots. It is fixed when a dataset is created, so the
+ * session's listing holds for the session.
+ */
+const encryptionCache = sessionCache(async (ctx: ServerContext) => {
+  const encryption = new Map<string, string>();
+  for await (const record of readableRecords(ctx, { versions: false, encryption: true })) {
+    if (record.kind === "dataset" && record.dataset.encryption !== null) encryption.set(record.dataset.name, record.dataset.encryption);
+  }
+  return encryption;
+});
 
 /**
  * @throws RpcError permission_denied when `dataset` is encrypted, the send is not raw, and the
@@ -15,8 +30,10 @@ import { withZfsErrors, type ServerContext } from "./context.ts";
 export async function requireRawIfEncrypted(ctx: ServerContext, dataset: DatasetName, raw: boolean): Promise<void> {
   // Without `send -w` the zfs has no native encryption, so nothing is encrypted.
   if (raw || ctx.acl.sendDecrypted || !ctx.caps.raw) return;
-  const props = await withZfsErrors(() => getProperties(ctx.runner, dataset, { properties: ["encryption"] }));
-  requireRawUnlessOff(ctx, dataset, raw, props.get("encryption")!.value);
+  const listed = (await withZfsErrors(() => encryptionCache.get(ctx))).get(dataset);
+  // Not in the session's listing (made since, or missing): asked for alone.
+  const encryption = listed ?? (await withZfsErrors(() => getProperties(ctx.runner, dataset, { properties: ["encryption"] }))).get("encryption")!.value;
+  requireRawUnlessOff(ctx, dataset, raw, encryption);
 }
 
 /**

@@ -19,6 +19,7 @@ export { abortResumableReceive, recvArgv, type RecvRequest } from "./recv.ts";
 export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type ZfsRecvProcess, type ZfsSendProcess } from "./stream-process.ts";
 export { PLACEHOLDER_PROPERTY, createPlaceholder, isPlaceholder, removePlaceholders } from "./placeholder.ts";
 export { getProperties, inheritProperty, setProperties, type PropertyValue } from "./properties.ts";
+export { startHeldSend, type HeldSend, type SendHead } from "./send-head.ts";
 export { startSendStream, type ZfsSendStream } from "./send-stream.ts";
 export {
   CONFINED_POLICY,
@@ -35,7 +36,7 @@ export {
   type KeepableProperty,
   type ReceivePolicy,
 } from "./confine.ts";
-export { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeStreamHeader, type StreamHeader } from "./stream-header.ts";
+export { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeFirstSubstream, decodeStreamHeader, firstSubstreamEnd, type StreamHeader } from "./stream-header.ts";
 export { readTree, scanTree, type ScanTreeOptions, type TreeDataset, type TreeNode, type TreeRecord, type TreeVersion } from "./tree-listing.ts";
 export { runZfsLines } from "./run-lines.ts";
 export {

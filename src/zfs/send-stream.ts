@@ -6,7 +6,7 @@
  */
 import { closeQuietly } from "../sys/pipe.ts";
 import { compressorFailure, startCompressor, type CompressorProcess, type WireCompression } from "./compressor.ts";
-import { startZfsSend, zfsChildError } from "./stream-process.ts";
+import { startZfsSend, zfsChildError, type ZfsSendProcess } from "./stream-process.ts";
 
 export interface ZfsSendStream {
   /** Read end of the child's stdout; closed by `finish()` or `dispose()`. */
@@ -29,7 +29,15 @@ export interface ZfsSendStream {
  * @throws Error when the compressor cannot be started (zfs send is stopped again)
  */
 export function startSendStream(bin: string, argv: readonly string[], options: { compression?: WireCompression | null } = {}): ZfsSendStream {
-  const proc = startZfsSend(bin, argv);
+  return sendStreamOf(startZfsSend(bin, argv), argv, options);
+}
+
+/**
+ * A running `zfs send` (`proc`, started with `argv`) as a stream, through a compressor when
+ * `compression` is given (started now).
+ * @throws Error when the compressor cannot be started (zfs send is stopped again)
+ */
+export function sendStreamOf(proc: ZfsSendProcess, argv: readonly string[], options: { compression?: WireCompression | null } = {}): ZfsSendStream {
   let compressor: CompressorProcess | null = null;
   if (options.compression) {
     try {

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeStreamHeader } from "./stream-header.ts";
+import { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeFirstSubstream, decodeStreamHeader, firstSubstreamEnd } from "./stream-header.ts";
 
 /** A BEGIN record as zfs writes it, in either byte order. */
-function begin(fields: { hdrtype?: number; features?: number; littleEndian?: boolean; recordType?: number; magic?: bigint; toname?: string; payload?: number }): Uint8Array {
-  const { hdrtype = 1, features = 4, littleEndian = true, recordType = 0, magic = DMU_BACKUP_MAGIC, toname = "tank/a@s1", payload = 0 } = fields;
+function begin(fields: { hdrtype?: number; features?: number; littleEndian?: boolean; recordType?: number; magic?: bigint; toname?: string; payload?: number; toguid?: bigint; fromguid?: bigint }): Uint8Array {
+  const { hdrtype = 1, features = 4, littleEndian = true, recordType = 0, magic = DMU_BACKUP_MAGIC, toname = "tank/a@s1", payload = 0, toguid = 0xfedcba9876543210n, fromguid = 42n } = fields;
   const bytes = new Uint8Array(STREAM_HEADER_BYTES);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, recordType, littleEndian);
@@ -12,8 +12,8 @@ function begin(fields: { hdrtype?: number; features?: number; littleEndian?: boo
   view.setBigUint64(16, (BigInt(features) << 2n) | BigInt(hdrtype), littleEndian);
   view.setBigUint64(24, 1_700_000_000n, littleEndian);
   view.setUint32(32, 2, littleEndian);
-  view.setBigUint64(40, 0xfedcba9876543210n, littleEndian);
-  view.setBigUint64(48, 42n, littleEndian);
+  view.setBigUint64(40, toguid, littleEndian);
+  view.setBigUint64(48, fromguid, littleEndian);
   bytes.set(new TextEncoder().encode(toname), 56);
   return bytes;
 }
@@ -57,5 +57,49 @@ describe("decodeStreamHeader", () => {
   ])("refuses %s", (_, bytes, cls, message) => {
     expect(() => decodeStreamHeader(bytes)).toThrow(cls);
     expect(() => decodeStreamHeader(bytes)).toThrow(message);
+  });
+});
+
+/** An END record (type 5), as a package's nvlist is followed by. */
+function endRecord(littleEndian = true, type = 5): Uint8Array {
+  const bytes = new Uint8Array(STREAM_HEADER_BYTES);
+  new DataView(bytes.buffer).setUint32(0, type, littleEndian);
+  return bytes;
+}
+
+const concat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+
+describe("decodeFirstSubstream", () => {
+  test("a substream is its own first substream", () => {
+    const bytes = begin({ toguid: 7n, fromguid: 3n });
+    expect(firstSubstreamEnd(decodeStreamHeader(bytes)[0])).toBe(STREAM_HEADER_BYTES);
+    expect(decodeFirstSubstream(bytes)).toMatchObject({ kind: "substream", toguid: 7n, fromguid: 3n });
+  });
+
+  test.each([
+    ["zfs send -I (no nvlist), little-endian", 0, true],
+    ["zfs send -p (an nvlist of properties), big-endian", 1200, false],
+  ])("skips the package of %s: BEGIN, nvlist, END", (_, payload, littleEndian) => {
+    // As OpenZFS 2.3 writes `zfs send -I @a fs@c`: a package BEGIN without GUIDs, then the first snapshot's substream.
+    const stream = concat(
+      begin({ hdrtype: 2, payload, littleEndian, toguid: 0n, fromguid: 0n, toname: "tank/a@c" }),
+      new Uint8Array(payload),
+      endRecord(littleEndian),
+      begin({ littleEndian, toguid: 11n, fromguid: 10n, toname: "tank/a@b" }),
+      new TextEncoder().encode("rest of the stream"),
+    );
+    const first = decodeStreamHeader(stream)[0];
+    expect(firstSubstreamEnd(first)).toBe(3 * STREAM_HEADER_BYTES + payload);
+    expect(decodeFirstSubstream(stream.subarray(0, firstSubstreamEnd(first)))).toMatchObject({ kind: "substream", toguid: 11n, fromguid: 10n, toname: "tank/a@b" });
+  });
+
+  test.each([
+    ["a package cut before its substream", concat(begin({ hdrtype: 2 }), endRecord()), RangeError, "ends at byte 936"],
+    ["a package followed by something that is not END", concat(begin({ hdrtype: 2 }), endRecord(true, 3), begin({})), TypeError, "type 3, not END"],
+    ["a package followed by another package", concat(begin({ hdrtype: 2 }), endRecord(), begin({ hdrtype: 2 })), TypeError, "another package"],
+    ["a package followed by garbage", concat(begin({ hdrtype: 2 }), endRecord(), new Uint8Array(STREAM_HEADER_BYTES).fill(7)), TypeError, "bad magic"],
+  ])("refuses %s", (_, bytes, cls, message) => {
+    expect(() => decodeFirstSubstream(bytes)).toThrow(cls);
+    expect(() => decodeFirstSubstream(bytes)).toThrow(message);
   });
 });

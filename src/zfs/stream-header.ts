@@ -30,6 +30,7 @@ export const DMU_BACKUP_MAGIC = 0x2f5bacbacn;
 export const HEADER_TYPE = Object.freeze({ substream: 1, compound: 2 });
 
 const DRR_BEGIN = 0;
+const DRR_END = 5;
 const TONAME_OFFSET = 56;
 const MAXNAMELEN = 256;
 
@@ -85,4 +86,34 @@ export function decodeStreamHeader(bytes: Uint8Array, offset = 0): [StreamHeader
     toname: new TextDecoder().decode(nul < 0 ? name : name.subarray(0, nul)),
   };
   return [header, offset + STREAM_HEADER_BYTES];
+}
+
+/**
+ * How many bytes of a stream that starts with `first` hold its first substream's BEGIN record: a
+ * substream starts with it; a compound stream (a package: `zfs send -I`, `-p`, `-R`) has its own
+ * BEGIN, `payloadBytes` of nvlist and an END record before it.
+ */
+export function firstSubstreamEnd(first: StreamHeader): number {
+  return first.kind === "substream" ? STREAM_HEADER_BYTES : 3 * STREAM_HEADER_BYTES + first.payloadBytes;
+}
+
+/**
+ * The BEGIN record of a stream's first substream, whose GUIDs say what the stream holds: the
+ * snapshot (`toguid`) and its incremental source (`fromguid`, 0 for a full stream). A package's
+ * own BEGIN names neither. `bytes` are the stream's first `firstSubstreamEnd` bytes at least.
+ * @throws RangeError when fewer bytes are given
+ * @throws TypeError when they are not a stream, or a package is not followed by END and a substream
+ */
+export function decodeFirstSubstream(bytes: Uint8Array): StreamHeader {
+  const [first] = decodeStreamHeader(bytes);
+  if (first.kind === "substream") return first;
+  const end = STREAM_HEADER_BYTES + first.payloadBytes;
+  if (bytes.length < end + 2 * STREAM_HEADER_BYTES) {
+    throw new RangeError(`A compound zfs send stream's first substream ends at byte ${end + 2 * STREAM_HEADER_BYTES}, got ${bytes.length} bytes`);
+  }
+  const endType = new DataView(bytes.buffer, bytes.byteOffset + end, 4).getUint32(0, first.littleEndian);
+  if (endType !== DRR_END) throw new TypeError(`Not a zfs send stream: its package is followed by a record of type ${endType}, not END (${DRR_END})`);
+  const [sub] = decodeStreamHeader(bytes, end + STREAM_HEADER_BYTES);
+  if (sub.kind !== "substream") throw new TypeError("Not a zfs send stream: its package is followed by another package, not a substream");
+  return sub;
 }

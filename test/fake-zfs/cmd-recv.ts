@@ -3,12 +3,13 @@
  * zfs_receive_one (libzfs_sendrecv.c): new filesystem vs incremental checks, -F, -s partial state
  * with a real resume token, -A. The payload is discarded in 1 MiB reads; only its length counts.
  */
+import { appendFileSync } from "node:fs";
 import { isatty } from "node:tty";
 import { fail, out } from "./_exit.ts";
 import { getopt } from "./_getopt.ts";
 import { resumeTokenOf } from "./resume.ts";
 import { loadState, newDataset, nextTxg, now, parentOf, snapshotsOf, updateState, type FakeState } from "./state.ts";
-import { BACKUP_MAGIC, BEGIN_BYTES, END, MAGIC, StreamReader, type RecordHeader } from "./stream.ts";
+import { BACKUP_MAGIC, BEGIN_BYTES, END, MAGIC, StreamReader, headerType, type RecordHeader } from "./stream.ts";
 import { usageError } from "./usage.ts";
 
 interface RecvOptions {
@@ -87,12 +88,21 @@ function abortReceive(name: string): number {
 function receive(target: string, o: RecvOptions): number {
   const [dsName, explicitSnap] = target.split("@") as [string, string | undefined];
   const reader = new StreamReader(0);
+  let packaged = false;
   for (let records = 0; ; records++) {
     const start = reader.total;
     const begin = reader.take(BEGIN_BYTES);
     if (begin.length === 0 && records > 0) return 0;
+    if (records === 0 && !packaged && begin.length > 0 && process.env.FAKE_ZFS_FED_LOG) appendFileSync(process.env.FAKE_ZFS_FED_LOG, `${target}\n`);
     if (begin.length < BEGIN_BYTES) fail(1, "cannot receive: failed to read from stream");
     if (begin.readBigUInt64LE(8) !== BACKUP_MAGIC) fail(1, "cannot receive: invalid stream (bad magic number)");
+    if (records === 0 && !packaged && headerType(begin) === 2) {
+      // A package (-I, -p): its END record, then the substreams.
+      if (reader.take(BEGIN_BYTES).length < BEGIN_BYTES) fail(1, "cannot receive: failed to read from stream");
+      packaged = true;
+      records--;
+      continue;
+    }
     const h = readHeader(reader, reader.take(MAGIC.length));
     const incremental = h.fromguid !== undefined;
     const errbuf = incremental || h.resume ? "cannot receive incremental stream" : "cannot receive new filesystem stream";

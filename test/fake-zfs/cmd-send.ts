@@ -111,7 +111,9 @@ function sendSnapshots(state: FakeState, to: string, o: SendOptions): number {
   }
   if (o.verbosity > 0) printEstimate(o, records);
   if (o.dryrun) return 0;
-  return write(records.map((r) => r.header), to);
+  // -I and -p go through libzfs's zfs_send(), which writes a package (compound BEGIN, END) first.
+  const packaged = o.doall || records.some((r) => r.header.props !== undefined);
+  return write(records.map((r) => r.header), to, packaged);
 }
 
 function sendResume(state: FakeState, token: string, o: SendOptions): number {
@@ -165,10 +167,11 @@ function header(toname: string, to: FakeVersion, flags: StreamFlags, fromname?: 
   };
 }
 
-function write(headers: RecordHeader[], to: string): number {
+function write(headers: RecordHeader[], to: string, packaged = false): number {
   const failAfter = process.env.FAKE_ZFS_FAIL_AFTER;
   const writer = new StreamWriter(1, failAfter === undefined ? Number.POSITIVE_INFINITY : Number(failAfter));
   try {
+    if (packaged) writer.writePackage(to);
     for (const h of headers) writer.writeRecord(h);
   } catch (error) {
     if (error instanceof FailAfter) fail(1, `warning: cannot send '${to}': Input/output error`);

@@ -20,6 +20,8 @@ export interface FakeZfs {
   readonly dir: string;
   readonly statePath: string;
   readonly logPath: string;
+  /** The targets of the receives that got a byte of their stream, in order. */
+  fed(): string[];
   /** Rewrites the wrapper with extra FAKE_ZFS_* variables (e.g. FAKE_ZFS_FAIL_AFTER); undefined removes one. */
   setEnv(env: Record<string, string | undefined>): void;
   /** Every argv the fake was run with, oldest first. */
@@ -43,10 +45,11 @@ export function createFakeZfs(options: FakeZfsOptions = {}): FakeZfs {
   const dir = mkdtempSync(join(tmpdir(), "zferry-fake-zfs-"));
   const statePath = join(dir, "state.json");
   const logPath = join(dir, "argv.log");
+  const fedPath = join(dir, "fed.log");
   const bin = join(dir, "zfs");
   let env: Record<string, string> = { ...options.env };
   const writeWrapper = () => {
-    const vars = { ...env, FAKE_ZFS_STATE: statePath, FAKE_ZFS_LOG: logPath };
+    const vars = { ...env, FAKE_ZFS_STATE: statePath, FAKE_ZFS_LOG: logPath, FAKE_ZFS_FED_LOG: fedPath };
     const exports = Object.entries(vars).map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join("");
     writeFileSync(bin, `#!/bin/sh\n${exports}exec ${shellQuote(options.program ?? FAKE_ZFS_PATH)} "$@"\n`);
     chmodSync(bin, 0o755);
@@ -66,6 +69,9 @@ export function createFakeZfs(options: FakeZfsOptions = {}): FakeZfs {
       }
       env = next;
       writeWrapper();
+    },
+    fed() {
+      return existsSync(fedPath) ? readFileSync(fedPath, "utf8").split("\n").filter(Boolean) : [];
     },
     calls() {
       if (!existsSync(logPath)) return [];

@@ -1,11 +1,14 @@
 /**
  * The fake's send stream. A real stream is DRR records; the fake only needs what `zfs recv` reads
  * from the BEGIN record (toname, toguid, fromguid, flags, resume offset) and a way to notice a cut.
- * One record per snapshot (`-I` concatenates several):
+ * One record per snapshot (`-I` concatenates several), after a package where real zfs writes one:
  *
- *     DRR_BEGIN                  312 bytes, as real zfs writes it (type, magic, substream or
- *                                compound with -p, creation, toguid, fromguid, toname): what reads
- *                                only a stream's first record (zferry's stream gate) sees a real one
+ *     [package]                  `-I` and `-p` only, as OpenZFS's zfs_send() writes it: a compound
+ *                                DRR_BEGIN (toname, no GUIDs, no nvlist) and a DRR_END, 624 bytes
+ *     DRR_BEGIN                  312 bytes, as real zfs writes it (type, magic, substream,
+ *                                creation, toguid, fromguid, toname): what reads only a stream's
+ *                                first records (zferry's stream gate, the server's check of a
+ *                                send) sees real ones
  *     "FAKEZFS1"                 8 bytes magic
  *     header length              u32 big-endian
  *     header                     JSON RecordHeader
@@ -94,6 +97,8 @@ function benchPayload(): Buffer | null {
 export const BEGIN_BYTES = 312;
 /** DMU_BACKUP_MAGIC, at offset 8 of a BEGIN record. */
 export const BACKUP_MAGIC = 0x2f5bacbacn;
+/** drr_type of the END record after a package. */
+const DRR_END = 5;
 
 /** The header bytes of a record: BEGIN record, magic, length, JSON. */
 export function encodeHeader(header: RecordHeader): Buffer {
@@ -103,11 +108,27 @@ export function encodeHeader(header: RecordHeader): Buffer {
   return Buffer.concat([beginRecord(header), MAGIC, len, json]);
 }
 
+/** A package: a compound DRR_BEGIN naming the snapshot (no GUIDs, no nvlist: payloadlen 0), then a DRR_END. */
+export function packageRecords(toname: string): Buffer {
+  const begin = Buffer.alloc(BEGIN_BYTES);
+  begin.writeBigUInt64LE(BACKUP_MAGIC, 8);
+  begin.writeBigUInt64LE(2n, 16); // DMU_COMPOUNDSTREAM
+  begin.write(toname.slice(0, 255), 56, "utf8");
+  const end = Buffer.alloc(BEGIN_BYTES);
+  end.writeUInt32LE(DRR_END, 0);
+  return Buffer.concat([begin, end]);
+}
+
+/** The header type of a DRR_BEGIN (DMU_GET_STREAM_HDRTYPE): 1 a substream, 2 a package. */
+export function headerType(begin: Buffer): number {
+  return Number(begin.readBigUInt64LE(16) & 3n);
+}
+
 /** A little-endian DRR_BEGIN: drr_type 0, drr_magic, drr_versioninfo (header type), creation, guids, toname. */
 function beginRecord(h: RecordHeader): Buffer {
   const b = Buffer.alloc(BEGIN_BYTES);
   b.writeBigUInt64LE(BACKUP_MAGIC, 8);
-  b.writeBigUInt64LE(h.props !== undefined ? 2n : 1n, 16); // DMU_COMPOUNDSTREAM with properties, else DMU_SUBSTREAM
+  b.writeBigUInt64LE(1n, 16); // DMU_SUBSTREAM
   b.writeBigUInt64LE(BigInt(h.creation), 24);
   b.writeBigUInt64LE(BigInt(h.toguid), 40);
   if (h.fromguid !== undefined) b.writeBigUInt64LE(BigInt(h.fromguid), 48);
@@ -136,6 +157,11 @@ export class StreamWriter {
 
   get written(): number {
     return this.#written;
+  }
+
+  writePackage(toname: string): void {
+    const bytes = packageRecords(toname);
+    this.#write(bytes, 0, bytes.length);
   }
 
   writeRecord(header: RecordHeader): void {

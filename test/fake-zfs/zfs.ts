@@ -4,6 +4,7 @@
  * Environment:
  * - FAKE_ZFS_STATE       JSON state file (required by every command that touches datasets)
  * - FAKE_ZFS_LOG         append each invocation's argv as one JSON array per line
+ * - FAKE_ZFS_FED_LOG     `receive` appends its target once its stream's first bytes arrived
  * - FAKE_ZFS_SEND_BYTES  payload bytes of snapshots created from now on (default 64 KiB)
  * - FAKE_ZFS_FAIL_AFTER  `send` writes this many stream bytes, then fails with exit 1
  * - FAKE_ZFS_NOW         fixed unix time for `creation`

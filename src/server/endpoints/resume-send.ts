@@ -8,7 +8,7 @@ import { RpcError, defineEndpoint, type OctetProducer } from "../../rpc/index.ts
 import { ZfsError, decodeResumeToken, listVersions, quote, resumeSendArgv } from "../../zfs/index.ts";
 import { requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
 import { requireRawIfEncrypted } from "../encryption-policy.ts";
-import { checkedCompression, zfsSendProducer } from "./send.ts";
+import { checkedCompression, startedSendStream, zfsSendProducer } from "./send.ts";
 
 export function resumeSendEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -48,7 +48,7 @@ export function resumeSendEndpoint(ctx: ServerContext) {
       if (denied) throw new RpcError("permission_denied", `Send flag ${quote(denied)} (from the resume token) is not allowed for client ${quote(ctx.identity)}`);
       const compression = checkedCompression(args.compression);
       const argv = await withZfsErrors(async () => resumeSendArgv(args.token, ctx.caps));
-      return zfsSendProducer(ctx, argv, { compression, note: h.note, rateBytes: args.bandwidth_limit });
+      return zfsSendProducer(ctx, startedSendStream(ctx, argv, compression), { compression, note: h.note, rateBytes: args.bandwidth_limit });
     },
   });
 }

@@ -1,8 +1,14 @@
 /**
  * send and estimate_send: `zfs send` of one snapshot of an allowed dataset, full or incremental.
- * Everything in the argv is checked first: the dataset against the ACL, the snapshot names against
- * the dataset's real versions (and their GUIDs, when the client states them), the flags against the
- * identity's send_flags and the installed zfs.
+ * Everything in the argv is checked first: the dataset against the ACL, the flags against the
+ * identity's send_flags and the installed zfs, encryption against send_decrypted.
+ *
+ * What is sent is checked on the stream itself, not on a listing: `zfs send` starts, and before
+ * the `ok` header goes out its first substream's BEGIN record (send-head.ts) must carry the GUIDs
+ * the client planned with (`to_guid`, `from_guid`); otherwise zfs send is stopped and the answer
+ * is `conflict`. A send of a snapshot that does not exist fails before it writes anything; only
+ * then is the dataset listed, to answer `not_found`, `conflict` or `bad_request` as precisely as a
+ * check beforehand would have. So a send costs one zfs process, and a session no listing.
  */
 import { ENDPOINTS, estimateResponse, sendArgs, type SendArgs, type WireSendFlag } from "../../api/index.ts";
 import { RpcError, defineEndpoint, type OctetProducer } from "../../rpc/index.ts";
@@ -12,15 +18,17 @@ import {
   listVersions,
   quote,
   sendArgv,
+  startHeldSend,
   startSendStream,
+  versionOf,
   type SendFlags,
+  type SendHead,
   type SendRequest,
   type WireCompression,
   type ZfsSendStream,
 } from "../../zfs/index.ts";
 import { requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
-import { requireRawIfEncrypted, requireRawUnlessOff } from "../encryption-policy.ts";
-import { sendableTree } from "../sendable-tree.ts";
+import { requireRawIfEncrypted } from "../encryption-policy.ts";
 
 export function sendEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -29,12 +37,15 @@ export function sendEndpoint(ctx: ServerContext) {
     body: "none",
     response: "octets",
     async handle(args, h): Promise<OctetProducer> {
-      const request = await checkedSendRequest(ctx, args);
+      const request = sendRequestOf(ctx, args);
       h.note.dataset = args.dataset;
       h.note.to = args.to;
       if (args.from) h.note.from = args.from.name;
+      await requireRawIfEncrypted(ctx, args.dataset, request.flags?.raw === true);
+      const compression = checkedCompression(args.compression);
       const argv = await withZfsErrors(async () => sendArgv(request, ctx.caps));
-      return zfsSendProducer(ctx, argv, { compression: checkedCompression(args.compression), note: h.note, rateBytes: args.bandwidth_limit });
+      const stream = await checkedSendStream(ctx, args, argv, compression);
+      return zfsSendProducer(ctx, stream, { compression, note: h.note, rateBytes: args.bandwidth_limit });
     },
   });
 }
@@ -46,9 +57,10 @@ export function estimateSendEndpoint(ctx: ServerContext) {
     body: "none",
     response: "value",
     async handle(args): Promise<ReturnType<typeof estimateResponse>> {
-      const request = await checkedSendRequest(ctx, args);
+      const request = sendRequestOf(ctx, args);
       // Refused rather than answered {}: a client can tell "cannot estimate" from "no size given".
       if (!ctx.caps.sendEstimate) throw new RpcError("unsupported", "Estimating a send needs `zfs send -nP`; the server's zfs does not support it");
+      await Promise.all([checkAgainstListing(ctx, args), requireRawIfEncrypted(ctx, args.dataset, request.flags?.raw === true)]);
       const bytes = await withZfsErrors(() => estimateSendSize(ctx.runner, request));
       return bytes === null ? {} : { bytes };
     },
@@ -67,18 +79,22 @@ export function checkedCompression(asked: WireCompression | undefined): WireComp
   return asked;
 }
 
-/** Turns a running `zfs send` into the producer of an octet response, registered so a hang-up kills it. */
-export function zfsSendProducer(
-  ctx: ServerContext,
-  argv: string[],
-  options: { compression?: WireCompression | null; note?: Record<string, unknown>; rateBytes?: number } = {},
-): OctetProducer {
-  let stream: ZfsSendStream;
+/** Starts an unchecked `zfs send` (a resumed one, checked beforehand) as a stream. */
+export function startedSendStream(ctx: ServerContext, argv: string[], compression: WireCompression | null): ZfsSendStream {
   try {
-    stream = ctx.children.add(startSendStream(ctx.runner.bin, argv, options));
+    return startSendStream(ctx.runner.bin, argv, { compression });
   } catch (err) {
     throw new RpcError("server_error", (err as Error).message, { cause: err });
   }
+}
+
+/** Turns a running `zfs send` into the producer of an octet response, registered so a hang-up kills it. */
+export function zfsSendProducer(
+  ctx: ServerContext,
+  stream: ZfsSendStream,
+  options: { compression?: WireCompression | null; note?: Record<string, unknown>; rateBytes?: number } = {},
+): OctetProducer {
+  ctx.children.add(stream);
   // The identity's own cap wins over a faster (or no) limit asked for. A limit under 1 KiB/s is no
   // use to anyone and would stall the stream past the idle timeout.
   const asked = options.rateBytes ? Math.max(1024, options.rateBytes) : undefined;
@@ -104,43 +120,96 @@ export function zfsSendProducer(
   };
 }
 
+// --- internal ---
+
 /**
- * Validates a send request against the ACL and the dataset's actual snapshots.
- * @throws RpcError permission_denied / not_found / conflict / bad_request / unsupported
+ * Starts `zfs send` and lets its stream out only once its head shows what the client asked for.
+ * @throws RpcError conflict for a stream of other GUIDs; what checkAgainstListing throws, or
+ *   server_error with zfs's message, for a send that failed before its first record
  */
-async function checkedSendRequest(ctx: ServerContext, args: SendArgs): Promise<SendRequest> {
+async function checkedSendStream(ctx: ServerContext, args: SendArgs, argv: string[], compression: WireCompression | null): Promise<ZfsSendStream> {
+  let held;
+  try {
+    held = ctx.children.add(await startHeldSend(ctx.runner.bin, argv, { compression }));
+  } catch (err) {
+    throw new RpcError("server_error", `send ${quote(`${args.dataset}@${args.to}`)}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    if (held.head === null) {
+      const reason = await held.outcome();
+      await checkAgainstListing(ctx, args);
+      throw new RpcError("server_error", reason ?? `send ${quote(`${args.dataset}@${args.to}`)}: zfs send ended without a stream`);
+    }
+    checkHead(args, held.head);
+    return held.release();
+  } catch (err) {
+    await held.kill();
+    if (err instanceof RpcError) throw err;
+    throw new RpcError("server_error", (err as Error).message, { cause: err });
+  } finally {
+    ctx.children.remove(held);
+  }
+}
+
+/**
+ * The GUIDs of the stream's first substream against those the client planned with. A `-I`
+ * stream's first substream is the snapshot after `from`, so there only `from_guid` is checked
+ * here (the client checks every snapshot it received); so is a compound stream whose first
+ * substream lies beyond what send-head.ts looks at.
+ * @throws RpcError conflict
+ */
+function checkHead(args: SendArgs, head: SendHead): void {
+  const sub = head.substream;
+  if (sub === null) return;
+  if (args.from && args.from_guid !== undefined && sub.fromguid !== args.from_guid) {
+    const sep = args.from.kind === "snapshot" ? "@" : "#";
+    throw new RpcError("conflict", `Incremental source ${quote(`${args.dataset}${sep}${args.from.name}`)} has GUID ${sub.fromguid}, not ${args.from_guid}`);
+  }
+  if (!args.intermediates && args.to_guid !== undefined && sub.toguid !== args.to_guid) {
+    throw new RpcError("conflict", `Snapshot ${quote(`${args.dataset}@${args.to}`)} has GUID ${sub.toguid}, not ${args.to_guid}: it was replaced`);
+  }
+}
+
+/**
+ * What a send asks for, checked without zfs: the dataset against the ACL, the flags against the
+ * identity's grant, the combination of from, intermediates and bookmarks.
+ * @throws RpcError permission_denied / unsupported / bad_request
+ */
+function sendRequestOf(ctx: ServerContext, args: SendArgs): SendRequest {
   requireReadable(ctx, args.dataset);
   const flags = checkFlags(ctx, args.flags ?? []);
-  // Without bookmarks the lookup below could only say not_found, which would blame the client.
+  // Without bookmarks the send could only fail on a missing dataset, which would blame the client.
   if (args.from?.kind === "bookmark" && !ctx.caps.bookmarks) {
     throw new RpcError("unsupported", "An incremental send from a bookmark needs zfs bookmarks; the server's zfs does not support them");
   }
-  const known = (await withZfsErrors(() => sendableTree(ctx))).get(args.dataset);
-  const listed = known?.versions.some((v) => v.name.kind === "snapshot" && v.name.name === args.to) ? known : undefined;
-  // Not in the session's listing (made since, or missing): looked up afresh, as zfs has it now.
-  const [versions] = listed
-    ? [listed.versions, requireRawUnlessOff(ctx, args.dataset, flags.raw === true, listed.encryption)]
-    : await Promise.all([withZfsErrors(() => listVersions(ctx.runner, args.dataset)), requireRawIfEncrypted(ctx, args.dataset, flags.raw === true)]);
+  if (args.intermediates && !args.from) throw new RpcError("bad_request", '"intermediates" needs "from"');
+  if (args.intermediates && args.from?.kind === "bookmark") throw new RpcError("bad_request", "Intermediate snapshots (-I) cannot start from a bookmark");
+  const to = versionOf(args.dataset, "snapshot", args.to);
+  const from = args.from ? versionOf(args.dataset, args.from.kind, args.from.name) : undefined;
+  return { to, from, intermediates: args.intermediates ?? false, flags };
+}
+
+/**
+ * The request against a listing of the dataset's versions, which says precisely what is wrong:
+ * what estimate_send checks, and why a send failed before its first record.
+ * @throws RpcError not_found / conflict / bad_request
+ */
+async function checkAgainstListing(ctx: ServerContext, args: SendArgs): Promise<void> {
+  const versions = await withZfsErrors(() => listVersions(ctx.runner, args.dataset));
   const to = versions.find((v) => v.name.kind === "snapshot" && v.name.name === args.to);
   if (!to) throw new RpcError("not_found", `Snapshot ${quote(`${args.dataset}@${args.to}`)} does not exist`);
   if (args.to_guid !== undefined && to.guid !== args.to_guid) {
     throw new RpcError("conflict", `Snapshot ${quote(to.name.full)} has GUID ${to.guid}, not ${args.to_guid}: it was replaced`);
   }
-  let from;
-  if (args.from) {
-    const ref = args.from;
-    from = versions.find((v) => v.name.kind === ref.kind && v.name.name === ref.name);
-    const sep = ref.kind === "snapshot" ? "@" : "#";
-    if (!from) throw new RpcError("not_found", `Incremental source ${quote(`${args.dataset}${sep}${ref.name}`)} does not exist`);
-    if (args.from_guid !== undefined && from.guid !== args.from_guid) {
-      throw new RpcError("conflict", `Incremental source ${quote(from.name.full)} has GUID ${from.guid}, not ${args.from_guid}`);
-    }
-    if (from.createtxg >= to.createtxg) throw new RpcError("bad_request", `Incremental source ${quote(from.name.full)} is not older than ${quote(to.name.full)}`);
-    if (args.intermediates && from.name.kind === "bookmark") throw new RpcError("bad_request", "Intermediate snapshots (-I) cannot start from a bookmark");
-  } else if (args.intermediates) {
-    throw new RpcError("bad_request", '"intermediates" needs "from"');
+  if (!args.from) return;
+  const ref = args.from;
+  const from = versions.find((v) => v.name.kind === ref.kind && v.name.name === ref.name);
+  const sep = ref.kind === "snapshot" ? "@" : "#";
+  if (!from) throw new RpcError("not_found", `Incremental source ${quote(`${args.dataset}${sep}${ref.name}`)} does not exist`);
+  if (args.from_guid !== undefined && from.guid !== args.from_guid) {
+    throw new RpcError("conflict", `Incremental source ${quote(from.name.full)} has GUID ${from.guid}, not ${args.from_guid}`);
   }
-  return { to: to.name, from: from?.name, intermediates: args.intermediates ?? false, flags };
+  if (from.createtxg >= to.createtxg) throw new RpcError("bad_request", `Incremental source ${quote(from.name.full)} is not older than ${quote(to.name.full)}`);
 }
 
 function checkFlags(ctx: ServerContext, requested: readonly WireSendFlag[]): SendFlags {
