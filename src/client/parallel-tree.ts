@@ -32,12 +32,14 @@ export async function runTree<T extends TreeTask, L>(
 ): Promise<void> {
   const byName = new Map(tasks.map((t) => [t.name, t]));
   const waiting = new Map<string, T[]>(); // parent name → children blocked on it
-  const ready: T[] = [];
-  for (const task of [...tasks].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  const roots: T[] = [];
+  for (const task of tasks) {
     const parent = nearestAncestor(task.name, byName);
-    if (parent === null) ready.push(task);
-    else waiting.set(parent, [...(waiting.get(parent) ?? []), task]);
+    if (parent === null) roots.push(task);
+    else if (waiting.has(parent)) waiting.get(parent)!.push(task);
+    else waiting.set(parent, [task]);
   }
+  const ready = new ReadyQueue<T>(roots);
   let running = 0;
   let lastBreak: Error | null = null;
   const wake = new Set<() => void>();
@@ -47,15 +49,14 @@ export async function runTree<T extends TreeTask, L>(
   const release = (name: string) => {
     const children = waiting.get(name);
     waiting.delete(name);
-    if (children) ready.push(...children);
-    ready.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const child of children ?? []) ready.add(child);
     notify();
   };
   /** The next task, or null when none is left for this worker (all done, or stopped). */
   const next = async (): Promise<T | null> => {
     for (;;) {
       if (options.stopped?.()) return null;
-      const task = ready.shift();
+      const task = ready.take();
       if (task) {
         // Counted as it is taken: a worker that looks in the same tick must see it running, or it
         // would find nothing ready and nothing running, and stop (leaving the children to one worker).
@@ -77,26 +78,29 @@ export async function runTree<T extends TreeTask, L>(
     for (;;) {
       const task = await next();
       if (!task) return;
+      let handedBack = false;
       try {
         if (current === null) {
           try {
             current = await options.lanes.open();
           } catch (err) {
             lastBreak = err as Error;
-            ready.unshift(task); // another worker takes it
+            handedBack = true;
+            ready.putBack(task); // another worker takes it
             return;
           }
         }
         const broke = options.lanes.broken(current);
         if (broke) {
           lastBreak = broke;
-          ready.unshift(task);
+          handedBack = true;
+          ready.putBack(task);
           return;
         }
         await run(task, current);
       } finally {
         running--;
-        if (!ready.includes(task)) release(task.name);
+        if (!handedBack) release(task.name);
         else notify();
       }
     }
@@ -104,8 +108,47 @@ export async function runTree<T extends TreeTask, L>(
   const workers = Math.max(1, Math.min(options.concurrency, tasks.length));
   await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? options.lanes.first : null)));
   // Left over: every lane broke, or the job was stopped. Children wait on nothing any more.
-  const left = [...ready, ...[...waiting.values()].flat()];
+  const left = [...ready.all(), ...[...waiting.values()].flat()];
   for (const task of left.sort((a, b) => (a.name < b.name ? -1 : 1))) orphaned(task, lastBreak);
+}
+
+/**
+ * Tasks ready to run, taken in name order. Kept sorted backwards so that taking the next one is a
+ * pop: a tree of thousands of filesystems makes thousands of takes and releases.
+ */
+class ReadyQueue<T extends TreeTask> {
+  readonly #tasks: T[];
+
+  constructor(tasks: readonly T[]) {
+    this.#tasks = [...tasks].sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  }
+
+  /** Adds a task in its place by name. */
+  add(task: T): void {
+    const tasks = this.#tasks;
+    let lo = 0;
+    let hi = tasks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (tasks[mid]!.name > task.name) lo = mid + 1;
+      else hi = mid;
+    }
+    tasks.splice(lo, 0, task);
+  }
+
+  /** The task with the smallest name, or undefined. */
+  take(): T | undefined {
+    return this.#tasks.pop();
+  }
+
+  /** Returns a task just taken, first in line again. */
+  putBack(task: T): void {
+    this.#tasks.push(task);
+  }
+
+  all(): T[] {
+    return [...this.#tasks].reverse();
+  }
 }
 
 /** The nearest ancestor of `name` among the tasks, or null. */

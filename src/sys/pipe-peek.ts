@@ -8,8 +8,13 @@ import { readSync } from "node:fs";
 import { EAGAIN, POLLHUP, POLLIN, SPLICE_F_NONBLOCK, errno, libc, type Libc } from "./libc.ts";
 import { closeQuietly, makePipe } from "./pipe.ts";
 
-/** How long to wait between looks while the writer has not produced `bytes` yet. */
-const PEEK_POLL_MS = 2;
+/**
+ * How long to wait between looks while the writer has not produced `bytes` yet: short at first (a
+ * zfs send writes its first record right away), then longer, so a writer that takes seconds to
+ * start (a busy pool, an emulated machine) costs a few dozen looks, not thousands.
+ */
+const FIRST_WAIT_MS = 1;
+const LONGEST_WAIT_MS = 32;
 
 /**
  * Resolves with the first `bytes` bytes in the pipe behind `readFd`, or fewer when the writer
@@ -22,7 +27,7 @@ export async function peekPipe(readFd: number, bytes: number, options: { ended: 
   const scratch = makePipe();
   const head = new Uint8Array(bytes);
   try {
-    for (;;) {
+    for (let wait = FIRST_WAIT_MS; ; wait = Math.min(wait * 2, LONGEST_WAIT_MS)) {
       // Checked before the look: a writer that ended has written all it will, so this look is final.
       const ended = options.ended() || writerClosed(lib, readFd);
       const n = Number(lib.tee(readFd, scratch.writeFd, bytes, SPLICE_F_NONBLOCK));
@@ -30,7 +35,7 @@ export async function peekPipe(readFd: number, bytes: number, options: { ended: 
       // tee copies from the start of the pipe every time: drain the scratch copy each round.
       const got = n > 0 ? drain(scratch.readFd, head, n) : 0;
       if (got >= bytes || n === 0 || ended) return head.subarray(0, got);
-      await Bun.sleep(PEEK_POLL_MS);
+      await Bun.sleep(wait);
     }
   } finally {
     closeQuietly(scratch.readFd);

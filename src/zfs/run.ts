@@ -80,7 +80,7 @@ export async function runZfsCapture(argv: readonly string[], options: RunZfsOpti
 
 function spawnShort(bin: string, argv: readonly string[], stdin: string | Uint8Array | undefined) {
   try {
-    return Bun.spawn([bin, ...argv], {
+    return Bun.spawn([executableOf(bin), ...argv], {
       stdin: stdin === undefined ? "ignore" : typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin,
       stdout: "pipe",
       stderr: "pipe",
@@ -91,6 +91,23 @@ function spawnShort(bin: string, argv: readonly string[], stdin: string | Uint8A
     if (isSpawnNotFound(error)) throw new ZfsNotFoundError(bin, error);
     throw error;
   }
+}
+
+const executables = new Map<string, string>();
+
+/**
+ * Where `bin` is: itself when it is a path, else looked up in PATH once per process (a spawn by
+ * name stats every PATH entry, each time; a job spawns hundreds). Not found stays the name, so
+ * the spawn fails with the usual error.
+ */
+export function executableOf(bin: string): string {
+  if (bin.includes("/")) return bin;
+  let path = executables.get(bin);
+  if (path === undefined) {
+    path = Bun.which(bin) ?? bin;
+    if (path !== bin) executables.set(bin, path);
+  }
+  return path;
 }
 
 /** True for the errors posix_spawn gives when the binary is missing or not executable. */

@@ -19,7 +19,7 @@ import { logger } from "../log.ts";
 import { closeQuietly, makePipe } from "../sys/pipe.ts";
 import { collectTail } from "./_tail-buffer.ts";
 import { MAX_STDERR_BYTES, ZfsNotFoundError, describeArgv, zfsExitError, type ZfsError } from "./errors.ts";
-import { isSpawnNotFound } from "./run.ts";
+import { executableOf, isSpawnNotFound } from "./run.ts";
 
 const log = logger.withTag("zfs");
 
@@ -103,7 +103,7 @@ function spawnOrClose(
   pipe: { readFd: number; writeFd: number },
 ): Subprocess<"ignore" | number, "ignore" | number, "pipe"> {
   try {
-    return Bun.spawn([bin, ...argv], { ...stdio, stderr: "pipe", env: { ...process.env, LC_ALL: "C" } });
+    return Bun.spawn([executableOf(bin), ...argv], { ...stdio, stderr: "pipe", env: { ...process.env, LC_ALL: "C" } });
   } catch (error) {
     closeQuietly(pipe.readFd);
     closeQuietly(pipe.writeFd);
