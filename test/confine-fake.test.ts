@@ -153,3 +153,43 @@ describe("an incremental into a target already confined (fake OpenZFS)", () => {
     expect(calls.filter((c) => c[0] === "receive")).toEqual([["receive", "-s", ...CONFINE, "backup/pull/tank/src@s2"]]);
   });
 });
+
+describe("an incremental push into a target already confined (fake OpenZFS)", () => {
+  function pushSetup() {
+    fake = createFakeZfs({ datasets: ["tank/src@s1", "backup/sink"] });
+    const file = join(fake.dir, "zferry.toml");
+    writeFileSync(
+      file,
+      `[zfs]\nbin = ${JSON.stringify(fake.bin)}\n[clients.b1]\nfilesystems = { "tank/src<" = true }\nreceive_root = "backup/sink"\n` +
+        `[jobs.push]\ntype = "push"\nconnect = { type = "local", identity = "b1" }\nfilesystems = { "tank/src<" = true }\n`,
+    );
+    const config = loadConfig(file);
+    return { fake, config, push: config.jobs.push as PushJobConfig };
+  }
+
+  test("is a plain `zfs receive -s -u`, and the GUID the server reports comes from the stream: nothing runs after the receive", async () => {
+    const { fake, config, push } = pushSetup();
+    expect((await runPush(config, push, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    Bun.spawnSync([fake.bin, "snapshot", "tank/src@s2"]);
+    const from = fake.calls().length;
+    expect((await runPush(config, push, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done", snapshots: 1 }]);
+    const calls = fake.calls().slice(from);
+    const receive = calls.findIndex((c) => c[0] === "receive");
+    expect(calls[receive]).toEqual(["receive", "-s", "-u", "backup/sink/tank/src@s2"]);
+    expect(calls.slice(receive + 1)).toEqual([]);
+    expect(props(fake, "backup/sink/tank/src")).toMatchObject({ readonly: "on local", setuid: "off local", exec: "off local", devices: "off local" });
+  });
+
+  test("a client that slips properties into that stream is refused before a byte reaches zfs receive, and nothing changes", async () => {
+    const { fake, config, push } = pushSetup();
+    expect((await runPush(config, push, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    for (const prop of HOSTILE) Bun.spawnSync([fake.bin, "set", prop, "tank/src"]);
+    fake.setEnv({ FAKE_ZFS_SEND_PROPS: "1" }); // the client's own zfs send adds them, whatever it was asked
+    Bun.spawnSync([fake.bin, "snapshot", "tank/src@s2"]);
+    const result = await runPush(config, push, { output: memoryOutput() });
+    expect(result.outcomes).toMatchObject([{ status: "failed", reason: expect.stringContaining("refused the stream: it carries properties") }]);
+    expect(fake.fed()).toEqual(["backup/sink/tank/src@s1"]); // the first push's only
+    expect(Object.keys(fake.state().datasets["backup/sink/tank/src"]!.snapshots)).toEqual(["s1"]);
+    expect(props(fake, "backup/sink/tank/src")).toMatchObject({ mountpoint: expect.stringContaining("inherited"), setuid: "off local", exec: "off local", readonly: "on local" });
+  });
+});

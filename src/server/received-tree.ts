@@ -10,7 +10,7 @@
  * `-F`). A receive that fails drops the listing: the next one reads what zfs left.
  */
 import { RpcError } from "../rpc/index.ts";
-import { ZfsError, quote, readTree, type DatasetName, type TreeNode, type VersionName } from "../zfs/index.ts";
+import { CONFINEMENT_PROPERTIES, ZfsError, quote, readTree, type DatasetName, type TreeNode, type VersionName } from "../zfs/index.ts";
 import type { ServerContext } from "./context.ts";
 import { sessionCache } from "./session-cache.ts";
 
@@ -20,7 +20,8 @@ export type ReceivedTree = Map<string, TreeNode>;
 const cache = sessionCache(load);
 
 /**
- * Every filesystem at and below receive_root with its versions, placeholder mark and resume token.
+ * Every filesystem at and below receive_root with its versions, placeholder mark, resume token and
+ * confined properties (read with the listing: no extra zfs process).
  * @throws RpcError server_error when receive_root itself is missing
  */
 export function receivedTree(ctx: ServerContext): Promise<ReceivedTree> {
@@ -31,22 +32,23 @@ export function forgetReceivedTree(ctx: ServerContext): void {
   cache.forget(ctx);
 }
 
-/** Records a snapshot this session received into `target`. */
-export function noteReceived(tree: ReceivedTree, target: DatasetName, received: { snapshot: VersionName; guid: bigint }): void {
-  let node = tree.get(target);
-  if (!node) {
-    node = { dataset: { name: target, type: "filesystem", guid: null, snapshotsChanged: null, resumeToken: null, placeholder: false, encryption: null }, versions: [] };
-    tree.set(target, node);
-  }
+/**
+ * Records a snapshot this session received into `target`. Its confined properties stay known only
+ * when the receive left them as listed (`confined`: a plain receive into a target confined
+ * already); otherwise the next receive into it confines again.
+ */
+export function noteReceived(tree: ReceivedTree, target: DatasetName, received: { snapshot: VersionName; guid: bigint; confined: boolean }): void {
+  const node = tree.get(target) ?? { dataset: { name: target, type: "filesystem", guid: null, snapshotsChanged: null, resumeToken: null, placeholder: false, encryption: null }, versions: [] };
   const txg = (node.versions.at(-1)?.createtxg ?? 0n) + 1n; // orders it last; the real txg is not needed here
-  node.versions.push({ name: received.snapshot, guid: received.guid, createtxg: txg, creation: 0, referenced: null, written: null });
-  if (node.dataset.resumeToken !== null || node.dataset.placeholder) tree.set(target, { ...node, dataset: { ...node.dataset, resumeToken: null, placeholder: false } });
+  const version = { name: received.snapshot, guid: received.guid, createtxg: txg, creation: 0, referenced: null, written: null };
+  const { properties, ...dataset } = node.dataset;
+  tree.set(target, { dataset: { ...dataset, resumeToken: null, placeholder: false, ...(received.confined && properties ? { properties } : {}) }, versions: [...node.versions, version] });
 }
 
 async function load(ctx: ServerContext): Promise<ReceivedTree> {
   const root = ctx.acl.receiveRoot!;
   try {
-    return await readTree(ctx.runner, root, { placeholders: true });
+    return await readTree(ctx.runner, root, { placeholders: true, properties: CONFINEMENT_PROPERTIES });
   } catch (err) {
     if (err instanceof ZfsError && err.isDatasetMissing) throw new RpcError("server_error", `receive_root ${quote(root)} does not exist on the server`);
     throw err;

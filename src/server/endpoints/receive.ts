@@ -10,6 +10,8 @@ import {
   confineReceived,
   confinementArgs,
   createPlaceholder,
+  decodeStreamHeader,
+  isConfined,
   ZfsError,
   isSameOrBelow,
   listVersions,
@@ -19,6 +21,7 @@ import {
   recvArgv,
   versionOf,
   type DatasetName,
+  type StreamHeader,
   type VersionName,
   type ZfsChildResult,
   type ZfsRecvProcess,
@@ -51,29 +54,50 @@ export function receiveEndpoint(ctx: ServerContext) {
       const force = resuming ? false : checkTarget(target, node, args.from_guid);
       const snapshot = versionOf(target, "snapshot", args.snapshot);
       // Confinement (zfs/confine.ts): in the receive itself where zfs can (not a resumed one: it
-      // continues saved state); otherwise a `zfs inherit`/`zfs set` follows it, side by side with
-      // reading the new GUID, and the stream's first record decides whether it may start at all.
+      // continues saved state); otherwise a `zfs inherit`/`zfs set` follows it. An incremental
+      // into a target the listing shows confined already needs neither, as long as its stream
+      // carries no properties (pull.ts does the same, staysConfined). The stream's first record
+      // decides whether it may start at all where the receive does not confine it.
       const policy = ctx.acl.receivePolicy;
-      const confinedByReceive = ctx.caps.recvExclude && ctx.caps.recvProperties && !resuming;
+      const props = node?.dataset.properties;
+      const staysConfined = args.from_guid !== undefined && !resuming && !policy.properties && props !== undefined && isConfined(props, policy);
+      const confinedByReceive = ctx.caps.recvExclude && ctx.caps.recvProperties && !resuming && !staysConfined;
       const confinement = confinedByReceive ? confinementArgs(policy, { wasPlaceholder: force }) : {};
       const argv = await withZfsErrors(async () => recvArgv({ target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount, ...confinement }, ctx.caps));
       const allowHint = `receive = { properties = true } in [clients.${ctx.identity}] of the server's config`;
-      const gate = ctx.caps.recvExclude ? null : (head: Uint8Array) => void checkStreamHead(head, { policy, subject: `receive ${quote(snapshot.full)}`, allowHint });
+      const gated = !ctx.caps.recvExclude || staysConfined;
+      // The first record is read in any case: a substream names the snapshot it creates (its GUID).
+      let head: StreamHeader | null = null;
+      const gate = (bytes: Uint8Array) => {
+        head = gated ? checkStreamHead(bytes, { policy, subject: `receive ${quote(snapshot.full)}`, allowHint }) : readableHead(bytes);
+      };
       const streamOptions = { argv, snapshot, gate, prepare: (created: DatasetName[]) => ensureParents(ctx, target, below, created) };
       if (compression) h.note.compression = `${compression.type}-${compression.level}`;
       let guid: bigint;
       try {
         await withZfsErrors(() => (compression ? receiveDecompressed(ctx, h.body, { ...streamOptions, note: h.note }) : receiveStream(ctx, h.body, streamOptions)));
-        const marked = confinedByReceive ? Promise.resolve() : confineReceived(ctx.runner, target, { policy, wasPlaceholder: force });
-        [guid] = await withZfsErrors(() => Promise.all([receivedGuid(ctx, snapshot), marked]));
+        const marked = confinedByReceive || staysConfined ? Promise.resolve() : confineReceived(ctx.runner, target, { policy, wasPlaceholder: force });
+        // zfs receive gives a snapshot its stream's GUID; a package (-p) names none in its first record.
+        const seen = head as StreamHeader | null;
+        const created = seen?.kind === "substream" ? Promise.resolve(seen.toguid) : receivedGuid(ctx, snapshot);
+        [guid] = await withZfsErrors(() => Promise.all([created, marked]));
       } catch (err) {
         forgetReceivedTree(ctx); // what zfs left (a partial state, placeholders) is read afresh next time
         throw err;
       }
-      noteReceived(below, target, { snapshot, guid });
+      noteReceived(below, target, { snapshot, guid, confined: staysConfined });
       return { target, guid };
     },
   });
+}
+
+/** The first record, where it is one (zfs receive refuses the stream otherwise, and says so itself). */
+function readableHead(bytes: Uint8Array): StreamHeader | null {
+  try {
+    return decodeStreamHeader(bytes)[0];
+  } catch {
+    return null;
+  }
 }
 
 /** The GUID of the snapshot just received, which the client compares with its own. */
