@@ -11,7 +11,7 @@ import { logger } from "../src/log.ts";
 import { RpcClient, RpcConnection, RpcError, StreamError, serve, type OctetProducer } from "../src/rpc/index.ts";
 import { serverEndpoints } from "../src/server/endpoints/index.ts";
 import { ChildRegistry, aclForIdentity } from "../src/server/index.ts";
-import { ZfsRunner, parseDatasetName, type ZfsCapabilities } from "../src/zfs/index.ts";
+import { ZfsRunner, parseDatasetName, startSendStream, type ZfsCapabilities } from "../src/zfs/index.ts";
 import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
 import { closePipeReadEnds, pipePair } from "./helpers/pipe-pair.ts";
 import { patternStream } from "./helpers/test-endpoints.ts";
@@ -83,6 +83,59 @@ describe("receive", () => {
       message: 'receive "tank/sink/tank/x@s1": zfs exited 1: cannot receive: invalid stream (bad magic number)',
     });
     expect((await s.remote.info()).identity).toBe("backup1");
+  });
+});
+
+describe("receive checks its target without listing snapshots", () => {
+  /** The fake's `zfs send ARGV` as a request body. */
+  const body = (...argv: string[]) => startSendStream(fake.bin, argv);
+  const guidOf = (ds: string, snap: string) => BigInt(fake.state().datasets[ds]!.snapshots[snap]!.guid);
+  const A = "tank/sink/tank/a";
+
+  test("an incremental onto a target that diverged: zfs refuses it, one listing of the target says why (conflict)", async () => {
+    await using s = await session();
+    const sent = await s.remote.receive({ dataset: parseDatasetName("tank/a"), snapshot: "s1" as never }, body("send", "tank/a@s1"));
+    expect(sent).toMatchObject({ target: A, guid: guidOf("tank/a", "s1") });
+    Bun.spawnSync([fake.bin, "snapshot", `${A}@mine`]); // made on the server's copy by hand
+    const err = await s.remote
+      .receive({ dataset: parseDatasetName("tank/a"), snapshot: "s2" as never, from_guid: guidOf("tank/a", "s1") }, body("send", "-i", "tank/a@s1", "tank/a@s2"))
+      .catch((e) => e);
+    expect(err).toMatchObject({ name: "RpcError", status: "conflict", message: `Cannot receive into "${A}": its newest snapshot "${A}@mine" is not the incremental source (GUID ${guidOf("tank/a", "s1")}); the target has diverged` });
+    expect(Object.keys(fake.state().datasets[A]!.snapshots)).toEqual(["s1", "mine"]);
+    Bun.spawnSync([fake.bin, "destroy", "-r", "tank/sink/tank"]);
+  });
+
+  test.each([
+    ["an incremental into a target that does not exist", { from_guid: 1n }, "tank/a@s1 tank/a@s2", `Cannot receive an incremental stream into "tank/sink/tank/b": it does not exist (a full stream is needed)`],
+    ["a full stream onto a dataset that is not a placeholder", {}, "tank/a@s1", `Cannot receive a full stream into "tank/sink/tank/b": it already exists; zferry does not overwrite datasets`],
+  ] as const)("%s: conflict, nothing received", async (label, extra, stream, message) => {
+    if (label.startsWith("a full")) Bun.spawnSync([fake.bin, "create", "-p", "tank/sink/tank/b"]);
+    try {
+      await using s = await session();
+      const [from, to] = stream.split(" ");
+      const err = await s.remote.receive({ dataset: parseDatasetName("tank/b"), snapshot: "s2" as never, ...extra }, to ? body("send", "-i", from!, to) : body("send", from!)).catch((e) => e);
+      expect(err).toMatchObject({ name: "RpcError", status: "conflict", message });
+      expect(fake.fed()).not.toContain("tank/sink/tank/b@s2");
+    } finally {
+      Bun.spawnSync([fake.bin, "destroy", "-r", "tank/sink/tank"]);
+    }
+  });
+
+  test("a full stream into an empty placeholder lands with -F; into a placeholder that has a snapshot it is refused", async () => {
+    await using s = await session();
+    Bun.spawnSync([fake.bin, "create", "-p", "-o", "zferry:placeholder=on", "-o", "canmount=off", A]);
+    const landed = await s.remote.receive({ dataset: parseDatasetName("tank/a"), snapshot: "s1" as never }, body("send", "tank/a@s1"));
+    expect(landed).toMatchObject({ target: A, guid: guidOf("tank/a", "s1") });
+    expect(fake.calls().filter((c) => c[0] === "receive").at(-1)).toContain("-F");
+    Bun.spawnSync([fake.bin, "destroy", "-r", "tank/sink/tank"]);
+
+    await using t = await session();
+    Bun.spawnSync([fake.bin, "create", "-p", "-o", "zferry:placeholder=on", "-o", "canmount=off", A]);
+    Bun.spawnSync([fake.bin, "snapshot", `${A}@kept`]);
+    const err = await t.remote.receive({ dataset: parseDatasetName("tank/a"), snapshot: "s1" as never }, body("send", "tank/a@s1")).catch((e) => e);
+    expect(err).toMatchObject({ status: "conflict", message: `Cannot receive a full stream into "${A}": it already exists; zferry does not overwrite datasets` });
+    expect(Object.keys(fake.state().datasets[A]!.snapshots)).toEqual(["kept"]);
+    Bun.spawnSync([fake.bin, "destroy", "-r", "tank/sink/tank"]);
   });
 });
 

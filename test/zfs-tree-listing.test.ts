@@ -4,6 +4,9 @@
  * alone with its versions (`-d 1`), and datasets without versions.
  */
 import { expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ZfsError, ZfsRunner, parseDatasetName, readTree, type DatasetName } from "../src/zfs/index.ts";
 import { createFakeZfs } from "./fake-zfs/fixture.ts";
 import { createTestPool, ensureZfsFuse, zfsCli } from "./harness/pool.ts";
@@ -43,4 +46,34 @@ test.skipIf(!fuse.ok)("narrowed listings on zfs-fuse", async () => {
   for (const d of [r, `${r}/a`, `${r}/a/c`, `${r}/b`]) await zfsCli(["create", "-o", "mountpoint=none", d]);
   for (const d of [`${r}/a`, `${r}/a/c`, `${r}/b`]) await zfsCli(["snapshot", `${d}@s1`]);
   await narrowing(new ZfsRunner(), r);
+});
+
+test.skipIf(!fuse.ok)("datasets alone on zfs-fuse, whose zfs get has no -t: their names first, then zfs get of those by name, which reads no snapshot", async () => {
+  await using pool = await createTestPool("zftree");
+  const r = `${pool.name}/r`;
+  for (const d of [r, `${r}/a`, `${r}/b`]) await zfsCli(["create", "-o", "mountpoint=none", d]);
+  await zfsCli(["set", "readonly=on", `${r}/a`]);
+  for (const d of [`${r}/a`, `${r}/b`]) await zfsCli(["snapshot", `${d}@s1`]);
+  const dir = mkdtempSync(join(tmpdir(), "zferry-zfs-log-"));
+  try {
+    const log = join(dir, "argv.log");
+    const bin = join(dir, "zfs");
+    writeFileSync(bin, `#!/bin/sh
+echo "$*" >> ${log}
+exec ${Bun.which("zfs")} "$@"
+`);
+    chmodSync(bin, 0o755);
+    const runner = new ZfsRunner({ bin });
+    await runner.capabilities();
+    writeFileSync(log, "");
+    const tree = await readTree(runner, parseDatasetName(r), { versions: false, placeholders: true, properties: ["readonly"] });
+    expect([...tree.keys()]).toEqual([r, `${r}/a`, `${r}/b`]);
+    expect([...tree.values()].map((n) => [n.versions.length, n.dataset.properties?.get("readonly")?.value])).toEqual([[0, "off"], [0, "on"], [0, "off"]]);
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
+      `list -H -t filesystem,volume -o name -r ${r}`,
+      `get -H -p -d 0 -o name,property,value,source type,guid,createtxg,creation,referenced,readonly,zferry:placeholder ${r} ${r}/a ${r}/b`,
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -51,7 +51,7 @@ export function receiveEndpoint(ctx: ServerContext) {
       // A resumed stream continues the partial state zfs kept (`recv -s`); zfs itself checks that
       // the stream matches it, and nothing is overwritten.
       const resuming = node !== undefined && resumable && node.dataset.resumeToken !== null;
-      const force = resuming ? false : checkTarget(target, node, args.from_guid);
+      const force = resuming ? false : await checkTarget(ctx, target, node, args.from_guid);
       const snapshot = versionOf(target, "snapshot", args.snapshot);
       // Confinement (zfs/confine.ts): in the receive itself where zfs can (not a resumed one: it
       // continues saved state); otherwise a `zfs inherit`/`zfs set` follows it. An incremental
@@ -83,9 +83,10 @@ export function receiveEndpoint(ctx: ServerContext) {
         [guid] = await withZfsErrors(() => Promise.all([created, marked]));
       } catch (err) {
         forgetReceivedTree(ctx); // what zfs left (a partial state, placeholders) is read afresh next time
+        if (err instanceof RpcError && err.status === "server_error" && args.from_guid !== undefined && !resuming) await explainDiverged(ctx, target, args.from_guid);
         throw err;
       }
-      noteReceived(below, target, { snapshot, guid, confined: staysConfined });
+      noteReceived(below, target, { confined: staysConfined });
       return { target, guid };
     },
   });
@@ -108,27 +109,36 @@ async function receivedGuid(ctx: ServerContext, snapshot: VersionName): Promise<
 }
 
 /**
- * Checks that receiving here cannot overwrite anything, from the session's listing (zfs itself
- * refuses an incremental stream whose source is not the target's newest snapshot, should the
- * listing be behind). Returns whether `-F` is needed, which is only for a full stream into an
- * empty placeholder.
+ * Checks, from the session's listing of datasets, that receiving here cannot overwrite anything.
+ * Returns whether `-F` is needed, which is only for a full stream into an empty placeholder (its
+ * snapshots, if any, are listed by name: a rare case). An incremental stream whose source is not
+ * the target's newest snapshot zfs refuses itself; explainDiverged then says why.
  * @throws RpcError conflict
  */
-function checkTarget(target: DatasetName, node: ReceivedNode | undefined, fromGuid: bigint | undefined): boolean {
+async function checkTarget(ctx: ServerContext, target: DatasetName, node: ReceivedNode | undefined, fromGuid: bigint | undefined): Promise<boolean> {
   if (fromGuid !== undefined) {
     if (!node) throw new RpcError("conflict", `Cannot receive an incremental stream into ${quote(target)}: it does not exist (a full stream is needed)`);
-    const newest = node.versions.filter((v) => v.name.kind === "snapshot").at(-1);
-    if (!newest || newest.guid !== fromGuid) {
-      throw new RpcError(
-        "conflict",
-        `Cannot receive into ${quote(target)}: its newest snapshot ${newest ? quote(newest.name.full) : "(none)"} is not the incremental source (GUID ${fromGuid}); the target has diverged`,
-      );
-    }
     return false;
   }
   if (!node) return false;
-  if (node.dataset.placeholder && node.versions.length === 0) return true;
+  if (node.dataset.placeholder && (await withZfsErrors(() => listVersions(ctx.runner, target))).length === 0) return true;
   throw new RpcError("conflict", `Cannot receive a full stream into ${quote(target)}: it already exists; zferry does not overwrite datasets`);
+}
+
+/**
+ * After zfs refused an incremental stream: the conflict, when the target's newest snapshot is not
+ * the stream's source (the target diverged). Returns when that is not why.
+ * @throws RpcError conflict
+ */
+async function explainDiverged(ctx: ServerContext, target: DatasetName, fromGuid: bigint): Promise<void> {
+  const versions = await listVersions(ctx.runner, target).catch(() => null);
+  if (versions === null) return;
+  const newest = versions.filter((v) => v.name.kind === "snapshot").at(-1);
+  if (newest?.guid === fromGuid) return;
+  throw new RpcError(
+    "conflict",
+    `Cannot receive into ${quote(target)}: its newest snapshot ${newest ? quote(newest.name.full) : "(none)"} is not the incremental source (GUID ${fromGuid}); the target has diverged`,
+  );
 }
 
 /**

@@ -1,0 +1,86 @@
+/**
+ * What both ways of listing a tree share (tree-listing.ts on OpenZFS, tree-listing-get.ts on old
+ * zfs): the depth arguments, the lines of a listing that may miss some roots, a record from an
+ * object's columns.
+ */
+import { parseUint64, resumeTokenOf } from "./_parse.ts";
+import { ZfsError } from "./errors.ts";
+import { parseDatasetName, parseVersionName, type DatasetName } from "./names.ts";
+import { runZfsLines } from "./run-lines.ts";
+import type { ZfsRunner } from "./runner.ts";
+import type { ScanTreeOptions, TreeRecord } from "./tree-types.ts";
+
+/** OpenZFS 2.2+: when a dataset's snapshots last changed. */
+export const SNAPSHOTS_CHANGED = "snapshots_changed";
+
+/** `-r` below the roots, `-d 1` (`-d 0` without versions) for the roots alone; every pool recursively without roots. */
+export function depthArgs(roots: readonly DatasetName[], options: ScanTreeOptions, always = false): string[] {
+  if (options.rootsOnly) return ["-d", options.versions === false ? "0" : "1", ...(always ? [] : roots)];
+  return always || roots.length > 0 ? ["-r", ...(always ? [] : roots)] : [];
+}
+
+/** Which dataset records a listing yields: with rootsOnly, the roots' children that `-d 1` prints are left out. */
+export function datasetFilter(roots: readonly DatasetName[], options: ScanTreeOptions): (name: string) => boolean {
+  if (!options.rootsOnly) return () => true;
+  const wanted = new Set<string>(roots);
+  return (name) => wanted.has(name);
+}
+
+/** A listing's lines; with `missingRootsOk`, roots zfs could not open are left out rather than failing it. */
+export async function* listingLines(runner: ZfsRunner, argv: readonly string[], roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<string, void, undefined> {
+  try {
+    yield* runZfsLines(argv, { ...options, bin: runner.bin });
+  } catch (err) {
+    if (options.missingRootsOk && err instanceof ZfsError && onlyMissingRoots(err, roots)) return;
+    throw err;
+  }
+}
+
+/** zfs exited 1 and all it said is that some of `roots` do not exist. */
+function onlyMissingRoots(err: ZfsError, roots: readonly DatasetName[]): boolean {
+  if (err.exitCode !== 1) return false;
+  const lines = err.stderr.split("\n").filter((l) => l.trim() !== "");
+  return lines.length > 0 && lines.every((l) => roots.some((root) => l.trim() === `cannot open '${root}': dataset does not exist`));
+}
+
+/** A record from one object's columns; `value` gives a column's text, undefined when not listed. */
+export function makeRecord(name: string, value: (column: string) => string | undefined): TreeRecord {
+  const type = value("type");
+  const number = (column: string): bigint | null => {
+    const text = value(column);
+    return text === undefined || text === "-" ? null : parseUint64(text, column);
+  };
+  if (type === "filesystem" || type === "volume") {
+    const changed = number(SNAPSHOTS_CHANGED);
+    const token = value("receive_resume_token");
+    const encryption = value("encryption");
+    return {
+      kind: "dataset",
+      dataset: {
+        name: parseDatasetName(name),
+        type,
+        guid: number("guid"),
+        snapshotsChanged: changed === null ? null : safeNumber(changed, SNAPSHOTS_CHANGED),
+        resumeToken: token === undefined ? null : resumeTokenOf(token),
+        placeholder: false,
+        encryption: encryption === undefined || encryption === "-" ? null : encryption,
+      },
+    };
+  }
+  if (type !== "snapshot" && type !== "bookmark") throw new SyntaxError(`unexpected type ${JSON.stringify(type)}`);
+  const version = parseVersionName(name);
+  if (version.kind !== type) throw new SyntaxError(`a ${type} named ${JSON.stringify(name)}`);
+  const guid = number("guid");
+  const createtxg = number("createtxg");
+  const creation = number("creation");
+  if (guid === null || createtxg === null || creation === null) throw new SyntaxError("missing guid, createtxg or creation");
+  return {
+    kind: "version",
+    version: { name: version, guid, createtxg, creation: safeNumber(creation, "creation"), referenced: type === "bookmark" ? null : number("referenced"), written: number("written") },
+  };
+}
+
+function safeNumber(value: bigint, what: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${what} ${value} is out of range`);
+  return Number(value);
+}

@@ -1,0 +1,73 @@
+/**
+ * The tree listing of old zfs (zfs-fuse), which humanizes `zfs list -o guid`: one `zfs get -p`, a
+ * line per property, grouped by object. Its `zfs get` has no `-t`, so `-r` reads every snapshot
+ * too; a listing of datasets alone lists their names first (`zfs list -t filesystem,volume`) and
+ * asks `zfs get` for those by name.
+ */
+import { badLine, parseOrThrow } from "./_parse.ts";
+import { datasetFilter, depthArgs, listingLines, makeRecord } from "./_tree-record.ts";
+import { parseDatasetName, type DatasetName } from "./names.ts";
+import { PLACEHOLDER_PROPERTY } from "./placeholder.ts";
+import type { ZfsRunner } from "./runner.ts";
+import type { ScanTreeOptions, TreeRecord } from "./tree-types.ts";
+
+/** Batches of names per `zfs get`, well within the argument limit of exec. */
+const NAMES_PER_GET = 1_000;
+
+/**
+ * The tree below `roots` (every pool without roots) from `zfs get`; without versions, the datasets
+ * alone are listed by name (see above), so snapshots cost nothing.
+ */
+export async function* scanViaGet(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<TreeRecord, void, undefined> {
+  if (options.versions !== false || options.rootsOnly) {
+    yield* scanGet(runner, roots, options);
+    return;
+  }
+  const names: DatasetName[] = [];
+  const argv = ["list", "-H", "-t", "filesystem,volume", "-o", "name", ...(roots.length > 0 ? ["-r", ...roots] : [])];
+  let index = 0;
+  for await (const line of listingLines(runner, argv, roots, options)) names.push(parseOrThrow(argv, line, index++, () => parseDatasetName(line)));
+  for (let i = 0; i < names.length; i += NAMES_PER_GET) {
+    // One that was destroyed since the names were listed is left out, as if listed a moment later.
+    yield* scanGet(runner, names.slice(i, i + NAMES_PER_GET), { ...options, rootsOnly: true, missingRootsOk: true });
+  }
+}
+
+/** One object's lines of `zfs get -H -p -r -o name,property,value,source`, gathered. */
+async function* scanGet(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<TreeRecord, void, undefined> {
+  const extra = (options.properties ?? []).filter((p) => p !== PLACEHOLDER_PROPERTY);
+  const props = ["type", "guid", "createtxg", "creation", "referenced", ...extra, ...(options.placeholders || extra.length ? [PLACEHOLDER_PROPERTY] : [])];
+  const argv = ["get", "-H", "-p", ...depthArgs(roots, options, true), "-o", "name,property,value,source", props.join(","), ...roots];
+  const keep = datasetFilter(roots, options);
+  let current: string | null = null;
+  let values = new Map<string, { value: string; source: string }>();
+  let index = 0;
+  const flush = (): TreeRecord =>
+    parseOrThrow(argv, current!, index, () => {
+      const got = values;
+      const record = makeRecord(current!, (p) => got.get(p)?.value);
+      if (record.kind !== "dataset") return record;
+      const mark = got.get(PLACEHOLDER_PROPERTY);
+      const placeholder = (options.placeholders ?? false) && mark?.value === "on" && mark.source === "local";
+      return { kind: "dataset", dataset: { ...record.dataset, placeholder, ...(options.properties ? { properties: got } : {}) } };
+    });
+  for await (const line of listingLines(runner, argv, roots, options)) {
+    index++;
+    const fields = line.split("\t");
+    if (fields.length !== 4) badLine(argv, line, index - 1, `expected 4 tab-separated fields, got ${fields.length}`);
+    const [name, property, value, source] = fields as [string, string, string, string];
+    if (name !== current) {
+      if (current !== null) {
+        const record = flush();
+        if (record.kind === "dataset" ? keep(record.dataset.name) : options.versions !== false) yield record;
+      }
+      current = name;
+      values = new Map();
+    }
+    values.set(property, { value, source });
+  }
+  if (current !== null) {
+    const record = flush();
+    if (record.kind === "dataset" ? keep(record.dataset.name) : options.versions !== false) yield record;
+  }
+}
