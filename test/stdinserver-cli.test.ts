@@ -6,8 +6,11 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sendArgs } from "../src/api/index.ts";
+import { RemoteSession } from "../src/client/remote.ts";
 import { PeerResetError, RpcClient, RpcConnection } from "../src/rpc/index.ts";
 import { spawnChildDuplex } from "../src/transport/index.ts";
+import { createFakeZfs } from "./fake-zfs/fixture.ts";
 
 const CLI = join(import.meta.dir, "../src/cli.ts");
 let dir: string;
@@ -61,4 +64,25 @@ test("garbage instead of a handshake: the server says why on stderr and exits 1,
   expect(code).toBe(1);
   expect(new TextDecoder().decode(stdout)).toBe("ZFERRY 1 zferry/0.1.0\n");
   expect(stderr).toContain('got "Welcome to Ubuntu');
+});
+
+test("where pipes cannot be looked into (no bun:ffi, here with the JIT off), a send is checked on a listing before it starts, and answers as usual", async () => {
+  using fake = createFakeZfs({ datasets: ["tank/a@s1", "tank/a@s2"] });
+  const file = join(dir, "fake.toml");
+  writeFileSync(file, `[zfs]\nbin = ${JSON.stringify(fake.bin)}\n[clients.b1]\nfilesystems = { "tank<" = true }\n`);
+  const child = spawnChildDuplex([process.execPath, CLI, "stdinserver", "b1", "--config", file], { env: { ...process.env, BUN_JSC_useJIT: "0" } });
+  const remote = new RemoteSession(new RpcClient(await RpcConnection.open(child, { software: "zferry/test" })));
+  try {
+    const guid = BigInt(fake.state().datasets["tank/a"]!.snapshots.s2!.guid);
+    const before = fake.calls().length;
+    const sent = await remote.send(sendArgs({ dataset: "tank/a", to: "s2", to_guid: guid, from: { name: "s1", kind: "snapshot" } }, "args"), () => {});
+    expect(sent).toMatchObject({ error: null });
+    const calls = fake.calls().slice(before).filter((argv) => argv.length > 0); // not the capability probe
+    expect(calls.map((argv) => argv[0])).toEqual(["list", "list", "send"]); // datasets (encryption), the versions, the send
+    const err = await remote.send(sendArgs({ dataset: "tank/a", to: "s2", to_guid: 12345n }, "args"), () => {}).catch((e) => e);
+    expect(err).toMatchObject({ status: "conflict", message: expect.stringContaining("it was replaced") });
+  } finally {
+    await remote.close();
+    await child.close();
+  }
 });

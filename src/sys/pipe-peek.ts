@@ -16,6 +16,11 @@ import { closeQuietly, makePipe } from "./pipe.ts";
 const FIRST_WAIT_MS = 1;
 const LONGEST_WAIT_MS = 32;
 
+/** Whether this process can look into pipes (tee(2) through libc; not where bun:ffi is unavailable). */
+export function canPeekPipes(): boolean {
+  return libc() !== null;
+}
+
 /**
  * Resolves with the first `bytes` bytes in the pipe behind `readFd`, or fewer when the writer
  * closed its end (or `ended()` says it is gone) before writing that many.

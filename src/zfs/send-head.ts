@@ -16,6 +16,8 @@ import { sendStreamOf, type ZfsSendStream } from "./send-stream.ts";
 import { STREAM_HEADER_BYTES, decodeFirstSubstream, decodeStreamHeader, firstSubstreamEnd, type StreamHeader } from "./stream-header.ts";
 import { startZfsSend, zfsChildError } from "./stream-process.ts";
 
+export { canPeekPipes } from "../sys/pipe-peek.ts";
+
 /** The most a look may need: a pipe holds 64 KiB even where it could not be enlarged. */
 const MAX_LOOK_BYTES = 60 * 1024;
 

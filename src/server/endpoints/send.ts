@@ -8,12 +8,14 @@
  * the client planned with (`to_guid`, `from_guid`); otherwise zfs send is stopped and the answer
  * is `conflict`. A send of a snapshot that does not exist fails before it writes anything; only
  * then is the dataset listed, to answer `not_found`, `conflict` or `bad_request` as precisely as a
- * check beforehand would have. So a send costs one zfs process, and a session no listing.
+ * check beforehand would have. So a send costs one zfs process, and a session no listing. (Where
+ * a pipe cannot be looked into, without tee(2), that listing comes before the send instead.)
  */
 import { ENDPOINTS, estimateResponse, sendArgs, type SendArgs, type WireSendFlag } from "../../api/index.ts";
 import { RpcError, defineEndpoint, type OctetProducer } from "../../rpc/index.ts";
 import {
   availableCompression,
+  canPeekPipes,
   estimateSendSize,
   listVersions,
   quote,
@@ -128,6 +130,11 @@ export function zfsSendProducer(
  *   server_error with zfs's message, for a send that failed before its first record
  */
 async function checkedSendStream(ctx: ServerContext, args: SendArgs, argv: string[], compression: WireCompression | null): Promise<ZfsSendStream> {
+  if (!canPeekPipes()) {
+    // No tee(2) here (bun:ffi unavailable): the listing checks what the stream would have.
+    await checkAgainstListing(ctx, args);
+    return startedSendStream(ctx, argv, compression);
+  }
   let held;
   try {
     held = ctx.children.add(await startHeldSend(ctx.runner.bin, argv, { compression }));
