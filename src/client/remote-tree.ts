@@ -20,6 +20,8 @@ export type RemoteTree = Map<string, RemoteTreeNode>;
 export function treeCollector(what: string): { sink: (chunk: Uint8Array) => void; done: () => RemoteTree } {
   const decoder = new RecordDecoder(what);
   const tree: RemoteTree = new Map();
+  const names = new Map<string, string>();
+  const intern = (s: string) => names.get(s) ?? (names.set(s, s), s);
   let record = 0;
   const sink = (chunk: Uint8Array): void => {
     for (const value of decoder.push(chunk)) {
@@ -37,7 +39,8 @@ export function treeCollector(what: string): { sink: (chunk: Uint8Array) => void
         } else {
           const node = tree.get(entry.dataset);
           if (!node) throw new ProtocolError(`${what}: a version of ${JSON.stringify(entry.dataset)}, which it did not list before`);
-          node.versions.push(entry);
+          // One copy of the dataset's name and of each short name (a wide tree's snapshots share them).
+          node.versions.push({ ...entry, dataset: node.entry.name, name: intern(entry.name) });
         }
       }
     }

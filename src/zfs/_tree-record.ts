@@ -43,8 +43,25 @@ function onlyMissingRoots(err: ZfsError, roots: readonly DatasetName[]): boolean
   return lines.length > 0 && lines.every((l) => roots.some((root) => l.trim() === `cannot open '${root}': dataset does not exist`));
 }
 
-/** A record from one object's columns; `value` gives a column's text, undefined when not listed. */
-export function makeRecord(name: string, value: (column: string) => string | undefined): TreeRecord {
+/**
+ * One copy of each string: the dataset and short name of every version repeat (a tree's
+ * snapshots are mostly taken together, under one name), and a wide listing holds millions.
+ */
+export function interner(): (s: string) => string {
+  const seen = new Map<string, string>();
+  return (s) => {
+    const known = seen.get(s);
+    if (known !== undefined) return known;
+    seen.set(s, s);
+    return s;
+  };
+}
+
+/**
+ * A record from one object's columns; `value` gives a column's text, undefined when not listed.
+ * A version's dataset and short name go through `intern`.
+ */
+export function makeRecord(name: string, value: (column: string) => string | undefined, intern: (s: string) => string = (s) => s): TreeRecord {
   const type = value("type");
   const number = (column: string): bigint | null => {
     const text = value(column);
@@ -68,8 +85,9 @@ export function makeRecord(name: string, value: (column: string) => string | und
     };
   }
   if (type !== "snapshot" && type !== "bookmark") throw new SyntaxError(`unexpected type ${JSON.stringify(type)}`);
-  const version = parseVersionName(name);
-  if (version.kind !== type) throw new SyntaxError(`a ${type} named ${JSON.stringify(name)}`);
+  const parsed = parseVersionName(name);
+  if (parsed.kind !== type) throw new SyntaxError(`a ${type} named ${JSON.stringify(name)}`);
+  const version = { ...parsed, dataset: intern(parsed.dataset) as DatasetName, name: intern(parsed.name) as typeof parsed.name };
   const guid = number("guid");
   const createtxg = number("createtxg");
   const creation = number("creation");

@@ -29,6 +29,8 @@ export class NameError extends TypeError {
 }
 
 const VALID_CHAR = /^[A-Za-z0-9_.: -]$/;
+/** A name whose every character is valid: checked at once, character by character only to say which one is not. */
+const VALID_CHARS = /^[A-Za-z0-9_.: -]*$/;
 const RESERVED_POOL_NAMES = new Set(["mirror", "raidz", "draid", "spare", "log"]);
 
 /**
@@ -69,6 +71,7 @@ export function parseVersionShortName(input: unknown, kind: VersionKind = "snaps
   const s = requireString(input, kind);
   if (s.length === 0) throw new NameError(`Invalid ${kind} name: empty`);
   if (s.length > MAX_NAME_LENGTH) throw new NameError(`Invalid ${kind} name ${quote(s)}: longer than ${MAX_NAME_LENGTH} bytes`);
+  if (VALID_CHARS.test(s)) return s as VersionShortName;
   for (const ch of s) {
     if (ch === "@" || ch === "#" || ch === "/") {
       throw new NameError(`Invalid ${kind} name ${quote(s)}: "${ch}" is not allowed here`);
@@ -112,8 +115,10 @@ function checkComponent(full: string, part: string, isPool: boolean): void {
   if (part === "." || part === "..") {
     throw new NameError(`Invalid dataset name ${quote(full)}: component ${quote(part)} is not allowed`);
   }
-  for (const ch of part) {
-    if (!VALID_CHAR.test(ch)) throw new NameError(`Invalid dataset name ${quote(full)}: character ${quote(ch)} is not allowed`);
+  if (!VALID_CHARS.test(part)) {
+    for (const ch of part) {
+      if (!VALID_CHAR.test(ch)) throw new NameError(`Invalid dataset name ${quote(full)}: character ${quote(ch)} is not allowed`);
+    }
   }
   if (isPool) {
     if (!/^[A-Za-z]/.test(part)) throw new NameError(`Invalid dataset name ${quote(full)}: the pool name must begin with a letter`);

@@ -5,7 +5,7 @@
  * asks `zfs get` for those by name.
  */
 import { badLine, parseOrThrow } from "./_parse.ts";
-import { datasetFilter, depthArgs, listingLines, makeRecord } from "./_tree-record.ts";
+import { datasetFilter, depthArgs, interner, listingLines, makeRecord } from "./_tree-record.ts";
 import { parseDatasetName, type DatasetName } from "./names.ts";
 import { PLACEHOLDER_PROPERTY } from "./placeholder.ts";
 import type { ZfsRunner } from "./runner.ts";
@@ -41,11 +41,12 @@ async function* scanGet(runner: ZfsRunner, roots: readonly DatasetName[], option
   const keep = datasetFilter(roots, options);
   let current: string | null = null;
   let values = new Map<string, { value: string; source: string }>();
+  const intern = interner();
   let index = 0;
   const flush = (): TreeRecord =>
     parseOrThrow(argv, current!, index, () => {
       const got = values;
-      const record = makeRecord(current!, (p) => got.get(p)?.value);
+      const record = makeRecord(current!, (p) => got.get(p)?.value, intern);
       if (record.kind !== "dataset") return record;
       const mark = got.get(PLACEHOLDER_PROPERTY);
       const placeholder = (options.placeholders ?? false) && mark?.value === "on" && mark.source === "local";

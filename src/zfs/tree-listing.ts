@@ -11,7 +11,7 @@
  * Records are yielded as zfs prints them; nothing holds the whole listing.
  */
 import { badLine, compareVersions, parseOrThrow } from "./_parse.ts";
-import { SNAPSHOTS_CHANGED, datasetFilter, depthArgs, listingLines, makeRecord } from "./_tree-record.ts";
+import { SNAPSHOTS_CHANGED, datasetFilter, depthArgs, interner, listingLines, makeRecord } from "./_tree-record.ts";
 import { ZfsError } from "./errors.ts";
 import type { DatasetName } from "./names.ts";
 import { PLACEHOLDER_PROPERTY } from "./placeholder.ts";
@@ -74,11 +74,13 @@ async function* scanParsable(
   const wanted = options.properties ?? [];
   const local = options.placeholders || wanted.length > 0 ? localProperties(runner, roots, wanted, options) : Promise.resolve(new Map<string, PropertyValues>());
   local.catch(() => {}); // its failure surfaces where it is awaited
+  const columnIndex = new Map(columns.map((c, i) => [c, i]));
+  const intern = interner();
   let index = 0;
   try {
     for await (const line of listingLines(runner, argv, roots, options)) {
       const i = index++;
-      const record = parseOrThrow(argv, line, i, () => parseListLine(line, columns));
+      const record = parseOrThrow(argv, line, i, () => parseListLine(line, columnIndex, intern));
       if (record.kind === "dataset") {
         if (!keep(record.dataset.name)) continue;
         if (!options.placeholders && wanted.length === 0) {
@@ -102,14 +104,14 @@ async function* scanParsable(
   await local;
 }
 
-function parseListLine(line: string, columns: readonly string[]): TreeRecord {
+function parseListLine(line: string, columns: ReadonlyMap<string, number>, intern: (s: string) => string): TreeRecord {
   const fields = line.split("\t");
-  if (fields.length !== columns.length) throw new SyntaxError(`expected ${columns.length} tab-separated fields, got ${fields.length}`);
+  if (fields.length !== columns.size) throw new SyntaxError(`expected ${columns.size} tab-separated fields, got ${fields.length}`);
   const value = (column: string): string | undefined => {
-    const i = columns.indexOf(column);
-    return i < 0 ? undefined : fields[i];
+    const i = columns.get(column);
+    return i === undefined ? undefined : fields[i];
   };
-  return makeRecord(fields[0]!, value);
+  return makeRecord(fields[0]!, value, intern);
 }
 
 type PropertyValues = Map<string, { value: string; source: string }>;
