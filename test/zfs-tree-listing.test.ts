@@ -77,3 +77,16 @@ exec ${Bun.which("zfs")} "$@"
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a version's sizes are numbers: exact where they fit, rounded past 2^53 bytes (they only estimate)", async () => {
+  using fake = createFakeZfs({ datasets: ["tank/r/a@s1", "tank/r/b@s1"] });
+  const state = fake.state();
+  state.datasets["tank/r/b"]!.referenced = 2 ** 60 + 1;
+  writeFileSync(fake.statePath, JSON.stringify(state));
+  const tree = await readTree(new ZfsRunner({ bin: fake.bin }), parseDatasetName("tank/r"));
+  const [a] = tree.get("tank/r/a")!.versions;
+  const [b] = tree.get("tank/r/b")!.versions;
+  expect([a!.referenced, a!.written]).toEqual([98_304, 65_536]);
+  expect(b!.referenced).toBe(2 ** 60);
+  expect(typeof b!.guid).toBe("bigint");
+});

@@ -139,9 +139,9 @@ export const treeVersionEntry = schema.object({
   createtxg: schema.u64,
   creation: schema.uint,
   /** Bytes the snapshot refers to; what a full send of it moves, roughly. */
-  referenced: schema.optional(schema.u64),
+  referenced: schema.optional(schema.approxBytes),
   /** Bytes written since the previous snapshot; what an incremental to it moves, roughly. */
-  written: schema.optional(schema.u64),
+  written: schema.optional(schema.approxBytes),
 });
 export type TreeDatasetEntry = ReturnType<typeof treeDatasetEntry>;
 export type TreeVersionEntry = ReturnType<typeof treeVersionEntry>;

@@ -209,12 +209,6 @@ async function localTarget(runner: ZfsRunner, target: DatasetName, node: TreeNod
 function estimateStep(node: RemoteTreeNode, step: Step): bigint | null {
   if (step.kind === "resume") return null;
   const byGuid = (guid: bigint) => node.versions.find((v) => v.guid === guid && v.type === "snapshot");
-  if (step.kind === "full") return byGuid(step.to.guid)?.referenced ?? null;
-  let sum = 0n;
-  for (const snap of [...(step.intermediates ?? []), step.to]) {
-    const written = byGuid(snap.guid)?.written;
-    if (written === undefined) return null;
-    sum += written;
-  }
-  return sum;
+  const sizes = step.kind === "full" ? [byGuid(step.to.guid)?.referenced] : [...(step.intermediates ?? []), step.to].map((snap) => byGuid(snap.guid)?.written);
+  return sizes.every((size) => size !== undefined) ? BigInt(sizes.reduce((a, b) => a + b, 0)) : null;
 }

@@ -110,7 +110,8 @@ async function planFilesystem(
 function estimateLocalStep(node: TreeNode, step: Step): bigint | null {
   if (step.kind === "resume") return null;
   const snap = node.versions.find((v) => v.guid === step.to.guid && v.name.kind === "snapshot");
-  return (step.kind === "full" ? snap?.referenced : snap?.written) ?? null;
+  const size = step.kind === "full" ? snap?.referenced : snap?.written;
+  return size === undefined || size === null ? null : BigInt(size);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ValidationError, array, boolean, checked, literal, none, object, optional, string, u64, uint, type Parser } from "./schema.ts";
+import { ValidationError, approxBytes, array, boolean, checked, literal, none, object, optional, string, u64, uint, type Parser } from "./schema.ts";
 
 function expectInvalid(parser: Parser<unknown>, input: unknown, path: string, message: string) {
   let err: unknown;
@@ -38,6 +38,9 @@ describe("scalar parsers", () => {
     ["uint from a small bigint (a 64-bit CBOR head)", uint, 255n, 255],
     ["u64 from a number", u64, 42, 42n],
     ["u64 2^64 - 1", u64, 18446744073709551615n, 18446744073709551615n],
+    ["approxBytes from a number", approxBytes, 1024, 1024],
+    ["approxBytes from a small bigint (a 64-bit CBOR head)", approxBytes, 255n, 255],
+    ["approxBytes 2^64 - 1, rounded", approxBytes, 18446744073709551615n, 2 ** 64],
     ["literal", literal("none", "value"), "value", "value"],
     ["optional absent", optional(string()), undefined, undefined],
     ["optional null", optional(string()), null, undefined],
@@ -67,6 +70,9 @@ describe("scalar parsers", () => {
     ["2^64 for a u64", u64, 2n ** 64n, '"f": expected an unsigned 64-bit integer, got bigint'],
     ["a negative u64", u64, -1n, '"f": expected an unsigned 64-bit integer, got bigint'],
     ["an unsafe number for a u64", u64, 2 ** 64, '"f": expected an unsigned 64-bit integer, got number'],
+    ["a negative approxBytes", approxBytes, -1, '"f": expected an unsigned 64-bit integer, got number'],
+    ["2^64 for approxBytes", approxBytes, 2n ** 64n, '"f": expected an unsigned 64-bit integer, got bigint'],
+    ["a string for approxBytes", approxBytes, "1", '"f": expected an unsigned 64-bit integer, got "1"'],
     ["another literal", literal("none", "value"), "octets", '"f": expected one of "none", "value", got "octets"'],
     ["a number for a literal", literal("a"), 1, '"f": expected one of "a", got number'],
     ["a long string for a literal (cut at 40)", literal("a"), "x".repeat(50), `"f": expected one of "a", got "${"x".repeat(40)}…"`],

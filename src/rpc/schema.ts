@@ -54,12 +54,19 @@ export const u64: Parser<bigint> = (v, path) => {
   return b;
 };
 
+/**
+ * A byte count that only estimates (a snapshot's `referenced`, `written`): any unsigned 64-bit
+ * integer on the wire, a number here, rounded beyond 2^53 bytes (8 PiB). A number costs a wide
+ * listing nothing; a bigint is a heap cell per value.
+ */
+export const approxBytes: Parser<number> = (v, path) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : Number(u64(v, path)));
+
+/** One of `values`; the value returned is the literal itself, not the decoded copy (a wide listing repeats them). */
 export function literal<const T extends string>(...values: T[]): Parser<T> {
   return (v, path) => {
-    if (typeof v !== "string" || !(values as string[]).includes(v)) {
-      throw new ValidationError(path, `expected one of ${values.map((x) => JSON.stringify(x)).join(", ")}, got ${describe(v)}`);
-    }
-    return v as T;
+    const known = typeof v === "string" ? (values as string[]).indexOf(v) : -1;
+    if (known < 0) throw new ValidationError(path, `expected one of ${values.map((x) => JSON.stringify(x)).join(", ")}, got ${describe(v)}`);
+    return values[known]!;
   };
 }
 

@@ -11,12 +11,19 @@ interface SortableVersion {
   readonly createtxg: bigint;
 }
 
+const UINT64_TEXT = /^[0-9]{1,20}$/;
+
 /** Decimal uint64 only: "16.0E", "-1" or "0x10" mean the wrong zfs invocation, not a number. */
 export function parseUint64(text: string, what: string): bigint {
-  if (!/^[0-9]{1,20}$/.test(text)) throw new SyntaxError(`${what} ${JSON.stringify(text)} is not an exact unsigned integer`);
+  if (!UINT64_TEXT.test(text)) throw new SyntaxError(`${what} ${JSON.stringify(text)} is not an exact unsigned integer`);
   const value = BigInt(text);
   if (value > 0xffff_ffff_ffff_ffffn) throw new RangeError(`${what} ${text} exceeds 64 bits`);
   return value;
+}
+
+/** A byte count as parseUint64 reads it, as a number (rounded beyond 2^53): sizes only estimate. */
+export function parseApproxBytes(text: string, what: string): number {
+  return UINT64_TEXT.test(text) ? Number(text) : Number(parseUint64(text, what));
 }
 
 /** Oldest first by createtxg; a bookmark before the snapshot of the same txg. */

@@ -3,9 +3,9 @@
  * zfs): the depth arguments, the lines of a listing that may miss some roots, a record from an
  * object's columns.
  */
-import { parseUint64, resumeTokenOf } from "./_parse.ts";
+import { parseApproxBytes, parseUint64, resumeTokenOf } from "./_parse.ts";
 import { ZfsError } from "./errors.ts";
-import { parseDatasetName, parseVersionName, type DatasetName } from "./names.ts";
+import { parseDatasetName, parseVersionName, versionOf, type DatasetName } from "./names.ts";
 import { runZfsLines } from "./run-lines.ts";
 import type { ZfsRunner } from "./runner.ts";
 import type { ScanTreeOptions, TreeRecord } from "./tree-types.ts";
@@ -67,6 +67,10 @@ export function makeRecord(name: string, value: (column: string) => string | und
     const text = value(column);
     return text === undefined || text === "-" ? null : parseUint64(text, column);
   };
+  const bytes = (column: string): number | null => {
+    const text = value(column);
+    return text === undefined || text === "-" ? null : parseApproxBytes(text, column);
+  };
   if (type === "filesystem" || type === "volume") {
     const changed = number(SNAPSHOTS_CHANGED);
     const token = value("receive_resume_token");
@@ -87,14 +91,16 @@ export function makeRecord(name: string, value: (column: string) => string | und
   if (type !== "snapshot" && type !== "bookmark") throw new SyntaxError(`unexpected type ${JSON.stringify(type)}`);
   const parsed = parseVersionName(name);
   if (parsed.kind !== type) throw new SyntaxError(`a ${type} named ${JSON.stringify(name)}`);
-  const version = { ...parsed, dataset: intern(parsed.dataset) as DatasetName, name: intern(parsed.name) as typeof parsed.name };
+  // Built anew from the interned parts: the parsed names are slices of the listing's line, and a
+  // slice keeps its whole line alive (JavaScriptCore shares the buffer), some 100 bytes a version.
+  const version = versionOf(intern(parsed.dataset) as DatasetName, parsed.kind, intern(parsed.name) as typeof parsed.name);
   const guid = number("guid");
   const createtxg = number("createtxg");
   const creation = number("creation");
   if (guid === null || createtxg === null || creation === null) throw new SyntaxError("missing guid, createtxg or creation");
   return {
     kind: "version",
-    version: { name: version, guid, createtxg, creation: safeNumber(creation, "creation"), referenced: type === "bookmark" ? null : number("referenced"), written: number("written") },
+    version: { name: version, guid, createtxg, creation: safeNumber(creation, "creation"), referenced: type === "bookmark" ? null : bytes("referenced"), written: bytes("written") },
   };
 }
 

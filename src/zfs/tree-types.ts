@@ -28,10 +28,10 @@ export interface TreeDataset {
 
 /** A snapshot or bookmark of the tree, with what estimates a send of it. */
 export interface TreeVersion extends ZfsVersion {
-  /** Bytes the snapshot refers to (a full stream's size, roughly); null for a bookmark. */
-  readonly referenced: bigint | null;
+  /** Bytes the snapshot refers to (a full stream's size, roughly); null for a bookmark. A number: it only estimates. */
+  readonly referenced: number | null;
   /** Bytes written since the previous snapshot (an incremental's size, roughly); null where zfs has none. */
-  readonly written: bigint | null;
+  readonly written: number | null;
 }
 
 export type TreeRecord = { readonly kind: "dataset"; readonly dataset: TreeDataset } | { readonly kind: "version"; readonly version: TreeVersion };
