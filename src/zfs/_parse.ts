@@ -23,7 +23,8 @@ export function parseUint64(text: string, what: string): bigint {
 
 /** A byte count as parseUint64 reads it, as a number (rounded beyond 2^53): sizes only estimate. */
 export function parseApproxBytes(text: string, what: string): number {
-  return UINT64_TEXT.test(text) ? Number(text) : Number(parseUint64(text, what));
+  // Up to 15 digits it is below 2^53: exact, and no bigint on the way.
+  return text.length <= 15 && UINT64_TEXT.test(text) ? Number(text) : Number(parseUint64(text, what));
 }
 
 /** Oldest first by createtxg; a bookmark before the snapshot of the same txg. */
