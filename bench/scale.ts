@@ -59,8 +59,11 @@ function config(dir: string, body: string): string {
 async function zfsFuseFigures(dir: string, zferry: string): Promise<Figure[]> {
   const fuse = await ensureZfsFuse();
   if (!fuse.ok) throw new Error(`zfs-fuse: ${fuse.reason}`);
-  await using src = await createTestPool("zfbench");
-  await using dst = await createTestPool("zfbench");
+  // Each filesystem takes some 150 KiB of metadata per copy, and the target pool holds three
+  // copies (zferry's and the two loops'): 1000 filesystems fill the default 512 MiB.
+  const size = `${512 + N}M`;
+  await using src = await createTestPool("zfbench", size);
+  await using dst = await createTestPool("zfbench", size);
   const S = src.name;
   const D = dst.name;
   await zfsCli(["create", "-o", "mountpoint=none", `${S}/w`]);

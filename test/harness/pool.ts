@@ -38,10 +38,11 @@ export function ensureZfsFuse(): Promise<ZfsFuseStatus> {
 }
 
 /**
- * Creates `<prefix>_<pid>_<n>` on a sparse 512 MiB file, with `-m none` so nothing mounts until a
- * filesystem asks for it. Also destroys pools this helper left behind in dead test processes.
+ * Creates `<prefix>_<pid>_<n>` on a sparse file of `size` (truncate's syntax; 512 MiB unless
+ * asked), with `-m none` so nothing mounts until a filesystem asks for it. Also destroys pools
+ * this helper left behind in dead test processes.
  */
-export async function createTestPool(prefix = "zft"): Promise<TestPool> {
+export async function createTestPool(prefix = "zft", size = POOL_FILE_SIZE): Promise<TestPool> {
   await destroyStalePools(prefix);
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-pool-`));
   const file = join(dir, "vdev");
@@ -49,7 +50,7 @@ export async function createTestPool(prefix = "zft"): Promise<TestPool> {
   mkdirSync(mountpoint);
   const name = `${prefix}_${process.pid}_${++poolCounter}`;
   try {
-    await sh(["truncate", "-s", POOL_FILE_SIZE, file]);
+    await sh(["truncate", "-s", size, file]);
     await sh(["zpool", "create", "-m", "none", name, file]);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
