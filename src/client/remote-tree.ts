@@ -7,6 +7,7 @@
 import { treeRecord, type TreeDatasetEntry, type TreeVersionEntry } from "../api/index.ts";
 import { RecordDecoder } from "../rpc/index.ts";
 import { ProtocolError } from "../wire/index.ts";
+import { interner } from "../zfs/index.ts";
 
 export interface RemoteTreeNode {
   readonly entry: TreeDatasetEntry;
@@ -20,8 +21,7 @@ export type RemoteTree = Map<string, RemoteTreeNode>;
 export function treeCollector(what: string): { sink: (chunk: Uint8Array) => void; done: () => RemoteTree } {
   const decoder = new RecordDecoder(what);
   const tree: RemoteTree = new Map();
-  const names = new Map<string, string>();
-  const intern = (s: string) => names.get(s) ?? (names.set(s, s), s);
+  const intern = interner();
   let record = 0;
   const sink = (chunk: Uint8Array): void => {
     for (const value of decoder.push(chunk)) {

@@ -44,6 +44,16 @@ export function resumeTokenOf(value: string): string | null {
   return value;
 }
 
+/**
+ * A `-H` line's `count` tab-separated fields.
+ * @throws SyntaxError when it has another number of fields
+ */
+export function tabFields(line: string, count: number): string[] {
+  const fields = line.split("\t");
+  if (fields.length !== count) throw new SyntaxError(`expected ${count} tab-separated fields, got ${fields.length}`);
+  return fields;
+}
+
 export function lines(out: string): string[] {
   return out.split("\n").filter((line) => line !== "");
 }
@@ -59,9 +69,3 @@ export function parseOrThrow<T>(argv: readonly string[], line: string, index: nu
   }
 }
 
-/** A ZfsError naming a line zfs printed that does not parse. */
-export function badLine(argv: readonly string[], line: string, index: number, message: string): never {
-  return parseOrThrow(argv, line, index, () => {
-    throw new SyntaxError(message);
-  });
-}

@@ -17,6 +17,7 @@ import { logger } from "../log.ts";
 import { closeQuietly, makePipe } from "../sys/pipe.ts";
 import { collectTail } from "./_tail-buffer.ts";
 import { MAX_STDERR_BYTES } from "./errors.ts";
+import { executableOf } from "./run.ts";
 
 const log = logger.withTag("zfs");
 
@@ -115,7 +116,7 @@ export function parseZstdTotals(stderr: string): number | null {
 function spawnZstd(argv: string[], stdio: { stdin: number; stdout: number }, fds: number[]): Subprocess<number, number, "pipe"> {
   const bin = zstdBin();
   try {
-    return Bun.spawn([bin, ...argv], { ...stdio, stderr: "pipe", env: { ...process.env, LC_ALL: "C" } }) as Subprocess<number, number, "pipe">;
+    return Bun.spawn([executableOf(bin), ...argv], { ...stdio, stderr: "pipe", env: { ...process.env, LC_ALL: "C" } }) as Subprocess<number, number, "pipe">;
   } catch (error) {
     for (const fd of fds) closeQuietly(fd);
     throw new Error(`Cannot start the compressor ${JSON.stringify(bin)}: ${(error as Error).message}`, { cause: error });

@@ -18,6 +18,7 @@ export { checkToken, decodeResumeToken, type ResumeTokenInfo } from "./resume-to
 export { abortResumableReceive, recvArgv, type RecvRequest } from "./recv.ts";
 export { startZfsRecv, startZfsSend, zfsChildError, type ZfsChildResult, type ZfsRecvProcess, type ZfsSendProcess } from "./stream-process.ts";
 export { PLACEHOLDER_PROPERTY, createPlaceholder, isPlaceholder, removePlaceholders } from "./placeholder.ts";
+export { interner } from "./_tree-record.ts";
 export { getProperties, inheritProperty, setProperties, type PropertyValue } from "./properties.ts";
 export { canPeekPipes, startHeldSend, type HeldSend, type SendHead } from "./send-head.ts";
 export { startSendStream, type ZfsSendStream } from "./send-stream.ts";

@@ -5,8 +5,8 @@
  */
 import { parseDatasetName, parseVersionName, type DatasetName, type VersionName } from "./names.ts";
 import { ZfsError, zfsOutputError } from "./errors.ts";
-import { PLACEHOLDER_PROPERTY } from "./placeholder.ts";
-import { compareVersions, lines, parseOrThrow, parseUint64, resumeTokenOf } from "./_parse.ts";
+import { PLACEHOLDER_PROPERTY, isPlaceholderMark } from "./placeholder.ts";
+import { compareVersions, lines, parseOrThrow, parseUint64, resumeTokenOf, tabFields } from "./_parse.ts";
 import type { ZfsRunOptions, ZfsRunner } from "./runner.ts";
 
 /** A snapshot or bookmark with the numbers replication compares. */
@@ -93,13 +93,11 @@ export async function listTree(runner: ZfsRunner, root: DatasetName, options: Zf
   const found = new Map<string, { placeholder: boolean; resumeToken: string | null }>();
   lines(out).forEach((line, i) =>
     parseOrThrow(argv, line, i, () => {
-      const fields = line.split("\t");
-      if (fields.length !== 4) throw new SyntaxError(`expected 4 tab-separated fields, got ${fields.length}`);
-      const [name, property, value, source] = fields as [string, string, string, string];
+      const [name, property, value, source] = tabFields(line, 4) as [string, string, string, string];
       if (name.includes("@") || name.includes("#")) return;
       const entry = found.get(name) ?? { placeholder: false, resumeToken: null };
       found.set(name, entry);
-      if (property === PLACEHOLDER_PROPERTY) entry.placeholder = value === "on" && source === "local";
+      if (property === PLACEHOLDER_PROPERTY) entry.placeholder = isPlaceholderMark({ value, source });
       else if (property === "receive_resume_token") entry.resumeToken = resumeTokenOf(value);
     }),
   );
@@ -114,9 +112,7 @@ export async function listTree(runner: ZfsRunner, root: DatasetName, options: Zf
 export function parseVersionList(out: string, dataset: DatasetName, argv: readonly string[] = []): ZfsVersion[] {
   return lines(out).map((line, i) =>
     parseOrThrow(argv, line, i, () => {
-      const fields = line.split("\t");
-      if (fields.length !== 4) throw new SyntaxError(`expected 4 tab-separated fields, got ${fields.length}`);
-      const [name, guid, createtxg, creation] = fields as [string, string, string, string];
+      const [name, guid, createtxg, creation] = tabFields(line, 4) as [string, string, string, string];
       return makeVersion(dataset, name, { guid, createtxg, creation });
     }),
   );
@@ -131,9 +127,7 @@ export function parseVersionGet(out: string, dataset: DatasetName, argv: readonl
   const props = new Map<string, Record<string, string>>();
   lines(out).forEach((line, i) =>
     parseOrThrow(argv, line, i, () => {
-      const fields = line.split("\t");
-      if (fields.length !== 3) throw new SyntaxError(`expected 3 tab-separated fields, got ${fields.length}`);
-      const [name, property, value] = fields as [string, string, string];
+      const [name, property, value] = tabFields(line, 3) as [string, string, string];
       let entry = props.get(name);
       if (!entry) props.set(name, (entry = {}));
       entry[property] = value;

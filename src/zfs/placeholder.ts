@@ -21,8 +21,12 @@ export async function createPlaceholder(runner: ZfsRunner, dataset: DatasetName,
 
 /** Whether `dataset` itself is a placeholder (the property set on it, not inherited). */
 export async function isPlaceholder(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions = {}): Promise<boolean> {
-  const value = (await getProperties(runner, dataset, { ...options, properties: [PLACEHOLDER_PROPERTY] })).get(PLACEHOLDER_PROPERTY);
-  return value?.value === "on" && value.source === "local";
+  return isPlaceholderMark((await getProperties(runner, dataset, { ...options, properties: [PLACEHOLDER_PROPERTY] })).get(PLACEHOLDER_PROPERTY));
+}
+
+/** Whether a listed zferry:placeholder value marks its dataset itself (set on it, not inherited). */
+export function isPlaceholderMark(mark: { readonly value: string; readonly source: string } | undefined): boolean {
+  return mark?.value === "on" && mark.source === "local";
 }
 
 

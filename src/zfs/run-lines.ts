@@ -5,7 +5,7 @@
 import { logger } from "../log.ts";
 import { collectTail } from "./_tail-buffer.ts";
 import { MAX_STDERR_BYTES, ZfsNotFoundError, describeArgv, zfsExitError } from "./errors.ts";
-import { DEFAULT_ZFS_BIN, isSpawnNotFound, type RunZfsOptions } from "./run.ts";
+import { DEFAULT_ZFS_BIN, executableOf, isSpawnNotFound, type RunZfsOptions } from "./run.ts";
 
 const log = logger.withTag("zfs");
 
@@ -21,7 +21,7 @@ export async function* runZfsLines(argv: readonly string[], options: Omit<RunZfs
   log.debug(`run: ${bin} ${argv.join(" ")}`);
   let proc;
   try {
-    proc = Bun.spawn([bin, ...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, LC_ALL: "C" } });
+    proc = Bun.spawn([executableOf(bin), ...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, LC_ALL: "C" } });
   } catch (error) {
     if (isSpawnNotFound(error)) throw new ZfsNotFoundError(bin, error);
     throw error;

@@ -4,10 +4,10 @@
  * too; a listing of datasets alone lists their names first (`zfs list -t filesystem,volume`) and
  * asks `zfs get` for those by name.
  */
-import { badLine, parseOrThrow } from "./_parse.ts";
+import { parseOrThrow, tabFields } from "./_parse.ts";
 import { datasetFilter, depthArgs, interner, listingLines, makeRecord } from "./_tree-record.ts";
 import { parseDatasetName, type DatasetName } from "./names.ts";
-import { PLACEHOLDER_PROPERTY } from "./placeholder.ts";
+import { PLACEHOLDER_PROPERTY, isPlaceholderMark } from "./placeholder.ts";
 import type { ZfsRunner } from "./runner.ts";
 import type { ScanTreeOptions, TreeRecord } from "./tree-types.ts";
 
@@ -43,32 +43,28 @@ async function* scanGet(runner: ZfsRunner, roots: readonly DatasetName[], option
   let values = new Map<string, { value: string; source: string }>();
   const intern = interner();
   let index = 0;
-  const flush = (): TreeRecord =>
-    parseOrThrow(argv, current!, index, () => {
+  /** The object gathered so far, or null where this listing leaves it out. */
+  const flush = (): TreeRecord | null => {
+    const record = parseOrThrow(argv, current!, index, (): TreeRecord => {
       const got = values;
       const record = makeRecord(current!, (p) => got.get(p)?.value, intern);
       if (record.kind !== "dataset") return record;
       const mark = got.get(PLACEHOLDER_PROPERTY);
-      const placeholder = (options.placeholders ?? false) && mark?.value === "on" && mark.source === "local";
+      const placeholder = (options.placeholders ?? false) && isPlaceholderMark(mark);
       return { kind: "dataset", dataset: { ...record.dataset, placeholder, ...(options.properties ? { properties: got } : {}) } };
     });
+    return (record.kind === "dataset" ? keep(record.dataset.name) : options.versions !== false) ? record : null;
+  };
   for await (const line of listingLines(runner, argv, roots, options)) {
-    index++;
-    const fields = line.split("\t");
-    if (fields.length !== 4) badLine(argv, line, index - 1, `expected 4 tab-separated fields, got ${fields.length}`);
-    const [name, property, value, source] = fields as [string, string, string, string];
+    const [name, property, value, source] = parseOrThrow(argv, line, index++, () => tabFields(line, 4)) as [string, string, string, string];
     if (name !== current) {
-      if (current !== null) {
-        const record = flush();
-        if (record.kind === "dataset" ? keep(record.dataset.name) : options.versions !== false) yield record;
-      }
+      const record = current === null ? null : flush();
+      if (record) yield record;
       current = name;
       values = new Map();
     }
     values.set(property, { value, source });
   }
-  if (current !== null) {
-    const record = flush();
-    if (record.kind === "dataset" ? keep(record.dataset.name) : options.versions !== false) yield record;
-  }
+  const last = current === null ? null : flush();
+  if (last) yield last;
 }

@@ -10,11 +10,11 @@
  *
  * Records are yielded as zfs prints them; nothing holds the whole listing.
  */
-import { badLine, compareVersions, parseOrThrow } from "./_parse.ts";
+import { compareVersions, parseOrThrow, tabFields } from "./_parse.ts";
 import { SNAPSHOTS_CHANGED, datasetFilter, depthArgs, interner, listingLines, makeRecord } from "./_tree-record.ts";
 import { ZfsError } from "./errors.ts";
 import type { DatasetName } from "./names.ts";
-import { PLACEHOLDER_PROPERTY } from "./placeholder.ts";
+import { PLACEHOLDER_PROPERTY, isPlaceholderMark } from "./placeholder.ts";
 import type { ZfsRunner } from "./runner.ts";
 import { scanViaGet } from "./tree-listing-get.ts";
 import type { ScanTreeOptions, TreeNode, TreeRecord, TreeVersion } from "./tree-types.ts";
@@ -89,7 +89,7 @@ async function* scanParsable(
         }
         const set = (await local).get(record.dataset.name);
         const mark = set?.get(PLACEHOLDER_PROPERTY);
-        const placeholder = (options.placeholders ?? false) && mark?.value === "on" && mark.source === "local";
+        const placeholder = (options.placeholders ?? false) && isPlaceholderMark(mark);
         yield { kind: "dataset", dataset: { ...record.dataset, placeholder, ...(wanted.length > 0 ? { properties: withUnset(set, wanted) } : {}) } };
       } else yield record;
     }
@@ -105,8 +105,7 @@ async function* scanParsable(
 }
 
 function parseListLine(line: string, columns: ReadonlyMap<string, number>, intern: (s: string) => string): TreeRecord {
-  const fields = line.split("\t");
-  if (fields.length !== columns.size) throw new SyntaxError(`expected ${columns.size} tab-separated fields, got ${fields.length}`);
+  const fields = tabFields(line, columns.size);
   const value = (column: string): string | undefined => {
     const i = columns.get(column);
     return i === undefined ? undefined : fields[i];
@@ -129,9 +128,7 @@ async function localProperties(runner: ZfsRunner, roots: readonly DatasetName[],
   const out = new Map<string, PropertyValues>();
   let i = 0;
   for await (const line of listingLines(runner, argv, roots, options)) {
-    const fields = line.split("\t");
-    if (fields.length !== 4) badLine(argv, line, i, `expected 4 tab-separated fields, got ${fields.length}`);
-    const [name, property, value, source] = fields as [string, string, string, string];
+    const [name, property, value, source] = parseOrThrow(argv, line, i, () => tabFields(line, 4)) as [string, string, string, string];
     let set = out.get(name);
     if (!set) out.set(name, (set = new Map()));
     set.set(property, { value, source });
