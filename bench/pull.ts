@@ -143,19 +143,19 @@ export async function pullSshFigures(bytes = benchBytes()): Promise<Figure[]> {
   }
 }
 
-/** Peak RSS (MiB) of the pull client and its local stdinserver while pulling `bytes`. */
-async function peakRss(bytes: number, env: Record<string, string> = {}): Promise<{ client: number; server: number; seconds: number }> {
+/** Peak RSS (MiB) of the pull job's process, which serves its local stdinserver inside it, while pulling `bytes`. */
+async function peakRss(bytes: number, env: Record<string, string> = {}): Promise<{ job: number; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), "zferry-bench-"));
   const pair = freshPair(dir, bytes, `{ type = "local", identity = "bench" }`, env);
   const t0 = performance.now();
   const proc = Bun.spawn([BUN, `${REPO}/src/cli.ts`, "pull", "bench", "--config", pair.client.config], { stdout: "ignore", stderr: "pipe" });
-  const sampler = sampleRss((cmd) => (!cmd.includes(pair.client.config) && !cmd.includes("stdinserver\0bench") ? null : cmd.includes("stdinserver") ? "server" : cmd.includes("\0pull\0") ? "client" : null));
+  const sampler = sampleRss((cmd) => (cmd.includes(pair.client.config) && cmd.includes("\0pull\0") ? "job" : null));
   const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-  const { client = 0, server = 0 } = sampler.stop();
+  const { job = 0 } = sampler.stop();
   dispose(pair);
   rmSync(dir, { recursive: true, force: true });
   if (code !== 0) throw new Error(`pull failed: ${err.slice(-1000)}`);
-  return { client, server, seconds: (performance.now() - t0) / 1000 };
+  return { job, seconds: (performance.now() - t0) / 1000 };
 }
 
 export async function memoryFigures(): Promise<string[]> {
@@ -171,7 +171,7 @@ export async function memoryFigures(): Promise<string[]> {
     [`${throttled >> 20} MiB, receiver throttled to 100 MB/s`, throttled, { FAKE_ZFS_RECV_RATE: "100000000" }],
   ] as const) {
     const r = await peakRss(bytes, env);
-    lines.push(`| peak RSS, pull ${label} | client ${r.client.toFixed(0)} MiB | server ${r.server.toFixed(0)} MiB | ${(bytes / GIB / r.seconds).toFixed(2)} GiB/s |`);
+    lines.push(`| peak RSS, pull ${label} | ${r.job.toFixed(0)} MiB | ${(bytes / GIB / r.seconds).toFixed(2)} GiB/s |`);
   }
   return lines;
 }
@@ -180,6 +180,6 @@ if (import.meta.main) {
   printHeader("Pull through stdinserver (fake zfs source and sink)");
   printFigure(await pullLocalFigure());
   for (const f of await pullSshFigures()) printFigure(f);
-  process.stdout.write("\n| memory | client | server | rate |\n|---|---|---|---|\n");
+  process.stdout.write("\n| memory | the job's process (client and local stdinserver) | rate |\n|---|---|---|\n");
   for (const line of await memoryFigures()) process.stdout.write(`${line}\n`);
 }

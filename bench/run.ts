@@ -39,5 +39,5 @@ for (const f of await relayFigures()) printFigure(f);
 printFigure(await pullLocalFigure());
 for (const f of await pullSshFigures()) printFigure(f);
 for (const f of await startFigures()) printFigure(f);
-process.stdout.write("\n| memory | client | server | rate |\n|---|---|---|---|\n");
+process.stdout.write("\n| memory | the job's process (client and local stdinserver) | rate |\n|---|---|---|\n");
 for (const line of await memoryFigures()) process.stdout.write(`${line}\n`);

@@ -175,20 +175,22 @@ async function fakeFigure(dir: string, zferry: string): Promise<string> {
   }
   writeFileSync(fake.statePath, JSON.stringify(state));
   const file = config(dir, `[zfs]\nbin = ${JSON.stringify(fake.bin)}\n[clients.b]\nfilesystems = { "tank<" = true }\n[jobs.p]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "backup/pull"\n`);
-  const runs: { seconds: number; client: number; server: number }[] = [];
+  const runs: { seconds: number; job: number }[] = [];
   for (let i = 0; i < 4; i++) {
     const t0 = performance.now();
     const proc = Bun.spawn([zferry, "pull", "p", "--config", file], { stdout: "pipe", stderr: "pipe" });
-    const sampler = sampleRss((cmd) => (!cmd.includes(file) ? null : cmd.includes("\0stdinserver\0") ? "server" : cmd.includes("\0pull\0") ? "client" : null));
+    // Local connect serves the stdinserver inside the job's process: one process holds both ends.
+    const sampler = sampleRss((cmd) => (cmd.includes(file) && cmd.includes("\0pull\0") ? "job" : null));
     const [out, err, code] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
-    const { client = 0, server = 0 } = sampler.stop();
-    runs.push({ seconds: (performance.now() - t0) / 1000, client, server });
+    const { job = 0 } = sampler.stop();
+    runs.push({ seconds: (performance.now() - t0) / 1000, job });
     if (code !== 0 || !out.includes(`${FAKE_FS} up to date`)) throw new Error(`fake no-op failed (${code}): ${err.slice(-500)}${out.slice(-500)}`);
   }
   const [cold, ...warm] = runs;
-  const peak = (rs: typeof runs, k: "client" | "server") => Math.max(...rs.map((r) => r[k])).toFixed(0);
+  const peak = (rs: typeof runs) => Math.max(...rs.map((r) => r.job)).toFixed(0);
   return (
-    `fake zfs, no-op of ${FAKE_FS} filesystems × ${FAKE_SNAPS} snapshots: first run (lists every snapshot) ${cold!.seconds.toFixed(2)} s, client ${peak([cold!], "client")} MiB, server ${peak([cold!], "server")} MiB; ` +
-    `with the unchanged marks ${median(warm.map((r) => r.seconds)).toFixed(2)} s (median of ${warm.length}; ${warm.map((r) => r.seconds.toFixed(2)).join(", ")}), client ${peak(warm, "client")} MiB, server ${peak(warm, "server")} MiB (peak RSS)`
+    `fake zfs, no-op of ${FAKE_FS} filesystems × ${FAKE_SNAPS} snapshots: first run (lists every snapshot) ${cold!.seconds.toFixed(2)} s, ${peak([cold!])} MiB; ` +
+    `with the unchanged marks ${median(warm.map((r) => r.seconds)).toFixed(2)} s (median of ${warm.length}; ${warm.map((r) => r.seconds.toFixed(2)).join(", ")}), ${peak(warm)} MiB ` +
+    `(peak RSS of the job's process, client and its local stdinserver)`
   );
 }

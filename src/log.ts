@@ -30,6 +30,18 @@ export const logger: ConsolaInstance = createConsola({
 });
 
 /**
+ * A logger whose every entry is written at debug level, tagged `tag`: a server run inside the
+ * client's process speaks as a spawned one's stderr did (which the client logs at debug), so its
+ * per-call lines do not fill the client's terminal.
+ */
+export function debugOnlyLogger(tag: string): ConsolaInstance {
+  return createConsola({
+    level: LEVELS.debug,
+    reporters: [{ log: (entry) => report({ ...entry, level: LEVELS.debug, type: "debug" }) }],
+  }).withTag(tag);
+}
+
+/**
  * Points all logging at a level and a target: a file path (appended to) or stderr when omitted.
  * @throws Error when the log file cannot be opened
  */

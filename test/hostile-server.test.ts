@@ -15,7 +15,7 @@ import { logger } from "../src/log.ts";
 import { EndpointRegistry, RpcClient, RpcConnection, defineEndpoint, schema, serve, type OctetProducer } from "../src/rpc/index.ts";
 import { CONFINED_POLICY, ZfsRunner, parseDatasetName, startSendStream } from "../src/zfs/index.ts";
 import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
-import { closePipeReadEnds, pipePair } from "./helpers/pipe-pair.ts";
+import { pipeDuplexPair } from "../src/transport/index.ts";
 import { patternStream } from "./helpers/test-endpoints.ts";
 
 const log = logger.withTag("test");
@@ -49,7 +49,7 @@ async function pullFromHostile(answer: Answer, step: Step) {
   const f = fake!;
   const runner = new ZfsRunner({ bin: f.bin });
   const caps = await runner.capabilities();
-  const [c, s] = pipePair();
+  const [c, s] = pipeDuplexPair(["pipe A", "pipe B"]);
   const [clientConn, serverConn] = await Promise.all([RpcConnection.open(c, { software: "zferry/test" }), RpcConnection.open(s, { software: "hostile/1" })]);
   const served = serve(serverConn, hostileEndpoints(f.bin, answer), { log }).finally(() => serverConn.close());
   const remote = new RemoteSession(new RpcClient(clientConn));
@@ -63,7 +63,6 @@ async function pullFromHostile(answer: Answer, step: Step) {
   } finally {
     await remote.close();
     await served;
-    closePipeReadEnds(c, s);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * One run of a job at a time, and one writer per dataset tree, as cron would trigger them: the CLI
- * as subprocesses, local connect (the job spawns `zferry stdinserver` with the same config), and
+ * as subprocesses, local connect (the job serves its stdinserver inside its own process), and
  * the fake OpenZFS `zfs` on both sides with a slow receiver (FAKE_ZFS_RECV_RATE), which holds the
  * first run in flight for seconds, deterministically.
  *
@@ -128,10 +128,11 @@ describe("one run of a job at a time", () => {
     fake.setEnv({ FAKE_ZFS_SEND_BYTES: String(64 << 20) });
     const first = start(["pull", "p", "--config", file]);
     await receiving(fake);
-    // Its zfs receive and its local stdinserver (and that one's zfs send) opened no lock file:
-    // the locks are close-on-exec, so nothing can outlive the run that took them.
+    // Its zfs receive and the zfs send of its local stdinserver (which serves inside the run)
+    // opened no lock file: the locks are close-on-exec, so nothing can outlive the run that took them.
     const children = descendantsOf(first.pid);
-    expect(children.length).toBeGreaterThanOrEqual(3);
+    expect(children.length).toBeGreaterThanOrEqual(2);
+    expect(children.filter((pid) => commandOf(pid).includes("stdinserver"))).toEqual([]);
     expect(children.flatMap((pid) => openFilesOf(pid)).filter((path) => path.startsWith(locks))).toEqual([]);
     expect(openFilesOf(first.pid).filter((path) => path.startsWith(locks)).sort()).toEqual([`${locks}/dataset.backup%2Fpull.lock`, `${locks}/dataset.backup.lock`, `${locks}/job.p.lock`]);
 
@@ -215,8 +216,8 @@ describe("stdinserver: one receive per dataset", () => {
           "nothing was changed, try again when that is done \\[request [0-9a-f]{12}\\]\nzferry: push push2: 1 filesystem failed\n$",
       ),
     );
-    // The holder is the first push's stdinserver (a child of the first run), not the first run itself.
-    expect(parentOf(Number(server))).toBe(first.pid);
+    // The holder is the first push's local stdinserver, which serves inside the first run.
+    expect(Number(server)).toBe(first.pid);
     expect(second.stdout).toContain("push push2: 1 filesystem: 0 done, 0 up to date, 0 skipped, 1 failed");
     expect(fake.calls().filter((argv) => argv[0] === "receive")).toHaveLength(1);
 
@@ -265,6 +266,14 @@ function openFilesOf(pid: number): string[] {
     });
   } catch {
     return [];
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "";
   }
 }
 

@@ -100,7 +100,7 @@ test.each([
   ["rpc/codec.ts", "wire/index.ts", false, null],
   ["wire/pump.ts", "sys/libc.ts", false, null],
   ["zfs/run.ts", "log.ts", false, null],
-  ["rpc/x.test.ts", "../test/helpers/pipe-pair.ts", false, null],
+  ["rpc/x.test.ts", "../test/helpers/local-job.ts", false, null],
   ["cli.ts", "commands/pull.ts", true, null],
   ["wire/frame.ts", "rpc/index.ts", false, "src/wire/frame.ts imports src/rpc/index.ts (wire → rpc goes up)"],
   ["log.ts", "transport/index.ts", false, "src/log.ts imports src/transport/index.ts (log.ts → transport goes up)"],
@@ -108,7 +108,7 @@ test.each([
   ["server/a.ts", "client/index.ts", false, "src/server/a.ts imports src/client/index.ts (server → client: same rank, neither imports the other)"],
   ["rpc/connection.ts", "wire/frame.ts", false, "src/rpc/connection.ts imports src/wire/frame.ts (wire only through src/wire/index.ts)"],
   ["cli.ts", "commands/pull.ts", false, "src/cli.ts imports src/commands/pull.ts (commands only through src/commands/index.ts)"],
-  ["rpc/x.ts", "../test/helpers/pipe-pair.ts", false, "src/rpc/x.ts imports test/helpers/pipe-pair.ts (outside src/)"],
+  ["rpc/x.ts", "../test/helpers/local-job.ts", false, "src/rpc/x.ts imports test/helpers/local-job.ts (outside src/)"],
   ["extra/a.ts", "wire/index.ts", false, "src/extra/a.ts imports src/wire/index.ts (extra not in the layer list)"],
 ] as [string, string, boolean, string | null][])("edgeViolation: src/%s importing src/%s (lazy: %p)", (file, target, lazy, expected) => {
   expect(edgeViolation(file, target, lazy)).toBe(expected);

@@ -15,7 +15,7 @@ import { ChildRegistry, aclForIdentity } from "../src/server/index.ts";
 import { ZfsRunner } from "../src/zfs/index.ts";
 import type { FakeDataset, FakeState } from "./fake-zfs/state.ts";
 import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
-import { closePipeReadEnds, pipePair } from "./helpers/pipe-pair.ts";
+import { pipeDuplexPair } from "../src/transport/index.ts";
 
 const log = logger.withTag("test");
 let fake: FakeZfs | null = null;
@@ -27,7 +27,7 @@ afterEach(() => {
 /** A server for identity b1 with `client` as its [clients.b1], and a client, over two pipes. */
 async function session(f: FakeZfs, client: Record<string, unknown>) {
   const config = parseConfig({ zfs: { bin: f.bin }, clients: { b1: client } }, "test.toml");
-  const [c, s] = pipePair();
+  const [c, s] = pipeDuplexPair(["pipe A", "pipe B"]);
   const [clientConn, serverConn] = await Promise.all([
     RpcConnection.open(c, { software: "zferry/test", idleTimeoutMs: 60_000 }),
     RpcConnection.open(s, { software: "zferry/test", idleTimeoutMs: 60_000 }),
@@ -43,7 +43,6 @@ async function session(f: FakeZfs, client: Record<string, unknown>) {
       await remote.close();
       await served;
       await children.killAll();
-      closePipeReadEnds(c, s);
     },
   };
 }

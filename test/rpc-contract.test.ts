@@ -5,8 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { logger } from "../src/log.ts";
 import { RpcClient, RpcConnection, RpcError, StreamError, serve, type OctetProducer } from "../src/rpc/index.ts";
-import { memoryPair, spawnChildDuplex, type Duplex } from "../src/transport/index.ts";
-import { pipePair } from "./helpers/pipe-pair.ts";
+import { memoryPair, pipeDuplexPair, spawnChildDuplex, type Duplex } from "../src/transport/index.ts";
 import { patternChunk, patternStream, sha256, testRegistry } from "./helpers/test-endpoints.ts";
 
 interface Harness {
@@ -37,7 +36,7 @@ async function childProcess(): Promise<Harness> {
 const CONNECTIONS: [string, () => Promise<Harness>][] = [
   ["memory pair", () => inProcess(memoryPair())],
   ["memory pair split into 1..7 byte chunks", () => inProcess(memoryPair({ split: randomSplit(7) }))],
-  ["OS pipes in process", () => inProcess(pipePair())],
+  ["OS pipes in process", () => inProcess(pipeDuplexPair(["pipe A", "pipe B"]))],
   ["child process over stdio", childProcess],
 ];
 

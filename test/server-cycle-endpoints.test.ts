@@ -11,7 +11,7 @@ import { serverEndpoints } from "../src/server/endpoints/index.ts";
 import { ChildRegistry, aclForIdentity } from "../src/server/index.ts";
 import { ZfsRunner } from "../src/zfs/index.ts";
 import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
-import { closePipeReadEnds, pipePair } from "./helpers/pipe-pair.ts";
+import { pipeDuplexPair } from "../src/transport/index.ts";
 
 const log = logger.withTag("test");
 const S1 = "zferry_20261201T100000Z";
@@ -34,7 +34,7 @@ async function session(identity: "b1" | "b2" | "b3"): Promise<RpcClient & AsyncD
     },
     "test.toml",
   );
-  const [c, s] = pipePair();
+  const [c, s] = pipeDuplexPair(["pipe A", "pipe B"]);
   const [clientConn, serverConn] = await Promise.all([
     RpcConnection.open(c, { software: "zferry/test", idleTimeoutMs: 20_000 }),
     RpcConnection.open(s, { software: "zferry/test", idleTimeoutMs: 20_000 }),
@@ -48,7 +48,6 @@ async function session(identity: "b1" | "b2" | "b3"): Promise<RpcClient & AsyncD
     await clientConn.close();
     await served;
     await children.killAll();
-    closePipeReadEnds(c, s);
   };
   return client;
 }

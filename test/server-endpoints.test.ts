@@ -13,7 +13,7 @@ import { serverEndpoints } from "../src/server/endpoints/index.ts";
 import { ChildRegistry, aclForIdentity } from "../src/server/index.ts";
 import { ZfsRunner, parseDatasetName, startSendStream, type ZfsCapabilities } from "../src/zfs/index.ts";
 import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
-import { closePipeReadEnds, pipePair } from "./helpers/pipe-pair.ts";
+import { pipeDuplexPair } from "../src/transport/index.ts";
 import { patternStream } from "./helpers/test-endpoints.ts";
 
 const log = logger.withTag("test");
@@ -38,7 +38,7 @@ async function session(caps: Partial<ZfsCapabilities> = {}): Promise<Session> {
     { zfs: { bin: fake.bin }, clients: { backup1: { filesystems: { "tank/a<": true }, receive_root: "tank/sink" } } },
     "test.toml",
   );
-  const [c, s] = pipePair();
+  const [c, s] = pipeDuplexPair(["pipe A", "pipe B"]);
   const [clientConn, serverConn] = await Promise.all([
     RpcConnection.open(c, { software: "zferry/test", idleTimeoutMs: 20_000 }),
     RpcConnection.open(s, { software: "zferry/test", idleTimeoutMs: 20_000 }),
@@ -56,7 +56,6 @@ async function session(caps: Partial<ZfsCapabilities> = {}): Promise<Session> {
       await remote.close();
       await served;
       await children.killAll();
-      closePipeReadEnds(c, s);
     },
   };
 }

@@ -1,11 +1,13 @@
 /**
- * Reaching a stdinserver: over `ssh` (argv built here, never through a shell) or by spawning a
- * local `zferry stdinserver IDENTITY` with the same config.
+ * Reaching a stdinserver: over `ssh` (argv built here, never through a shell), or for
+ * `connect = { type = "local" }` one served inside this process (`useLocalServer`; the commands
+ * layer provides it, as the client never imports the server) or, without one, a spawned
+ * `zferry stdinserver IDENTITY` with the same config.
  */
 import type { Config, ConnectConfig, SshConnectConfig } from "../config/index.ts";
 import { ProtocolError } from "../wire/index.ts";
 import { RpcConnection } from "../rpc/index.ts";
-import { spawnChildDuplex, type ChildDuplex } from "../transport/index.ts";
+import { spawnChildDuplex, type Duplex } from "../transport/index.ts";
 import { SOFTWARE } from "../version.ts";
 
 /** `ssh -T -o BatchMode=yes -p PORT [-i KEY] [-o OPT]… USER@HOST` */
@@ -25,9 +27,31 @@ export function localServerArgv(identity: string, configFile: string): string[] 
   return [...self, "stdinserver", identity, "--config", configFile];
 }
 
+/** The connection to a stdinserver, and how its server side ended (its exit code). */
+export interface ServerDuplex extends Duplex {
+  readonly exited: Promise<number>;
+}
+
+/**
+ * Serves `identity` of `config` inside this process; the result is the client's end.
+ * @throws Error when the identity cannot be served (the message says why)
+ */
+export type LocalServer = (config: Config, identity: string) => ServerDuplex;
+
+let localServer: LocalServer | null = null;
+
+/**
+ * Local connect serves its stdinserver inside this process from now on (null: spawns one again).
+ * A separate process would only add its start, its own zfs probe and a second copy of every
+ * frame: it runs as the same user with the same config, so it guards nothing more.
+ */
+export function useLocalServer(serve: LocalServer | null): void {
+  localServer = serve;
+}
+
 export interface Connected {
   readonly conn: RpcConnection;
-  readonly child: ChildDuplex;
+  readonly child: ServerDuplex;
   readonly label: string;
 }
 
@@ -36,9 +60,17 @@ export interface Connected {
  * @throws Error with a one-line explanation that says what to fix (ssh's own message included)
  */
 export async function connect(config: Config, target: ConnectConfig, options: { idleTimeoutMs?: number; sshOptions?: readonly string[] } = {}): Promise<Connected> {
-  const argv = target.type === "ssh" ? sshArgv(target, options.sshOptions) : localServerArgv(target.identity, config.file);
   const label = target.type === "ssh" ? `ssh ${target.user}@${target.host}:${target.port}` : `local stdinserver ${target.identity}`;
-  const child = spawnChildDuplex(argv, { label });
+  let child: ServerDuplex;
+  if (target.type === "local" && localServer) {
+    try {
+      child = localServer(config, target.identity);
+    } catch (err) {
+      throw new Error(`Cannot connect to ${label}: ${(err as Error).message}`, { cause: err });
+    }
+  } else {
+    child = spawnChildDuplex(target.type === "ssh" ? sshArgv(target, options.sshOptions) : localServerArgv(target.identity, config.file), { label });
+  }
   try {
     const conn = await RpcConnection.open(child, {
       software: SOFTWARE,
@@ -56,7 +88,7 @@ export async function connect(config: Config, target: ConnectConfig, options: { 
 /** ssh exits 255 for its own failures (refused, unknown host, authentication), else with the remote command's status. */
 const SSH_FAILED = 255;
 
-function explain(err: Error, child: ChildDuplex, sshExit: number | null): string {
+function explain(err: Error, child: ServerDuplex, sshExit: number | null): string {
   const stderr = child.diagnostics?.().split("\n").filter((l) => l.trim()).slice(-3).join(" / ") ?? "";
   if (sshExit === SSH_FAILED) return `ssh failed: ${stderr || "no message"}`;
   if (err instanceof ProtocolError && err.message.includes("does not speak zferry")) {

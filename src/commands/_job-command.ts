@@ -4,9 +4,10 @@
  * and what a later snapshot/prune cycle extends).
  */
 import { defineCommand } from "citty";
-import { findJob, lockJob, runJobOnTerminal, type JobKind } from "../client/index.ts";
+import { findJob, lockJob, runJobOnTerminal, useLocalServer, type JobKind } from "../client/index.ts";
 import { loadConfig } from "../config/index.ts";
 import { configureLogging } from "../log.ts";
+import { serveInProcess } from "../server/index.ts";
 import { BusyError, UsageError } from "./errors.ts";
 
 export function jobCommand(name: "pull" | "push" | "run", description: string) {
@@ -32,6 +33,7 @@ export function jobCommand(name: "pull" | "push" | "run", description: string) {
       const lock = dryRun ? null : lockJob(config, job);
       if (lock && "busy" in lock) throw new BusyError(`${type} ${job.name}: not started: ${lock.busy}`);
       using _held = lock;
+      useLocalServer(serveInProcess);
       const failed = await runJobOnTerminal(config, job, { dryRun, json: args.json });
       // Exit 1 without a stack (cli.ts); the reasons are already printed, one line per filesystem.
       if (failed > 0) throw new Error(`${type} ${job.name}: ${failed} filesystem${failed === 1 ? "" : "s"} ${dryRun ? "cannot be replicated" : "failed"}`);

@@ -94,7 +94,7 @@ export interface SshConnectConfig {
   readonly handshakeTimeoutMs: number;
 }
 
-/** Spawns `zferry stdinserver IDENTITY` with the same config file: both ends on one machine. */
+/** Both ends on one machine: the job serves IDENTITY of the same config inside its own process. */
 export interface LocalConnectConfig {
   readonly type: "local";
   readonly identity: string;

@@ -4,4 +4,5 @@
  */
 export { Acl, UnknownIdentityError, aclForIdentity } from "./acl.ts";
 export { ChildRegistry } from "./child-registry.ts";
+export { serveInProcess } from "./in-process.ts";
 export { prepareServer, runStdinServer, type PreparedServer, type StdinServerOptions } from "./stdinserver.ts";

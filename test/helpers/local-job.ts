@@ -1,6 +1,6 @@
 /**
  * A machine with both ends of a job: the fake OpenZFS `zfs` (one state for "server" and "client"),
- * a config whose jobs connect locally (the job spawns `zferry stdinserver b1` with the same file),
+ * a config whose jobs connect locally (the job serves identity b1 inside its own process),
  * its own lock directory, and the CLI run as a subprocess, as cron or a timer would run it.
  *
  *     using machine = localJobMachine({ datasets: ["tank/src@s1", "backup/pull"], extra: "[metrics]\n…" });
@@ -24,8 +24,8 @@ export interface LocalJobMachine extends Disposable {
   /** The config file (`--config` is added by `zferry`). */
   readonly file: string;
   readonly locks: string;
-  /** Runs `zferry ARGS --config FILE` to the end. */
-  zferry(args: readonly string[]): Promise<CliRun>;
+  /** Runs `zferry ARGS --config FILE` to the end, with `env` added to this process's environment. */
+  zferry(args: readonly string[], env?: Record<string, string>): Promise<CliRun>;
 }
 
 /**
@@ -51,10 +51,10 @@ export function localJobMachine(options: { datasets: string[]; extra?: string; e
     fake,
     file,
     locks,
-    async zferry(args) {
+    async zferry(args, env = {}) {
       // The lock directory comes from the config: the preload's variable is dropped.
       const { ZFERRY_LOCK_DIR: _, ...inherited } = process.env;
-      await using proc = Bun.spawn([process.execPath, CLI, ...args, "--config", file], { stdout: "pipe", stderr: "pipe", env: { ...inherited, NO_COLOR: "1" } });
+      await using proc = Bun.spawn([process.execPath, CLI, ...args, "--config", file], { stdout: "pipe", stderr: "pipe", env: { ...inherited, NO_COLOR: "1", ...env } });
       const [stdout, stderr, exitCode] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
       return { exitCode, stdout, stderr };
     },

@@ -1,0 +1,39 @@
+/**
+ * A stdinserver session inside the client's own process, for `connect = { type = "local" }`: the
+ * same ACL, endpoints and wire as `zferry stdinserver IDENTITY`, over two kernel pipes
+ * (transport/pipe-pair.ts) instead of a child's stdin/stdout.
+ */
+import type { Config } from "../config/index.ts";
+import { debugOnlyLogger } from "../log.ts";
+import { pipeDuplexPair, type Duplex } from "../transport/index.ts";
+import { SOFTWARE } from "../version.ts";
+import { ChildRegistry } from "./child-registry.ts";
+import { prepareServer, runStdinServer } from "./stdinserver.ts";
+
+/**
+ * Starts serving `identity` and returns the client's end; `exited` settles with the session's
+ * exit code once the session is over and its zfs children are reaped.
+ * @throws UnknownIdentityError when the config has no such client
+ */
+export function serveInProcess(config: Config, identity: string): Duplex & { readonly exited: Promise<number> } {
+  const prepared = prepareServer(config, identity);
+  const label = `local stdinserver ${identity}`;
+  const log = debugOnlyLogger(label);
+  const [client, server] = pipeDuplexPair([label, "in-process"]);
+  const exited = runStdinServer({ config, identity, prepared, duplex: server, software: SOFTWARE, log, children: new ChildRegistry() })
+    .catch((err: Error) => {
+      log.debug(`session failed: ${err.message}`);
+      return 1;
+    })
+    .finally(() => server.close());
+  return {
+    ...client,
+    exited,
+    async close() {
+      // EOF to the session, and writes into a connection nobody reads fail at once (as they
+      // would to a spawned server's stdout): either way it ends and reaps its zfs children.
+      await client.close();
+      await exited;
+    },
+  };
+}
