@@ -4,7 +4,7 @@
  * either side, a dataset made again, or a mark too new to trust brings the versions back.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { localJobMachine, type LocalJobMachine } from "./helpers/local-job.ts";
 
@@ -76,16 +76,17 @@ describe("unchanged marks", () => {
     expect(sends(noop.calls)).toEqual([]);
   });
 
-  test("a new snapshot on the source: only that filesystem's versions are listed, by name, and it is sent", async () => {
+  test("a new snapshot on the source: only that source's versions are listed, by name, and it is sent", async () => {
     await pull();
     await pull();
     await zfs("snapshot", `${names[2]}@s2`);
     const run = await pull();
-    expect(sends(run.calls).map((c) => c.at(-1))).toEqual([`${names[2]}@s2`]);
-    // One named listing per side: `-d 1` of the one source, and of its target here.
+    expect(sends(run.calls).map((c) => c.slice(1))).toEqual([["-i", `${names[2]}@s1`, `${names[2]}@s2`]]);
+    // One named listing: `-d 1` of the one source. Its target held its mark (it still ends at s1),
+    // so it is planned from the mark and not listed.
     const named = listings(run.calls).filter((c) => c[0] === "list" && c.includes("-d"));
-    expect(named.map((c) => c.at(-1)).sort()).toEqual([`backup/pull/${names[2]}`, names[2]]);
-    expect(named.map((c) => c.filter((a) => a.startsWith("tank/") || a.startsWith("backup/")).length)).toEqual([1, 1]);
+    expect(named.map((c) => c.at(-1))).toEqual([names[2]]);
+    expect(named.map((c) => c.filter((a) => a.startsWith("tank/") || a.startsWith("backup/")).length)).toEqual([1]);
     expect(Object.keys(machine.fake.state().datasets[`backup/pull/${names[2]}`]!.snapshots).sort()).toEqual(["s1", "s2"]);
 
     // The receive moved the target's mark: one more named listing finds it up to date, then none.
@@ -94,6 +95,38 @@ describe("unchanged marks", () => {
     expect(listings(after.calls).filter((c) => c[0] === "list" && c.includes("-d")).length).toBe(2);
     const quiet = await pull();
     expect(snapshotListings(quiet.calls)).toEqual([]);
+  });
+
+  test("new snapshots on every source: the sources are listed whole, no target's versions at all", async () => {
+    await pull();
+    await pull();
+    for (const n of names) await zfs("snapshot", `${n}@s2`);
+    const run = await pull();
+    expect(fullListings(run.calls)).toEqual(["tank"]);
+    expect(named(run.calls)).toEqual([]);
+    expect(snapshotListings(run.calls).map((c) => c.at(-1))).toEqual(["tank"]);
+    expect(sends(run.calls).map((c) => c.slice(1)).sort()).toEqual(names.map((n) => ["-i", `${n}@s1`, `${n}@s2`]));
+    for (const n of names) expect(Object.keys(machine.fake.state().datasets[`backup/pull/${n}`]!.snapshots).sort()).toEqual(["s1", "s2"]);
+  });
+
+  test("a source that moved past its mark's snapshot (destroyed there): that target is listed, and planned as without marks", async () => {
+    await pull();
+    await pull();
+    await zfs("snapshot", `${names[3]}@s2`);
+    await zfs("destroy", `${names[3]}@s1`);
+    const before = machine.fake.calls().length;
+    const run = await machine.zferry(["pull", "wide"]);
+    const calls = machine.fake.calls().slice(before);
+    // The source by name, then its target by name (the mark's s1 is no base any more).
+    expect(named(calls)).toEqual([`backup/pull/${names[3]}`, names[3]!]);
+    expect(sends(calls)).toEqual([]);
+    const line = run.stdout.split("\n").find((l) => l.includes(names[3]!));
+    // Without marks the same plan, from both full listings.
+    rmSync(join(machine.locks, "job.wide.unchanged.json"));
+    const unmarked = await machine.zferry(["pull", "wide"]);
+    expect(unmarked.stdout.split("\n").find((l) => l.includes(names[3]!))).toBe(line!);
+    expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({ exitCode: unmarked.exitCode, stderr: unmarked.stderr });
+    expect(line).toContain(`diverged: no common snapshot: none of the target's snapshots ("s1") is on the source`);
   });
 
   test("a change on the target (a snapshot destroyed by hand) is seen and repaired", async () => {

@@ -8,12 +8,26 @@
  * tree on OpenZFS 2.2+ then reads no snapshot at all.
  */
 import type { Config, PullJobConfig } from "../config/index.ts";
-import { CONFINEMENT_PROPERTIES, quote, readTree, ZfsError, ZfsRunner, type DatasetName, type ScanTreeOptions, type TreeNode, type ZfsCapabilities } from "../zfs/index.ts";
+import {
+  CONFINEMENT_PROPERTIES,
+  parseDatasetName,
+  parseVersionShortName,
+  quote,
+  readTree,
+  versionOf,
+  ZfsError,
+  ZfsRunner,
+  type DatasetName,
+  type ScanTreeOptions,
+  type TreeNode,
+  type TreeVersion,
+  type ZfsCapabilities,
+} from "../zfs/index.ts";
 import { openFirstLane, type FirstLane } from "./lanes.ts";
 import type { RemoteTree } from "./remote-tree.ts";
 import { closingOnFailure, explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
 import type { Plan } from "./plan.ts";
-import { clockSeconds, listedEntry, markOf, replaceNamed, secondRound, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
+import { clockSeconds, listedEntry, markOf, replaceNamed, secondRound, type SecondRoundLists, type UnchangedEntry, type UnchangedMarks, type UpToDateEntry } from "./unchanged.ts";
 
 export type LocalTree = Map<string, TreeNode>;
 
@@ -50,11 +64,8 @@ export async function listPullSides(config: Config, job: PullJobConfig, runner: 
         names: [...offered.keys()],
         marks,
         now: { source: (name) => remoteDataset(offered, name), target: (name) => local.get(`${job.root}/${name}`)?.dataset },
-        whole: async () => {
-          const [whole, here] = await Promise.all([listOffered(first.session, job, {}), checkLocalSide(runner, job, {})]);
-          return { offered: whole, local: here.local };
-        },
-        named: (changed) => listChanged(first.session, runner, job, { offered, local, changed }),
+        targetHeld: true,
+        list: (lists) => listSecondRound(first.session, runner, job, { offered, local }, lists),
       }),
     ));
   }
@@ -85,21 +96,43 @@ function remoteDataset(tree: RemoteTree, name: string) {
   return listedEntry(tree.get(name)?.entry);
 }
 
-/** Lists the versions of the changed filesystems on both sides, by name, into the trees listed without them. */
-async function listChanged(
-  session: JobSession,
-  runner: ZfsRunner,
-  job: PullJobConfig,
-  trees: { offered: RemoteTree; local: LocalTree; changed: readonly string[] },
-): Promise<{ offered: RemoteTree; local: LocalTree }> {
-  const { changed } = trees;
+/**
+ * The second round's listings of both sides, side by side (unchanged.ts, secondRound). A target
+ * that held its mark while its source moved is not listed: it still ends at the snapshot the mark
+ * names, which is all the planner reads of a target that has snapshots, as long as the source
+ * still has that snapshot or its bookmark (planReplication's base). Where it has neither, that
+ * target's versions are listed after all, so that the plan says what diverged.
+ */
+async function listSecondRound(session: JobSession, runner: ZfsRunner, job: PullJobConfig, trees: { offered: RemoteTree; local: LocalTree }, lists: SecondRoundLists): Promise<{ offered: RemoteTree; local: LocalTree }> {
   const targetOf = (name: string) => `${job.root}/${name}`;
-  const targets = changed.map(targetOf).filter((t) => trees.local.has(t)) as DatasetName[];
-  const [remote, here] = await Promise.all([
-    listTree(session, { datasets: changed }),
-    readTree(runner, targets, { ...localOptions(), rootsOnly: true, missingRootsOk: true }),
+  const { source, target } = lists;
+  const [offered, local] = await Promise.all([
+    source === "whole" ? listOffered(session, job, {}) : listTree(session, { datasets: source }).then((fresh) => replaceNamed(trees.offered, fresh, source)),
+    target === "whole" ? checkLocalSide(runner, job, {}).then((side) => side.local) : listTargets(runner, trees.local, target, targetOf),
   ]);
-  return { offered: replaceNamed(trees.offered, remote, changed), local: replaceNamed(trees.local, here, changed, targetOf) };
+  if (target === "whole") return { offered, local };
+  const relist: string[] = [];
+  for (const [name, entry] of lists.targetHeld) {
+    const here = local.get(targetOf(name));
+    const there = offered.get(name);
+    if (!here || !there) continue; // gone on a side since the first round: the listings say so
+    if (there.versions.some((v) => v.guid === entry.at.guid)) local.set(targetOf(name), { dataset: here.dataset, versions: [markedVersion(targetOf(name), entry.at)] });
+    else relist.push(name);
+  }
+  return { offered, local: relist.length > 0 ? await listTargets(runner, local, relist, targetOf) : local };
+}
+
+/** `local` (a copy) with the targets of `names` listed again, versions included. */
+async function listTargets(runner: ZfsRunner, local: LocalTree, names: readonly string[], targetOf: (name: string) => string): Promise<LocalTree> {
+  const targets = names.map(targetOf).filter((t) => local.has(t)) as DatasetName[];
+  if (targets.length === 0) return new Map(local);
+  const here = await readTree(runner, targets, { ...localOptions(), rootsOnly: true, missingRootsOk: true });
+  return replaceNamed(local, here, names, targetOf);
+}
+
+/** The target's newest snapshot as its mark names it; the planner reads its name, GUID and createtxg. */
+function markedVersion(target: string, at: UpToDateEntry["at"]): TreeVersion {
+  return { name: versionOf(parseDatasetName(target), "snapshot", parseVersionShortName(at.name, "snapshot")), guid: at.guid, createtxg: at.createtxg, creation: 0, referenced: null, written: null };
 }
 
 /** What the server offers, narrowed by the job's filter. */

@@ -44,11 +44,14 @@ export async function listPushSides(config: Config, job: PushJobConfig, runner: 
         names: [...local.keys()],
         marks,
         now: { source: (name) => local.get(name)?.dataset, target: (name) => remoteDataset(pushed, name) },
-        whole: async () => {
-          const [here, whole] = await Promise.all([checkLocalSide(runner, job, {}), listPushed(first.session, {})]);
-          return { local: here.local, pushed: whole };
+        list: async ({ source, target }) => {
+          // Without targetHeld both sides move together: each is listed whole, or by the same names.
+          if (source === "whole" || target === "whole") {
+            const [here, whole] = await Promise.all([checkLocalSide(runner, job, {}), listPushed(first.session, {})]);
+            return { local: here.local, pushed: whole };
+          }
+          return listChanged(first.session, runner, { local, pushed, changed: source });
         },
-        named: (changed) => listChanged(first.session, runner, { local, pushed, changed }),
       }),
     ));
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { markOf, replaceNamed, sameMark, sortByChange, type ListedDataset, type UnchangedEntry } from "./unchanged.ts";
+import { markOf, replaceNamed, sameMark, secondRound, sortByChange, type ListedDataset, type SecondRoundLists, type UnchangedEntry } from "./unchanged.ts";
 
 const at = { name: "s1", kind: "snapshot" as const, guid: 7n, createtxg: 3n };
 
@@ -55,6 +55,63 @@ describe("sortByChange", () => {
 
   test("a filesystem without an entry is changed", () => {
     expect(sortByChange(["new"], entries, now({}, {})).changed).toEqual(["new"]);
+  });
+
+  test.each([
+    ["only the source moved", { a: { guid: 1n, snapshotsChanged: 12 } }, { a: { guid: 2n, snapshotsChanged: 11 } }, "targetHeld"],
+    ["the source moved and shows no value (its versions are listed anyway)", { a: { guid: 1n, snapshotsChanged: null } }, { a: { guid: 2n, snapshotsChanged: 11 } }, "targetHeld"],
+    ["the source made again (another GUID)", { a: { guid: 3n, snapshotsChanged: 12 } }, { a: { guid: 2n, snapshotsChanged: 11 } }, "changed"],
+    ["both sides moved", { a: { guid: 1n, snapshotsChanged: 12 } }, { a: { guid: 2n, snapshotsChanged: 13 } }, "changed"],
+    ["the source moved, a partial receive on the target", { a: { guid: 1n, snapshotsChanged: 12 } }, { a: { guid: 2n, snapshotsChanged: 11, resumeToken: "1-x" } }, "changed"],
+    ["the source moved, the target gone", { a: { guid: 1n, snapshotsChanged: 12 } }, {}, "changed"],
+  ] as const)("with targetHeld: %s", (_what, source, target, expected) => {
+    const sorted = sortByChange(["a"], entries, now(source as Record<string, ListedDataset>, target as Record<string, ListedDataset>), { targetHeld: true });
+    expect(sorted.targetHeld.has("a") ? "targetHeld" : sorted.changed.includes("a") ? "changed" : "unchanged").toBe(expected);
+    // Without the option a moved source is always changed.
+    expect(sortByChange(["a"], entries, now(source as Record<string, ListedDataset>, target as Record<string, ListedDataset>)).changed).toEqual(["a"]);
+  });
+
+  test("an entry without snapshots never holds only its target", () => {
+    const sorted = sortByChange(["p"], entries, now({ p: { guid: 5n, snapshotsChanged: 300 } }, {}), { targetHeld: true });
+    expect(sorted.changed).toEqual(["p"]);
+  });
+});
+
+describe("secondRound", () => {
+  const entry = (n: number): UnchangedEntry => ({ kind: "up_to_date", source: { guid: BigInt(n), changed: 10 }, target: { guid: BigInt(100 + n), changed: 11 }, at });
+  const names = ["a", "b", "c", "d"];
+  const marks = new Map(names.map((n, i) => [n, entry(i)]));
+  /** Each name's sides now: "=" as marked, "s" the source moved, "t" the target moved, "st" both. */
+  const listedNow = (moves: Record<string, string>) => ({
+    source: (n: string) => ({ guid: BigInt(names.indexOf(n)), snapshotsChanged: moves[n]?.includes("s") ? 20 : 10 }),
+    target: (n: string) => ({ guid: BigInt(100 + names.indexOf(n)), snapshotsChanged: moves[n]?.includes("t") ? 21 : 11 }),
+  });
+
+  test.each([
+    ["nothing moved: no second listing", {}, true, null],
+    ["one source moved", { a: "s" }, true, { source: ["a"], target: [], targetHeld: ["a"] }],
+    ["one target moved", { b: "t" }, true, { source: ["b"], target: ["b"], targetHeld: [] }],
+    ["three sources moved: the source whole, no target", { a: "s", b: "s", c: "s" }, true, { source: "whole", target: [], targetHeld: ["a", "b", "c"] }],
+    ["three sources, one of them both sides", { a: "s", b: "s", c: "st" }, true, { source: "whole", target: ["c"], targetHeld: ["a", "b"] }],
+    ["three both sides: both whole", { a: "st", b: "st", c: "t" }, true, { source: "whole", target: "whole", targetHeld: [] }],
+    ["without targetHeld, three sources moved: both whole", { a: "s", b: "s", c: "s" }, false, { source: "whole", target: "whole", targetHeld: [] }],
+    ["without targetHeld, one source moved: both by name", { a: "s" }, false, { source: ["a"], target: ["a"], targetHeld: [] }],
+  ] as const)("%s", async (_what, moves, targetHeld, expected) => {
+    let asked: SecondRoundLists | null = null;
+    const { trees, unchanged } = await secondRound("first", {
+      names,
+      marks,
+      now: listedNow(moves),
+      targetHeld,
+      list: async (lists) => {
+        asked = lists;
+        return "second";
+      },
+    });
+    const got = asked as SecondRoundLists | null;
+    expect(got && { source: got.source, target: got.target, targetHeld: [...got.targetHeld.keys()] }).toEqual(expected as never);
+    expect(trees).toBe(expected ? "second" : "first");
+    expect([...unchanged.keys()]).toEqual(names.filter((n) => !(n in moves)));
   });
 });
 

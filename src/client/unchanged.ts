@@ -66,19 +66,39 @@ export interface ListedNow {
   target(name: string): ListedDataset | undefined;
 }
 
+/** An up-to-date entry: both sides' marks and the snapshot they were at. */
+export type UpToDateEntry = Extract<UnchangedEntry, { kind: "up_to_date" }>;
+
+export interface SortedByChange {
+  /** Marks held on both sides: nothing to do, as the entry says. */
+  readonly unchanged: Map<string, UnchangedEntry>;
+  /**
+   * Up to date at their last run, and only the source moved since (the same source dataset, a
+   * new `snapshots_changed`), where the caller takes that (`targetHeld`): the target still ends
+   * at the entry's snapshot, so only the source's snapshots need listing.
+   */
+  readonly targetHeld: Map<string, UpToDateEntry>;
+  /** The rest: both sides' snapshots need listing. */
+  readonly changed: string[];
+}
+
 /**
- * Splits `names` into those whose marks on both sides equal their entry's (nothing to do, as the
- * entry says) and the rest, which need their snapshots listed and a plan.
+ * Splits `names` into those whose marks on both sides equal their entry's, those whose target
+ * alone held its mark (with `targetHeld`), and the rest, which need their snapshots listed.
  */
-export function sortByChange(names: readonly string[], marks: UnchangedMarks, now: ListedNow): { unchanged: Map<string, UnchangedEntry>; changed: string[] } {
+export function sortByChange(names: readonly string[], marks: UnchangedMarks, now: ListedNow, options: { targetHeld?: boolean } = {}): SortedByChange {
   const unchanged = new Map<string, UnchangedEntry>();
+  const targetHeld = new Map<string, UpToDateEntry>();
   const changed: string[] = [];
   for (const name of names) {
     const entry = marks.get(name);
-    if (entry && holds(entry, now.source(name), now.target(name))) unchanged.set(name, entry);
+    const source = now.source(name);
+    const target = now.target(name);
+    if (entry && holds(entry, source, target)) unchanged.set(name, entry);
+    else if (options.targetHeld && entry?.kind === "up_to_date" && source?.guid === entry.source.guid && sameMark(entry.target, markOf(target))) targetHeld.set(name, entry);
     else changed.push(name);
   }
-  return { unchanged, changed };
+  return { unchanged, targetHeld, changed };
 }
 
 function holds(entry: UnchangedEntry, source: ListedDataset | undefined, target: ListedDataset | undefined): boolean {
@@ -112,16 +132,30 @@ export function replaceNamed<V>(base: ReadonlyMap<string, V>, fresh: ReadonlyMap
   return out;
 }
 
+/** What the second round lists of one side: every filesystem, those named, or (an empty list) none. */
+export type SideListing = "whole" | readonly string[];
+
+/** What a job's second round lists, and the filesystems it plans without listing their target. */
+export interface SecondRoundLists {
+  readonly source: SideListing;
+  readonly target: SideListing;
+  /** Listed on the source only: their target ends at the entry's snapshot (sortByChange). */
+  readonly targetHeld: ReadonlyMap<string, UpToDateEntry>;
+}
+
 /**
  * The second round of a job's listings, after a first of datasets alone: the filesystems whose
- * marks held need nothing more; the others' versions are listed by name (`named`), or both whole
- * trees again (`whole`) when more than half moved, which costs less than naming each.
+ * marks held need nothing more; the others' versions are listed by name, or a side's whole tree
+ * when more than half of it moved, which costs less than naming each. With `targetHeld`, a target
+ * that held its mark while its source moved is not listed again (`list` plans it from the mark).
  */
 export async function secondRound<T>(
   listed: T,
-  args: { names: readonly string[]; marks: UnchangedMarks; now: ListedNow; whole: () => Promise<T>; named: (changed: readonly string[]) => Promise<T> },
+  args: { names: readonly string[]; marks: UnchangedMarks; now: ListedNow; targetHeld?: boolean; list: (lists: SecondRoundLists) => Promise<T> },
 ): Promise<{ trees: T; unchanged: Map<string, UnchangedEntry> }> {
-  const { unchanged, changed } = sortByChange(args.names, args.marks, args.now);
-  if (changed.length > args.names.length / 2 || changed.length > MAX_TREE_DATASETS) return { trees: await args.whole(), unchanged: new Map() };
-  return { trees: changed.length > 0 ? await args.named(changed) : listed, unchanged };
+  const { unchanged, targetHeld, changed } = sortByChange(args.names, args.marks, args.now, { targetHeld: args.targetHeld ?? false });
+  const side = (moved: readonly string[]): SideListing => (moved.length > args.names.length / 2 || moved.length > MAX_TREE_DATASETS ? "whole" : moved);
+  const lists: SecondRoundLists = { source: side([...changed, ...targetHeld.keys()]), target: side(changed), targetHeld };
+  if (lists.source !== "whole" && lists.source.length === 0) return { trees: listed, unchanged };
+  return { trees: await args.list(lists), unchanged };
 }
