@@ -57,6 +57,15 @@ describeOpenZfs("the fake zfs answers as OpenZFS does", () => {
     ["filesystems below a root", ["list", "-H", "-o", "name", "-t", "filesystem,volume", "-r", `zsrc/${id}`]],
     ["everything below a root, in zfs's own order", ["list", "-H", "-o", "name", "-t", "all", "-r", `zsrc/${id}`]],
     ["a whole tree as zferry lists it", ["list", "-H", "-p", "-t", "filesystem,volume,snapshot,bookmark", "-o", "name,type,guid,createtxg,creation,referenced,written,snapshots_changed,receive_resume_token,encryption", "-r", `zsrc/${id}`]],
+    [
+      // As zferry lists them but mountpoint, whose source depends on how the pool was made.
+      "datasets alone with their marks and confinement, as zferry lists them",
+      [
+        "get", "-H", "-p", "-r", "-t", "filesystem,volume", "-o", "name,property,value,source",
+        "type,guid,createtxg,creation,referenced,written,snapshots_changed,receive_resume_token,sharenfs,sharesmb,setuid,devices,exec,readonly,zferry:placeholder",
+        `zsrc/${id}`,
+      ],
+    ],
     ["placeholder marks of a tree", ["get", "-H", "-r", "-s", "local", "-o", "name,value", "zferry:placeholder", `zsrc/${id}`]],
     ["properties of a tree", ["get", "-H", "-r", "-o", "name,property,value,source", "readonly,receive_resume_token", `zsrc/${id}`]],
     ["one property", ["get", "-H", "-o", "property,value,source", "encryption,readonly", fs]],

@@ -33,11 +33,22 @@ export async function* scanViaGet(runner: ZfsRunner, roots: readonly DatasetName
   }
 }
 
+/** What a `zfs get` listing reads beyond ScanTreeOptions: OpenZFS's `-t`, and its own columns. */
+export interface GetListingOptions extends ScanTreeOptions {
+  /** `zfs get -t` (OpenZFS; old zfs has no `-t`). */
+  readonly types?: string;
+  /** The properties of each object (default: what old zfs has of a listing's columns). */
+  readonly columns?: readonly string[];
+}
+
+const OLD_ZFS_COLUMNS = ["type", "guid", "createtxg", "creation", "referenced"];
+
 /** One object's lines of `zfs get -H -p -r -o name,property,value,source`, gathered. */
-async function* scanGet(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<TreeRecord, void, undefined> {
+export async function* scanGet(runner: ZfsRunner, roots: readonly DatasetName[], options: GetListingOptions): AsyncGenerator<TreeRecord, void, undefined> {
   const extra = (options.properties ?? []).filter((p) => p !== PLACEHOLDER_PROPERTY);
-  const props = ["type", "guid", "createtxg", "creation", "referenced", ...extra, ...(options.placeholders || extra.length ? [PLACEHOLDER_PROPERTY] : [])];
-  const argv = ["get", "-H", "-p", ...depthArgs(roots, options, true), "-o", "name,property,value,source", props.join(","), ...roots];
+  const props = [...(options.columns ?? OLD_ZFS_COLUMNS), ...extra, ...(options.placeholders || extra.length ? [PLACEHOLDER_PROPERTY] : [])];
+  const types = options.types ? ["-t", options.types] : [];
+  const argv = ["get", "-H", "-p", ...depthArgs(roots, options, true), ...types, "-o", "name,property,value,source", props.join(","), ...roots];
   const keep = datasetFilter(roots, options);
   let current: string | null = null;
   let values = new Map<string, { value: string; source: string }>();

@@ -6,7 +6,8 @@
  * OpenZFS answers in one `zfs list -p` line per object (old zfs: tree-listing-get.ts). Where asked,
  * placeholder marks come from a second `zfs get -s local,received` of the filesystems beside it (a
  * listing cannot tell a property set on a dataset from one it inherits); the same call reads the
- * properties a receiving side asks for.
+ * properties a receiving side asks for. A listing of datasets alone that needs them is that one
+ * `zfs get` with the listing's columns added (tree-listing-get.ts, scanGet).
  *
  * Records are yielded as zfs prints them; nothing holds the whole listing.
  */
@@ -16,7 +17,7 @@ import { ZfsError } from "./errors.ts";
 import type { DatasetName } from "./names.ts";
 import { PLACEHOLDER_PROPERTY, isPlaceholderMark } from "./placeholder.ts";
 import type { ZfsRunner } from "./runner.ts";
-import { scanViaGet } from "./tree-listing-get.ts";
+import { scanGet, scanViaGet } from "./tree-listing-get.ts";
 import type { ScanTreeOptions, TreeNode, TreeRecord, TreeVersion } from "./tree-types.ts";
 
 export type { ScanTreeOptions, TreeDataset, TreeNode, TreeRecord, TreeVersion } from "./tree-types.ts";
@@ -67,17 +68,28 @@ async function* scanParsable(
 ): AsyncGenerator<TreeRecord, void, undefined> {
   const changed = !withoutSnapshotsChanged.has(runner.bin);
   const columns = ["name", "type", "guid", "createtxg", "creation", "referenced", "written", ...(changed ? [SNAPSHOTS_CHANGED] : []), ...(options.resumable ? ["receive_resume_token"] : []), ...(options.encryption ? ["encryption"] : [])];
+  const wanted = options.properties ?? [];
+  // Datasets alone with their marks or properties: one `zfs get` reads both. A `zfs list` and a
+  // `zfs get` beside it would each open every dataset, which is what such a listing costs (on
+  // OpenZFS, a received dataset that is not mounted is read from disk each time).
+  const viaGet = options.versions === false && (options.placeholders || wanted.length > 0);
   const types = options.versions === false ? "filesystem,volume" : options.bookmarks ? "filesystem,volume,snapshot,bookmark" : "filesystem,volume,snapshot";
   const argv = ["list", "-H", "-p", "-t", types, "-o", columns.join(","), ...depthArgs(roots, options)];
   const keep = datasetFilter(roots, options);
   // Started before the listing, read when the first dataset needs it.
-  const wanted = options.properties ?? [];
-  const local = options.placeholders || wanted.length > 0 ? localProperties(runner, roots, wanted, options) : Promise.resolve(new Map<string, PropertyValues>());
+  const local = !viaGet && (options.placeholders || wanted.length > 0) ? localProperties(runner, roots, wanted, options) : Promise.resolve(new Map<string, PropertyValues>());
   local.catch(() => {}); // its failure surfaces where it is awaited
   const columnIndex = new Map(columns.map((c, i) => [c, i]));
   const intern = interner();
   let index = 0;
   try {
+    if (viaGet) {
+      for await (const record of scanGet(runner, roots, { ...options, types, columns: columns.slice(1) })) {
+        index++;
+        yield record;
+      }
+      return;
+    }
     for await (const line of listingLines(runner, argv, roots, options)) {
       const i = index++;
       const record = parseOrThrow(argv, line, i, () => parseListLine(line, columnIndex, intern));
