@@ -7,9 +7,13 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { memoryOutput, runPull, runPush } from "../src/client/index.ts";
+import { memoryOutput, runPull, runPush, useLocalServer } from "../src/client/index.ts";
 import { loadConfig, type PullJobConfig, type PushJobConfig } from "../src/config/index.ts";
+import { serveInProcess } from "../src/server/index.ts";
 import { createFakeZfs, type FakeZfs } from "./fake-zfs/fixture.ts";
+
+// Local connect serves its stdinserver in this process, as the CLI's job commands arrange.
+useLocalServer(serveInProcess);
 
 let fake: FakeZfs | null = null;
 afterEach(() => {

@@ -1,8 +1,7 @@
 /**
  * Reaching a stdinserver: over `ssh` (argv built here, never through a shell), or for
  * `connect = { type = "local" }` one served inside this process (`useLocalServer`; the commands
- * layer provides it, as the client never imports the server) or, without one, a spawned
- * `zferry stdinserver IDENTITY` with the same config.
+ * layer provides it, as the client never imports the server).
  */
 import type { Config, ConnectConfig, SshConnectConfig } from "../config/index.ts";
 import { ProtocolError } from "../wire/index.ts";
@@ -20,13 +19,6 @@ export function sshArgv(c: SshConnectConfig, extra: readonly string[] = []): str
   return argv;
 }
 
-/** The argv that starts this very program's stdinserver (compiled binary or `bun src/cli.ts`). */
-export function localServerArgv(identity: string, configFile: string): string[] {
-  const compiled = import.meta.path.startsWith("/$bunfs/") || import.meta.path.startsWith("B:\\~BUN");
-  const self = compiled ? [process.execPath] : [process.execPath, `${import.meta.dir}/../cli.ts`];
-  return [...self, "stdinserver", identity, "--config", configFile];
-}
-
 /** The connection to a stdinserver, and how its server side ended (its exit code). */
 export interface ServerDuplex extends Duplex {
   readonly exited: Promise<number>;
@@ -41,9 +33,9 @@ export type LocalServer = (config: Config, identity: string) => ServerDuplex;
 let localServer: LocalServer | null = null;
 
 /**
- * Local connect serves its stdinserver inside this process from now on (null: spawns one again).
- * A separate process would only add its start, its own zfs probe and a second copy of every
- * frame: it runs as the same user with the same config, so it guards nothing more.
+ * How local connect serves its stdinserver: inside this process. A spawned `zferry stdinserver`
+ * would only add its start, its own zfs probe and JIT warm-up: it would run as the same user with
+ * the same config, so it would guard nothing more.
  */
 export function useLocalServer(serve: LocalServer | null): void {
   localServer = serve;
@@ -62,14 +54,14 @@ export interface Connected {
 export async function connect(config: Config, target: ConnectConfig, options: { idleTimeoutMs?: number; sshOptions?: readonly string[] } = {}): Promise<Connected> {
   const label = target.type === "ssh" ? `ssh ${target.user}@${target.host}:${target.port}` : `local stdinserver ${target.identity}`;
   let child: ServerDuplex;
-  if (target.type === "local" && localServer) {
+  if (target.type === "ssh") child = spawnChildDuplex(sshArgv(target, options.sshOptions), { label });
+  else {
     try {
+      if (!localServer) throw new Error("this program serves no local stdinserver (useLocalServer)");
       child = localServer(config, target.identity);
     } catch (err) {
       throw new Error(`Cannot connect to ${label}: ${(err as Error).message}`, { cause: err });
     }
-  } else {
-    child = spawnChildDuplex(target.type === "ssh" ? sshArgv(target, options.sshOptions) : localServerArgv(target.identity, config.file), { label });
   }
   try {
     const conn = await RpcConnection.open(child, {

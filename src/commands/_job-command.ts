@@ -10,6 +10,10 @@ import { configureLogging } from "../log.ts";
 import { serveInProcess } from "../server/index.ts";
 import { BusyError, UsageError } from "./errors.ts";
 
+// Every command that runs a job (pull, push, run) loads this file: local connect serves its
+// stdinserver inside this process.
+useLocalServer(serveInProcess);
+
 export function jobCommand(name: "pull" | "push" | "run", description: string) {
   const kind: JobKind = name === "run" ? "any" : name;
   return defineCommand({
@@ -33,7 +37,6 @@ export function jobCommand(name: "pull" | "push" | "run", description: string) {
       const lock = dryRun ? null : lockJob(config, job);
       if (lock && "busy" in lock) throw new BusyError(`${type} ${job.name}: not started: ${lock.busy}`);
       using _held = lock;
-      useLocalServer(serveInProcess);
       const failed = await runJobOnTerminal(config, job, { dryRun, json: args.json });
       // Exit 1 without a stack (cli.ts); the reasons are already printed, one line per filesystem.
       if (failed > 0) throw new Error(`${type} ${job.name}: ${failed} filesystem${failed === 1 ? "" : "s"} ${dryRun ? "cannot be replicated" : "failed"}`);
