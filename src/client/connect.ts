@@ -6,7 +6,7 @@
 import type { Config, ConnectConfig, SshConnectConfig } from "../config/index.ts";
 import { ProtocolError } from "../wire/index.ts";
 import { RpcConnection } from "../rpc/index.ts";
-import { spawnChildDuplex, type Duplex } from "../transport/index.ts";
+import { spawnChildDuplex, type ServerDuplex } from "../transport/index.ts";
 import { SOFTWARE } from "../version.ts";
 
 /** `ssh -T -o BatchMode=yes -p PORT [-i KEY] [-o OPT]… USER@HOST` */
@@ -17,11 +17,6 @@ export function sshArgv(c: SshConnectConfig, extra: readonly string[] = []): str
   argv.push(...extra);
   argv.push(`${c.user}@${c.host}`);
   return argv;
-}
-
-/** The connection to a stdinserver, and how its server side ended (its exit code). */
-export interface ServerDuplex extends Duplex {
-  readonly exited: Promise<number>;
 }
 
 /**

@@ -8,7 +8,7 @@
  * empty zferry placeholder); trust a resume token it did not check; write progress anywhere but a
  * terminal on stderr. It uses api/, rpc/, zfs/ and config/; never server/.
  */
-export { connect, sshArgv, useLocalServer, type Connected, type LocalServer, type ServerDuplex } from "./connect.ts";
+export { connect, sshArgv, useLocalServer, type Connected, type LocalServer } from "./connect.ts";
 export { RemoteSession } from "./remote.ts";
 export { planReplication, planTarget, type Plan, type PlanOptions, type PlanResume, type PlanTarget, type PlanVersion, type Step } from "./plan.ts";
 export { runPull } from "./pull.ts";

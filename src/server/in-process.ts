@@ -5,7 +5,7 @@
  */
 import type { Config } from "../config/index.ts";
 import { debugOnlyLogger } from "../log.ts";
-import { pipeDuplexPair, type Duplex } from "../transport/index.ts";
+import { pipeDuplexPair, type ServerDuplex } from "../transport/index.ts";
 import { SOFTWARE } from "../version.ts";
 import { ChildRegistry } from "./child-registry.ts";
 import { prepareServer, runStdinServer } from "./stdinserver.ts";
@@ -15,7 +15,7 @@ import { prepareServer, runStdinServer } from "./stdinserver.ts";
  * exit code once the session is over and its zfs children are reaped.
  * @throws UnknownIdentityError when the config has no such client
  */
-export function serveInProcess(config: Config, identity: string): Duplex & { readonly exited: Promise<number> } {
+export function serveInProcess(config: Config, identity: string): ServerDuplex {
   const prepared = prepareServer(config, identity);
   const label = `local stdinserver ${identity}`;
   const log = debugOnlyLogger(label);

@@ -7,15 +7,13 @@
 import { logger } from "../log.ts";
 import { closeQuietly, makePipe } from "../sys/pipe.ts";
 import { FdSink, FdSource } from "./fd.ts";
-import type { Duplex } from "./types.ts";
+import type { ServerDuplex } from "./types.ts";
 
 const STDERR_TAIL_BYTES = 16 << 10;
 const log = logger.withTag("transport");
 
-export interface ChildDuplex extends Duplex {
+export interface ChildDuplex extends ServerDuplex {
   readonly pid: number;
-  /** Resolves with the exit code once the child has exited and been reaped. */
-  readonly exited: Promise<number>;
 }
 
 /** Spawns `argv` (no shell) and connects to its stdin/stdout. */

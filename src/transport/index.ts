@@ -8,4 +8,4 @@ export { FdSink, FdSource } from "./fd.ts";
 export { ChunkQueue, memoryPair, type MemoryPairOptions } from "./memory.ts";
 export { pipeDuplexPair } from "./pipe-pair.ts";
 export { stdioDuplex } from "./stdio.ts";
-export type { ByteSink, ByteSource, Duplex } from "./types.ts";
+export type { ByteSink, ByteSource, Duplex, ServerDuplex } from "./types.ts";

@@ -16,6 +16,12 @@ export interface ByteSink {
   readonly fd?: number;
 }
 
+/** A connection whose other end is a program or session that ends with an exit code. */
+export interface ServerDuplex extends Duplex {
+  /** Resolves with the exit code once the other end has ended (a child: exited and been reaped). */
+  readonly exited: Promise<number>;
+}
+
 /** A bidirectional byte connection. */
 export interface Duplex {
   readonly source: ByteSource;

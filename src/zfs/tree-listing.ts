@@ -72,12 +72,13 @@ async function* scanParsable(
   // Datasets alone with their marks or properties: one `zfs get` reads both. A `zfs list` and a
   // `zfs get` beside it would each open every dataset, which is what such a listing costs (on
   // OpenZFS, a received dataset that is not mounted is read from disk each time).
-  const viaGet = options.versions === false && (options.placeholders || wanted.length > 0);
+  const marked = (options.placeholders ?? false) || wanted.length > 0;
+  const viaGet = options.versions === false && marked;
   const types = options.versions === false ? "filesystem,volume" : options.bookmarks ? "filesystem,volume,snapshot,bookmark" : "filesystem,volume,snapshot";
   const argv = ["list", "-H", "-p", "-t", types, "-o", columns.join(","), ...depthArgs(roots, options)];
   const keep = datasetFilter(roots, options);
   // Started before the listing, read when the first dataset needs it.
-  const local = !viaGet && (options.placeholders || wanted.length > 0) ? localProperties(runner, roots, wanted, options) : Promise.resolve(new Map<string, PropertyValues>());
+  const local = marked && !viaGet ? localProperties(runner, roots, wanted, options) : Promise.resolve(new Map<string, PropertyValues>());
   local.catch(() => {}); // its failure surfaces where it is awaited
   const columnIndex = new Map(columns.map((c, i) => [c, i]));
   const intern = interner();
@@ -95,7 +96,7 @@ async function* scanParsable(
       const record = parseOrThrow(argv, line, i, () => parseListLine(line, columnIndex, intern));
       if (record.kind === "dataset") {
         if (!keep(record.dataset.name)) continue;
-        if (!options.placeholders && wanted.length === 0) {
+        if (!marked) {
           yield record;
           continue;
         }
