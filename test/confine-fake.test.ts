@@ -108,6 +108,58 @@ describe("a property stream is confined by the receive itself (fake OpenZFS)", (
   });
 });
 
+describe("a new dataset from a stream without properties (fake OpenZFS)", () => {
+  const FORCED = ["-o", "setuid=off", "-o", "devices=off", "-o", "exec=off", "-o", "readonly=on"];
+
+  function plainSetup(options: { compression?: boolean } = {}) {
+    fake = createFakeZfs({ datasets: ["tank/src@s1", "backup/pull", "backup/sink"] });
+    const file = join(fake.dir, "zferry.toml");
+    writeFileSync(
+      file,
+      `[zfs]\nbin = ${JSON.stringify(fake.bin)}\n[clients.b1]\nfilesystems = { "tank/src<" = true }\nreceive_root = "backup/sink"\n` +
+        `[jobs.pull]\ntype = "pull"\nconnect = { type = "local", identity = "b1" }\nroot = "backup/pull"\n${options.compression ? 'compression = "zstd"\n' : ""}` +
+        `[jobs.push]\ntype = "push"\nconnect = { type = "local", identity = "b1" }\nfilesystems = { "tank/src<" = true }\n${options.compression ? 'compression = "zstd"\n' : ""}`,
+    );
+    const config = loadConfig(file);
+    return { fake, config, pull: config.jobs.pull as PullJobConfig, push: config.jobs.push as PushJobConfig };
+  }
+
+  test("is received with -o alone: -x, which cost OpenZFS a dataset open, has nothing to keep out, and the result is the same", async () => {
+    const { fake, config, pull, push } = plainSetup();
+    expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    expect((await runPush(config, push, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+    expect(fake.calls().filter((c) => c[0] === "receive")).toEqual([
+      ["receive", "-s", "-u", ...FORCED, "backup/pull/tank/src@s1"],
+      ["receive", "-s", "-u", ...FORCED, "backup/sink/tank/src@s1"],
+    ]);
+    expect(fake.calls().filter((c) => c[0] === "set" || c[0] === "inherit")).toEqual([]);
+    for (const target of ["backup/pull/tank/src", "backup/sink/tank/src"]) {
+      expect(props(fake, target)).toMatchObject({ mountpoint: expect.stringContaining("inherited"), setuid: "off local", exec: "off local", devices: "off local", readonly: "on local" });
+    }
+  });
+
+  for (const compression of [false, true]) {
+    test(`a sender that slips properties into it has them kept out all the same: the receive gets -x before it reads a byte${compression ? " (zstd on the wire)" : ""}`, async () => {
+      if (compression && !Bun.which("zstd")) return void console.warn("skipped: needs zstd");
+      const { fake, config, pull, push } = plainSetup({ compression });
+      for (const prop of HOSTILE) Bun.spawnSync([fake.bin, "set", prop, "tank/src"]);
+      fake.setEnv({ FAKE_ZFS_SEND_PROPS: "1" }); // both sides' zfs send add them, whatever they were asked
+      expect((await runPull(config, pull, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+      expect((await runPush(config, push, { output: memoryOutput() })).outcomes).toMatchObject([{ status: "done" }]);
+      const receives = fake.calls().filter((c) => c[0] === "receive");
+      // The uncompressed pull starts its receive beside the send request, for a stream without
+      // properties; the first record replaces it before it was fed. The others start after it.
+      const replaced = compression ? [] : [["receive", "-s", "-u", ...FORCED, "backup/pull/tank/src@s1"]];
+      expect(receives).toEqual([...replaced, ["receive", "-s", ...CONFINE, "backup/pull/tank/src@s1"], ["receive", "-s", ...CONFINE, "backup/sink/tank/src@s1"]]);
+      expect(fake.fed()).toEqual(["backup/pull/tank/src@s1", "backup/sink/tank/src@s1"]);
+      for (const target of ["backup/pull/tank/src", "backup/sink/tank/src"]) {
+        expect(props(fake, target)).toMatchObject({ mountpoint: expect.stringContaining("inherited"), setuid: "off local", exec: "off local", readonly: "on local" });
+        expect(props(fake, target).compression).toBe("on received"); // the stream's properties did arrive: only the confined ones were kept out
+      }
+    });
+  }
+});
+
 describe("an incremental into a target already confined (fake OpenZFS)", () => {
   function plainSetup() {
     fake = createFakeZfs({ datasets: ["tank/src@s1", "backup/pull"] });

@@ -54,6 +54,28 @@ const named = (calls: string[][]) =>
     .flatMap((c) => c.slice(c.indexOf("-d") + 2))
     .sort();
 
+/**
+ * Makes the first-round listing of datasets below `root` (a `zfs get`) take a second, as a target
+ * of unmounted received datasets does on OpenZFS; returns the file where each zfs call's start
+ * and end are written.
+ */
+function slowTargetListing(m: LocalJobMachine, root: string): string {
+  const events = join(m.fake.dir, "events");
+  const slow = join(m.fake.dir, "slow-zfs");
+  writeFileSync(slow, `#!/bin/sh\necho "start $*" >> ${events}\ncase "$*" in "get "*${root}) sleep 1 ;; esac\n${m.fake.bin} "$@"\nrc=$?\necho "end $*" >> ${events}\nexit $rc\n`, { mode: 0o755 });
+  writeFileSync(m.file, readFileSync(m.file, "utf8").replace(JSON.stringify(m.fake.bin), JSON.stringify(slow)));
+  return events;
+}
+
+/** The source's whole listing of versions started before the target's first round ended. */
+function expectOverlap(events: string, sides: { source: string; target: string }): void {
+  const lines = readFileSync(events, "utf8").trim().split("\n");
+  const wholeSource = lines.findIndex((l) => l.startsWith("start list") && l.includes("filesystem,volume,snapshot,bookmark") && l.endsWith(` ${sides.source}`));
+  const targetFirst = lines.findIndex((l) => l.startsWith("end get") && l.endsWith(` ${sides.target}`));
+  expect(wholeSource).toBeGreaterThanOrEqual(0);
+  expect(targetFirst).toBeGreaterThan(wholeSource);
+}
+
 function store(): { entries: Record<string, unknown> } {
   return JSON.parse(readFileSync(join(machine.locks, "job.wide.unchanged.json"), "utf8"));
 }
@@ -109,6 +131,17 @@ describe("unchanged marks", () => {
     expect(snapshotListings(run.calls).map((c) => c.at(-1))).toEqual(["tank"]);
     expect(sends(run.calls).map((c) => c.slice(1)).sort()).toEqual(names.map((n) => ["-i", `${n}@s1`, `${n}@s2`]));
     for (const n of names) expect(Object.keys(machine.fake.state().datasets[`backup/pull/${n}`]!.snapshots).sort()).toEqual(["s1", "s2"]);
+  });
+
+  test("where most sources moved, their whole listing starts while the target's first round is still running", async () => {
+    await pull();
+    await pull();
+    for (const n of names) await zfs("snapshot", `${n}@s2`);
+    const events = slowTargetListing(machine, "backup/pull");
+    const run = await pull();
+    expectOverlap(events, { source: "tank", target: "backup/pull" });
+    expect(fullListings(run.calls)).toEqual(["tank"]); // listed once: the early listing is the second round's
+    expect(sends(run.calls)).toHaveLength(N);
   });
 
   test("a source that moved past its mark's snapshot (destroyed there): that target is listed, and planned as without marks", async () => {
@@ -217,5 +250,13 @@ describe("unchanged marks of a push", () => {
     expect(one.stdout).toContain("1 done, 1 up to date");
     expect(named(one.calls)).toEqual(["backup/sink/tank/src/a", "tank/src/a"]);
     expect(Object.keys(m.fake.state().datasets["backup/sink/tank/src/a"]!.snapshots).sort()).toEqual(["s1", "s2"]);
+
+    // Both sources moved: their whole listing starts while the server still lists its datasets.
+    m.fake.setEnv({ FAKE_ZFS_NOW: String(PAST + 20) });
+    await Bun.$`${m.fake.bin} snapshot -r tank/src@s3`.quiet();
+    const events = slowTargetListing(m, "backup/sink");
+    const both = await push();
+    expect(both.stdout).toContain("2 done");
+    expectOverlap(events, { source: "tank/src", target: "backup/sink" });
   });
 });

@@ -27,7 +27,7 @@ import { openFirstLane, type FirstLane } from "./lanes.ts";
 import type { RemoteTree } from "./remote-tree.ts";
 import { closingOnFailure, explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
 import type { Plan } from "./plan.ts";
-import { clockSeconds, listedEntry, markOf, replaceNamed, secondRound, type SecondRoundLists, type UnchangedEntry, type UnchangedMarks, type UpToDateEntry } from "./unchanged.ts";
+import { clockSeconds, listedEntry, markOf, replaceNamed, secondRound, sourceListedWhole, type SecondRoundLists, type UnchangedEntry, type UnchangedMarks, type UpToDateEntry } from "./unchanged.ts";
 
 export type LocalTree = Map<string, TreeNode>;
 
@@ -52,7 +52,17 @@ export async function listPullSides(config: Config, job: PullJobConfig, runner: 
   const datasetsFirst = marks.size > 0;
   const options = datasetsFirst ? { versions: false } : {};
   let localAt = clockSeconds();
-  const opening = openedWith(openFirstLane(config, job), (lane) => listOffered(lane.session, job, options));
+  // Where most sources moved, their whole listing follows at once, beside the target's first
+  // round (on OpenZFS that one opens every received dataset, the slower listing of the two).
+  let sourceWhole: Promise<RemoteTree> | null = null;
+  const opening = openedWith(openFirstLane(config, job), async (lane) => {
+    const offered = await listOffered(lane.session, job, options);
+    if (datasetsFirst && sourceListedWhole([...offered.keys()], marks, (name) => remoteDataset(offered, name))) {
+      sourceWhole = listOffered(lane.session, job, {});
+      sourceWhole.catch(() => {}); // awaited by the second round; unread when the target's first round failed
+    }
+    return offered;
+  });
   const [{ caps, local: listed }, { opened: first, answer: offeredAll }] = await withLocalChecks(opening, checkLocalSide(runner, job, options));
   let trees = { offered: offeredAll, local: listed };
   let unchanged = new Map<string, UnchangedEntry>();
@@ -65,7 +75,7 @@ export async function listPullSides(config: Config, job: PullJobConfig, runner: 
         marks,
         now: { source: (name) => remoteDataset(offered, name), target: (name) => local.get(`${job.root}/${name}`)?.dataset },
         targetHeld: true,
-        list: (lists) => listSecondRound(first.session, runner, job, { offered, local }, lists),
+        list: (lists) => listSecondRound(first.session, runner, job, { offered, local }, lists, sourceWhole),
       }),
     ));
   }
@@ -103,11 +113,18 @@ function remoteDataset(tree: RemoteTree, name: string) {
  * still has that snapshot or its bookmark (planReplication's base). Where it has neither, that
  * target's versions are listed after all, so that the plan says what diverged.
  */
-async function listSecondRound(session: JobSession, runner: ZfsRunner, job: PullJobConfig, trees: { offered: RemoteTree; local: LocalTree }, lists: SecondRoundLists): Promise<{ offered: RemoteTree; local: LocalTree }> {
+async function listSecondRound(
+  session: JobSession,
+  runner: ZfsRunner,
+  job: PullJobConfig,
+  trees: { offered: RemoteTree; local: LocalTree },
+  lists: SecondRoundLists,
+  sourceWhole: Promise<RemoteTree> | null,
+): Promise<{ offered: RemoteTree; local: LocalTree }> {
   const targetOf = (name: string) => `${job.root}/${name}`;
   const { source, target } = lists;
   const [offered, local] = await Promise.all([
-    source === "whole" ? listOffered(session, job, {}) : listTree(session, { datasets: source }).then((fresh) => replaceNamed(trees.offered, fresh, source)),
+    source === "whole" ? (sourceWhole ?? listOffered(session, job, {})) : listTree(session, { datasets: source }).then((fresh) => replaceNamed(trees.offered, fresh, source)),
     target === "whole" ? checkLocalSide(runner, job, {}).then((side) => side.local) : listTargets(runner, trees.local, target, targetOf),
   ]);
   if (target === "whole") return { offered, local };

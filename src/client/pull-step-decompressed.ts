@@ -32,13 +32,16 @@ export async function pullStepDecompressed(ctx: PullStepContext & { readonly com
   const to = parseVersionShortName(step.to.name);
   const recvTarget = receiveTargetOf(target, step);
   const command = receiveCommand(ctx, { target: recvTarget, step, force, confined: args.confined });
-  const argv = command.argv;
   const subject = `receive ${quote(`${target}@${to}`)}`;
   let checked = false;
-  const gate = async (head: Uint8Array) => void (checked = checkStepHead(ctx, { step, subject, gate: command.gate }, head));
+  const gate = async (head: Uint8Array) => {
+    const seen = checkStepHead(ctx, { step, subject, gate: command.gate }, head);
+    checked = seen.vouched;
+    return command.argvFor(seen.header);
+  };
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}` : to}`;
-  const recv: DecompressedRecv = startDecompressedRecv(ctx.runner.bin, argv, { gate });
+  const recv: DecompressedRecv = startDecompressedRecv(ctx.runner.bin, command.argv, { gate });
   const line = ctx.progress.start({ label, estimate, probe, stream: () => recv.streamBytes() });
   const compression = ctx.compression;
   let received: ReceivedBody | null = null;

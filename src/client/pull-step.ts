@@ -17,6 +17,7 @@ import {
   checkStreamHead,
   confinementArgs,
   decodeStreamHeader,
+  needsExclude,
   listVersions,
   parseVersionShortName,
   quote,
@@ -94,21 +95,36 @@ export interface StepArgs {
   readonly moved?: { wireBytes?: number; requests?: string[] };
 }
 
+/** How a step's `zfs receive` runs. */
+export interface ReceiveCommand {
+  /** The argv it starts with, before the stream's first record is seen. */
+  readonly argv: string[];
+  /** The first record must pass checkStreamHead before zfs receive gets a byte. */
+  readonly gate: boolean;
+  /** The argv a stream with this first record needs: `argv`, or one that adds `-x` (needsExclude). */
+  argvFor(header: StreamHeader): string[];
+}
+
 /**
- * The `zfs receive` argv of a step, and whether the stream's first record must be checked before
- * it starts (`gate`). Confinement (zfs/confine.ts) goes into the receive itself where zfs can
- * (not a resumed one: it continues saved state; pull.ts confines that after the receive). Where
- * zfs cannot, or where the target is confined already and a stream without properties keeps it
- * so, the first record decides whether `zfs receive` starts at all: a source server may send
- * properties whatever the job asked for.
+ * The `zfs receive` of a step. Confinement (zfs/confine.ts) goes into the receive itself where
+ * zfs can (not a resumed one: it continues saved state; pull.ts confines that after the receive).
+ * A new dataset starts without `-x`, which only a stream with properties needs (the step then
+ * restarts the receive with it). Where zfs cannot confine, or where the target is confined already
+ * and a stream without properties keeps it so, the first record decides whether `zfs receive`
+ * starts at all (`gate`): a source server may send properties whatever the job asked for.
  */
-export function receiveCommand(ctx: PullStepContext, args: { target: DatasetName | VersionName; step: Step; force: boolean; confined: boolean }): { argv: string[]; gate: boolean } {
+export function receiveCommand(ctx: PullStepContext, args: { target: DatasetName | VersionName; step: Step; force: boolean; confined: boolean }): ReceiveCommand {
   const { target, step, force, confined } = args;
   const canConfine = ctx.caps.recvExclude && ctx.caps.recvProperties;
-  const byReceive = canConfine && step.kind !== "resume" && !confined;
-  const confinement = byReceive ? confinementArgs(ctx.policy, { wasPlaceholder: force }) : {};
-  const argv = recvArgv({ target, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force, ...confinement }, ctx.caps);
-  return { argv, gate: !ctx.caps.recvExclude || (confined && step.kind !== "resume") };
+  const confinement = canConfine && step.kind !== "resume" && !confined ? confinementArgs(ctx.policy, { wasPlaceholder: force }) : null;
+  const base = { target, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force };
+  const whole = recvArgv({ ...base, ...confinement }, ctx.caps);
+  const createsDataset = step.kind === "full" && !force;
+  // A job that asks for properties gets a package: its receive starts with -x at once.
+  const lean = confinement && createsDataset && !ctx.flags.includes("properties");
+  const argv = lean ? recvArgv({ ...base, properties: confinement.properties }, ctx.caps) : whole;
+  const gate = !ctx.caps.recvExclude || (confined && step.kind !== "resume");
+  return { argv, gate, argvFor: (header) => (confinement && needsExclude(header, { createsDataset }) ? whole : argv) };
 }
 
 /** The send request for a step that is not a resume. */
@@ -131,18 +147,27 @@ export async function pullStep(ctx: PullStepContext, args: StepArgs): Promise<St
   const to = parseVersionShortName(step.to.name);
   const several = step.kind === "incremental" && (step.intermediates?.length ?? 0) > 0;
   const recvTarget = receiveTargetOf(target, step);
-  const { argv, gate } = receiveCommand(ctx, { target: recvTarget, step, force, confined: args.confined });
+  const command = receiveCommand(ctx, { target: recvTarget, step, force, confined: args.confined });
+  let argv = command.argv;
   const subject = `receive ${quote(`${target}@${to}`)}`;
   const probe: ProgressProbe = { bytes: () => 0 };
   const label = `${source}@${step.kind === "incremental" ? `${step.from.name} → ${to}${several ? ` (${step.intermediates!.length + 1} snapshots)` : ""}` : to}`;
   // zfs receive starts now, beside the send request, even for a gated stream: it reads nothing
   // before the first record, so until the gate hands it the stream it has done nothing, and one
   // that never gets a byte is killed. Its start-up overlaps the server's instead of following it.
-  const recv = startZfsRecv(ctx.runner.bin, argv);
+  let recv = startZfsRecv(ctx.runner.bin, argv);
   let fed = false;
   let checked = false;
   const open = async (head: Uint8Array) => {
-    checked = checkStepHead(ctx, { step, subject, gate }, head);
+    const seen = checkStepHead(ctx, { step, subject, gate: command.gate }, head);
+    checked = seen.vouched;
+    if (command.argvFor(seen.header) !== argv) {
+      // A stream with properties: the receive started for one without is replaced before it read a byte.
+      await recv.kill("SIGKILL");
+      closeQuietly(recv.writeFd);
+      argv = command.argvFor(seen.header);
+      recv = startZfsRecv(ctx.runner.bin, argv);
+    }
     fed = true;
     return { fd: recv.writeFd };
   };
@@ -192,12 +217,12 @@ export async function pullStep(ctx: PullStepContext, args: StepArgs): Promise<St
  * A step's stream judged by its first record, before zfs receive gets a byte of it. Where the
  * receive cannot confine it (`gate`), a stream that carries properties is refused
  * (checkStreamHead). A substream must carry the GUIDs the step was planned with, so a server that
- * sends another snapshot than it was asked for is refused, not received. Returns whether the
- * record vouches for everything the step brings (one snapshot, its GUID seen): zfs receive gives a
- * received snapshot the GUID of its stream, so the job's final listing need not check it.
+ * sends another snapshot than it was asked for is refused, not received. Returns the record, and
+ * whether it vouches for everything the step brings (one snapshot, its GUID seen): zfs receive
+ * gives a received snapshot the GUID of its stream, so the job's final listing need not check it.
  * @throws StreamRefusedError
  */
-export function checkStepHead(ctx: PullStepContext, args: { step: Step; subject: string; gate: boolean }, head: Uint8Array): boolean {
+export function checkStepHead(ctx: PullStepContext, args: { step: Step; subject: string; gate: boolean }, head: Uint8Array): { header: StreamHeader; vouched: boolean } {
   const { step, subject } = args;
   const refuse = (why: string) => new StreamRefusedError(`${subject}: refused the stream: ${why}`);
   let header: StreamHeader;
@@ -210,12 +235,12 @@ export function checkStepHead(ctx: PullStepContext, args: { step: Step; subject:
     }
   }
   // A package (-I, -p) names no GUID in its first record: the final listing checks what it brought.
-  if (header.kind !== "substream") return false;
+  if (header.kind !== "substream") return { header, vouched: false };
   const from = step.kind === "full" ? 0n : (step.from?.guid ?? 0n);
   if (header.fromguid !== from) throw refuse(`its incremental source has GUID ${header.fromguid}, not ${from} as planned`);
-  if (step.kind === "incremental" && (step.intermediates?.length ?? 0) > 0) return false;
+  if (step.kind === "incremental" && (step.intermediates?.length ?? 0) > 0) return { header, vouched: false };
   if (header.toguid !== step.to.guid) throw refuse(`it holds the snapshot with GUID ${header.toguid}, not ${step.to.guid} as planned`);
-  return true;
+  return { header, vouched: true };
 }
 
 /**

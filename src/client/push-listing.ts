@@ -10,7 +10,7 @@ import { openFirstLane, type FirstLane } from "./lanes.ts";
 import type { Plan } from "./plan.ts";
 import type { RemoteTree } from "./remote-tree.ts";
 import { closingOnFailure, explainRpcError, openedWith, withLocalChecks, type JobSession } from "./session.ts";
-import { clockSeconds, listedEntry, markOf, replaceNamed, secondRound, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
+import { clockSeconds, listedEntry, markOf, replaceNamed, secondRound, sourceListedWhole, type UnchangedEntry, type UnchangedMarks } from "./unchanged.ts";
 
 export interface PushSides {
   readonly first: FirstLane;
@@ -33,7 +33,16 @@ export async function listPushSides(config: Config, job: PushJobConfig, runner: 
   const options = datasetsFirst ? { versions: false } : {};
   let localAt = clockSeconds();
   const opening = openedWith(openFirstLane(config, job), (lane) => listPushed(lane.session, options));
-  const [{ caps, local: listed }, { opened: first, answer }] = await withLocalChecks(opening, checkLocalSide(runner, job, options));
+  // Where most sources moved, their whole listing follows at once, beside the server's first round.
+  let sourceWhole: ReturnType<typeof checkLocalSide> | null = null;
+  const localFirst = checkLocalSide(runner, job, options).then((side) => {
+    if (datasetsFirst && sourceListedWhole([...side.local.keys()], marks, (name) => side.local.get(name)?.dataset)) {
+      sourceWhole = checkLocalSide(runner, job, {});
+      sourceWhole.catch(() => {}); // awaited by the second round; unread when the server's first round failed
+    }
+    return side;
+  });
+  const [{ caps, local: listed }, { opened: first, answer }] = await withLocalChecks(opening, localFirst);
   let trees = { local: listed, pushed: answer };
   let unchanged = new Map<string, UnchangedEntry>();
   if (datasetsFirst) {
@@ -47,7 +56,7 @@ export async function listPushSides(config: Config, job: PushJobConfig, runner: 
         list: async ({ source, target }) => {
           // Without targetHeld both sides move together: each is listed whole, or by the same names.
           if (source === "whole" || target === "whole") {
-            const [here, whole] = await Promise.all([checkLocalSide(runner, job, {}), listPushed(first.session, {})]);
+            const [here, whole] = await Promise.all([sourceWhole ?? checkLocalSide(runner, job, {}), listPushed(first.session, {})]);
             return { local: here.local, pushed: whole };
           }
           return listChanged(first.session, runner, { local, pushed, changed: source });

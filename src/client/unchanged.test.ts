@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { markOf, replaceNamed, sameMark, secondRound, sortByChange, type ListedDataset, type SecondRoundLists, type UnchangedEntry } from "./unchanged.ts";
+import { markOf, replaceNamed, sameMark, secondRound, sortByChange, sourceListedWhole, type ListedDataset, type SecondRoundLists, type UnchangedEntry } from "./unchanged.ts";
 
 const at = { name: "s1", kind: "snapshot" as const, guid: 7n, createtxg: 3n };
 
@@ -126,4 +126,33 @@ test("replaceNamed takes the narrower listing's nodes for the names it covers, a
     ["r/a", 10],
     ["r/c", 3],
   ]);
+});
+
+describe("sourceListedWhole", () => {
+  const marks = new Map<string, UnchangedEntry>([
+    ["a", { kind: "up_to_date", source: { guid: 1n, changed: 10 }, target: { guid: 2n, changed: 11 }, at }],
+    ["b", { kind: "up_to_date", source: { guid: 3n, changed: 10 }, target: { guid: 4n, changed: 11 }, at }],
+    ["p", { kind: "no_snapshots", source: { guid: 5n, changed: null } }],
+  ]);
+  const held: Record<string, ListedDataset> = { a: { guid: 1n, snapshotsChanged: 10 }, b: { guid: 3n, snapshotsChanged: 10 }, p: { guid: 5n, snapshotsChanged: null } };
+
+  test.each([
+    ["every source held its mark", {}, ["a", "b", "p"], false],
+    ["one of three moved", { a: { guid: 1n, snapshotsChanged: 12 } }, ["a", "b", "p"], false],
+    ["two of three moved", { a: { guid: 1n, snapshotsChanged: 12 }, p: { guid: 5n, snapshotsChanged: 20 } }, ["a", "b", "p"], true],
+    ["made again under its name, and one without an entry", { b: { guid: 9n, snapshotsChanged: 10 } }, ["a", "b", "new"], true],
+    ["half moved: naming each is still cheaper", { a: { guid: 1n, snapshotsChanged: 12 } }, ["a", "b"], false],
+  ] as const)("%s", (_what, moved, names, whole) => {
+    const now: Record<string, ListedDataset> = { ...held, ...moved };
+    expect(sourceListedWhole(names, marks, (n) => now[n])).toBe(whole);
+  });
+
+  test("agrees with secondRound wherever it says whole: the target can only add to the source's listing", async () => {
+    const now: Record<string, ListedDataset> = { ...held, a: { guid: 1n, snapshotsChanged: 12 }, p: { guid: 5n, snapshotsChanged: 20 } };
+    const names = ["a", "b", "p"];
+    expect(sourceListedWhole(names, marks, (n) => now[n])).toBe(true);
+    let lists: SecondRoundLists | null = null;
+    await secondRound(null, { names, marks, now: { source: (n) => now[n], target: () => undefined }, targetHeld: true, list: async (l) => void (lists = l) });
+    expect(lists!.source).toBe("whole");
+  });
 });

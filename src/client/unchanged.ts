@@ -102,8 +102,28 @@ export function sortByChange(names: readonly string[], marks: UnchangedMarks, no
 }
 
 function holds(entry: UnchangedEntry, source: ListedDataset | undefined, target: ListedDataset | undefined): boolean {
-  if (entry.kind === "no_snapshots") return sameMark(entry.source, markOf(source, undefined, { none: true })) && !target?.resumeToken;
-  return sameMark(entry.source, markOf(source)) && sameMark(entry.target, markOf(target));
+  return sourceHolds(entry, source) && (entry.kind === "no_snapshots" ? !target?.resumeToken : sameMark(entry.target, markOf(target)));
+}
+
+function sourceHolds(entry: UnchangedEntry | undefined, source: ListedDataset | undefined): boolean {
+  if (!entry) return false;
+  return sameMark(entry.source, entry.kind === "no_snapshots" ? markOf(source, undefined, { none: true }) : markOf(source));
+}
+
+/** secondRound's rule: a side is listed whole where more of it moved than naming each would save. */
+function listedWhole(moved: number, total: number): boolean {
+  return moved > total / 2 || moved > MAX_TREE_DATASETS;
+}
+
+/**
+ * Whether the second round lists the source whole whatever the target's listing shows: the
+ * sources whose own marks moved are enough for it (the target can only add filesystems to that
+ * listing). The source's second round can then start before the target's first one is in.
+ */
+export function sourceListedWhole(names: readonly string[], marks: UnchangedMarks, source: (name: string) => ListedDataset | undefined): boolean {
+  let moved = 0;
+  for (const name of names) if (!sourceHolds(marks.get(name), source(name))) moved++;
+  return listedWhole(moved, names.length);
 }
 
 /** This host's clock in whole seconds, read before a listing whose marks may be kept. */
@@ -154,7 +174,7 @@ export async function secondRound<T>(
   args: { names: readonly string[]; marks: UnchangedMarks; now: ListedNow; targetHeld?: boolean; list: (lists: SecondRoundLists) => Promise<T> },
 ): Promise<{ trees: T; unchanged: Map<string, UnchangedEntry> }> {
   const { unchanged, targetHeld, changed } = sortByChange(args.names, args.marks, args.now, { targetHeld: args.targetHeld ?? false });
-  const side = (moved: readonly string[]): SideListing => (moved.length > args.names.length / 2 || moved.length > MAX_TREE_DATASETS ? "whole" : moved);
+  const side = (moved: readonly string[]): SideListing => (listedWhole(moved.length, args.names.length) ? "whole" : moved);
   const lists: SecondRoundLists = { source: side([...changed, ...targetHeld.keys()]), target: side(changed), targetHeld };
   if (lists.source !== "whole" && lists.source.length === 0) return { trees: listed, unchanged };
   return { trees: await args.list(lists), unchanged };

@@ -33,6 +33,7 @@ export {
   confineReceived,
   isConfined,
   confinementArgs,
+  needsExclude,
   mountpointForChildOf,
   type KeepableProperty,
   type ReceivePolicy,

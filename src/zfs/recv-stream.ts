@@ -14,6 +14,7 @@ import { STREAM_HEADER_BYTES } from "./stream-header.ts";
 import { startZfsRecv, startZfsRecvFrom, zfsChildError, type ZfsChild, type ZfsChildResult } from "./stream-process.ts";
 
 export interface DecompressedRecv {
+  /** What `zfs receive` runs with: the gate's choice once it has run. */
   readonly argv: readonly string[];
   /** Write end of the decompressor's input; owned by the caller, who closes it to end the stream. */
   readonly writeFd: number;
@@ -36,15 +37,17 @@ export interface DecompressedRecvResult {
 /**
  * Starts `zstd -d | bin ...argv`.
  * @param options.gate checks the first STREAM_HEADER_BYTES of the decompressed stream (fewer when
- *   it is shorter) and may prepare the target; throwing refuses the stream
+ *   it is shorter), may prepare the target, and returns the argv `zfs receive` starts with (the
+ *   first record may decide it); throwing refuses the stream
  * @throws ZfsNotFoundError / Error when a child cannot be started without a gate (nothing is left running)
  */
 export function startDecompressedRecv(
   bin: string,
   argv: readonly string[],
-  options: { gate?: ((head: Uint8Array) => Promise<void>) | null } = {},
+  options: { gate?: ((head: Uint8Array) => Promise<readonly string[]>) | null } = {},
 ): DecompressedRecv {
   let zfs: ZfsChild | null = null;
+  let running = argv;
   let decompressor: CompressorProcess;
   let started: Promise<void>;
   if (!options.gate) {
@@ -72,8 +75,8 @@ export function startDecompressedRecv(
         // Cut before its first record (the sender or the decompressor failed): zfs receive never
         // starts, and the reason is theirs, not the gate's.
         if (head.length < STREAM_HEADER_BYTES) return;
-        await gate(head);
-        zfs = startZfsRecvFrom(bin, argv, pipe.readFd);
+        running = await gate(head);
+        zfs = startZfsRecvFrom(bin, running, pipe.readFd);
       } catch (err) {
         // Refused: the decompressor goes, so the body's writer gets EPIPE and the stream is drained.
         await decompressor.kill("SIGTERM");
@@ -93,7 +96,9 @@ export function startDecompressedRecv(
   let total: number | null = null;
   void dec.done().then((r) => (total = r.streamBytes));
   return {
-    argv,
+    get argv() {
+      return running;
+    },
     writeFd: dec.fd,
     started,
     done,

@@ -34,13 +34,15 @@ export async function receiveDecompressed(ctx: ServerContext, body: IncomingOcte
   const created: DatasetName[] = [];
   const checked = gate
     ? async (head: Uint8Array) => {
+        let run: readonly string[];
         try {
-          gate(head);
+          run = gate(head);
         } catch (err) {
           if (err instanceof StreamRefusedError) throw new RpcError("permission_denied", err.message, { cause: err });
           throw err;
         }
         await prepare(created);
+        return run;
       }
     : null;
   let chain: DecompressedRecv | null = null;

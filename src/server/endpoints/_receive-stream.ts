@@ -28,8 +28,11 @@ const RECV_EXIT_GRACE_MS = 30_000;
 export interface ReceiveStreamOptions {
   readonly argv: string[];
   readonly snapshot: VersionName;
-  /** Checks the stream's first STREAM_HEADER_BYTES bytes; throws StreamRefusedError to refuse it. */
-  readonly gate: ((head: Uint8Array) => void) | null;
+  /**
+   * Checks the stream's first STREAM_HEADER_BYTES bytes and returns the argv `zfs recv` runs
+   * with (the first record may decide it); throws StreamRefusedError to refuse the stream.
+   */
+  readonly gate: ((head: Uint8Array) => readonly string[]) | null;
   /** Creates the target's missing parents, listing each in `created`. */
   readonly prepare: (created: DatasetName[]) => Promise<void>;
 }
@@ -44,24 +47,25 @@ export async function receiveStream(ctx: ServerContext, body: IncomingOctets, op
   const what = snapshot.full;
   const created: DatasetName[] = [];
   let proc: ZfsRecvProcess | null = null;
-  const start = async (): Promise<{ fd: number }> => {
+  const start = async (run: readonly string[]): Promise<{ fd: number }> => {
     await prepare(created);
-    proc = ctx.children.add(startZfsRecv(ctx.runner.bin, argv));
+    proc = ctx.children.add(startZfsRecv(ctx.runner.bin, run));
     return { fd: proc.writeFd };
   };
   const open = async (head: Uint8Array): Promise<{ fd: number }> => {
+    let run: readonly string[];
     try {
-      gate!(head);
+      run = gate!(head);
     } catch (err) {
       if (err instanceof StreamRefusedError) throw new RpcError("permission_denied", err.message, { cause: err });
       throw err;
     }
-    return start();
+    return start(run);
   };
   try {
     let received: ReceivedBody;
     try {
-      received = await body.pipeTo(gate === null ? await start() : { headBytes: STREAM_HEADER_BYTES, open });
+      received = await body.pipeTo(gate === null ? await start(argv) : { headBytes: STREAM_HEADER_BYTES, open });
     } finally {
       if (proc !== null) closeQuietly((proc as ZfsRecvProcess).writeFd); // EOF: zfs recv finishes (or fails on a truncated stream)
     }
