@@ -15,9 +15,8 @@ import {
   STREAM_HEADER_BYTES,
   StreamRefusedError,
   checkStreamHead,
-  confinementArgs,
+  confinedReceive,
   decodeStreamHeader,
-  needsExclude,
   listVersions,
   parseVersionShortName,
   quote,
@@ -116,15 +115,16 @@ export interface ReceiveCommand {
 export function receiveCommand(ctx: PullStepContext, args: { target: DatasetName | VersionName; step: Step; force: boolean; confined: boolean }): ReceiveCommand {
   const { target, step, force, confined } = args;
   const canConfine = ctx.caps.recvExclude && ctx.caps.recvProperties;
-  const confinement = canConfine && step.kind !== "resume" && !confined ? confinementArgs(ctx.policy, { wasPlaceholder: force }) : null;
-  const base = { target, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force };
-  const whole = recvArgv({ ...base, ...confinement }, ctx.caps);
-  const createsDataset = step.kind === "full" && !force;
-  // A job that asks for properties gets a package: its receive starts with -x at once.
-  const lean = confinement && createsDataset && !ctx.flags.includes("properties");
-  const argv = lean ? recvArgv({ ...base, properties: confinement.properties }, ctx.caps) : whole;
+  const request = { target, resumable: ctx.resumable, noMount: ctx.caps.recvNoMount, force };
   const gate = !ctx.caps.recvExclude || (confined && step.kind !== "resume");
-  return { argv, gate, argvFor: (header) => (confinement && needsExclude(header, { createsDataset }) ? whole : argv) };
+  if (!canConfine || step.kind === "resume" || confined) {
+    const argv = recvArgv(request, ctx.caps);
+    return { argv, gate, argvFor: () => argv };
+  }
+  const receive = confinedReceive(request, { policy: ctx.policy, wasPlaceholder: force, createsDataset: step.kind === "full" && !force }, ctx.caps);
+  // A job that asks for properties gets a package: its receive has -x from the start.
+  if (ctx.flags.includes("properties")) return { argv: receive.whole, gate, argvFor: () => receive.whole };
+  return { argv: receive.lean, gate, argvFor: receive.forHeader };
 }
 
 /** The send request for a step that is not a resume. */

@@ -21,6 +21,8 @@
 import type { DatasetName } from "./names.ts";
 import { PLACEHOLDER_PROPERTY } from "./placeholder.ts";
 import { getProperties, inheritProperty, setProperties } from "./properties.ts";
+import { recvArgv, type RecvRequest } from "./recv.ts";
+import type { ZfsCapabilities } from "./capabilities.ts";
 import type { ZfsRunner } from "./runner.ts";
 import { decodeStreamHeader, type StreamHeader } from "./stream-header.ts";
 
@@ -81,6 +83,31 @@ export function confinementArgs(policy: ReceivePolicy, options: { wasPlaceholder
  */
 export function needsExclude(header: StreamHeader | null, receive: { createsDataset: boolean }): boolean {
   return !(receive.createsDataset && header?.kind === "substream" && header.fromguid === 0n);
+}
+
+/** The argv of a receive that confines the dataset itself, before and after its first record. */
+export interface ConfinedReceive {
+  /** With `-x` and the `-o` values: for any stream. */
+  readonly whole: string[];
+  /** Without `-x` where the receive creates a dataset (for a substream), else `whole` itself. */
+  readonly lean: string[];
+  /** `lean` where needsExclude says a stream with this first record can go without `-x`, else `whole`. */
+  forHeader(header: StreamHeader | null): string[];
+}
+
+/**
+ * Both argvs of a receive confined by zfs itself (needs `recvExclude` and `recvProperties`).
+ * @throws ZfsUnsupportedError for a flag in `request` this zfs lacks
+ */
+export function confinedReceive(
+  request: Omit<RecvRequest, "exclude" | "properties">,
+  options: { policy: ReceivePolicy; wasPlaceholder: boolean; createsDataset: boolean },
+  caps: ZfsCapabilities,
+): ConfinedReceive {
+  const { exclude, properties } = confinementArgs(options.policy, { wasPlaceholder: options.wasPlaceholder });
+  const whole = recvArgv({ ...request, exclude, properties }, caps);
+  const lean = options.createsDataset ? recvArgv({ ...request, properties }, caps) : whole;
+  return { whole, lean, forHeader: (header) => (needsExclude(header, options) ? whole : lean) };
 }
 
 /**

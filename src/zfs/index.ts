@@ -34,6 +34,8 @@ export {
   isConfined,
   confinementArgs,
   needsExclude,
+  confinedReceive,
+  type ConfinedReceive,
   mountpointForChildOf,
   type KeepableProperty,
   type ReceivePolicy,

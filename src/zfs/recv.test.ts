@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import type { ZfsCapabilities } from "./capabilities.ts";
 import { ZfsUnsupportedError } from "./errors.ts";
 import { parseDatasetName, parseVersionName } from "./names.ts";
-import { CONFINED_POLICY, confinementArgs } from "./confine.ts";
+import { CONFINED_POLICY, confinedReceive, confinementArgs, needsExclude } from "./confine.ts";
+import type { StreamHeader } from "./stream-header.ts";
 import { recvArgv } from "./recv.ts";
 
 const ALL: ZfsCapabilities = {
@@ -55,5 +56,31 @@ describe("recvArgv", () => {
 
   test("a bookmark target is a TypeError", () => {
     expect(() => recvArgv({ target: parseVersionName("sink/a#b") }, ALL)).toThrow(TypeError);
+  });
+});
+
+describe("a confined receive without -x where the stream cannot carry properties", () => {
+  const header = (kind: StreamHeader["kind"], fromguid: bigint) => ({ kind, fromguid, toguid: 7n }) as StreamHeader;
+
+  test.each([
+    ["a full substream into a new dataset", header("substream", 0n), true, false],
+    ["a package (zfs send -p, -R): properties", header("compound", 0n), true, true],
+    ["an incremental or clone substream", header("substream", 5n), true, true],
+    ["into an existing dataset or a placeholder: values of its own", header("substream", 0n), false, true],
+    ["a first record that could not be read", null, true, true],
+  ] as const)("%s", (_what, head, createsDataset, expected) => {
+    expect(needsExclude(head, { createsDataset })).toBe(expected);
+  });
+
+  test("confinedReceive: lean has the -o values alone, whole adds -x; forHeader picks", () => {
+    const request = { target: parseVersionName("sink/a@s1"), resumable: true, noMount: true };
+    const r = confinedReceive(request, { policy: CONFINED_POLICY, wasPlaceholder: false, createsDataset: true }, ALL);
+    const o = ["-o", "setuid=off", "-o", "devices=off", "-o", "exec=off", "-o", "readonly=on"];
+    expect(r.lean).toEqual(["receive", "-s", "-u", ...o, "sink/a@s1"]);
+    expect(r.whole).toEqual(["receive", "-s", "-u", "-x", "mountpoint", "-x", "sharenfs", "-x", "sharesmb", ...o, "sink/a@s1"]);
+    expect(r.forHeader(header("substream", 0n))).toBe(r.lean);
+    expect(r.forHeader(header("compound", 0n))).toBe(r.whole);
+    const existing = confinedReceive(request, { policy: CONFINED_POLICY, wasPlaceholder: false, createsDataset: false }, ALL);
+    expect(existing.lean).toBe(existing.whole);
   });
 });

@@ -8,9 +8,8 @@ import { RpcError, defineEndpoint } from "../../rpc/index.ts";
 import {
   checkStreamHead,
   confineReceived,
-  confinementArgs,
+  confinedReceive,
   createPlaceholder,
-  needsExclude,
   decodeStreamHeader,
   isConfined,
   ZfsError,
@@ -63,19 +62,18 @@ export function receiveEndpoint(ctx: ServerContext) {
       const props = node?.dataset.properties;
       const staysConfined = args.from_guid !== undefined && !resuming && !policy.properties && props !== undefined && isConfined(props, policy);
       const confinedByReceive = ctx.caps.recvExclude && ctx.caps.recvProperties && !resuming && !staysConfined;
-      const confinement = confinedByReceive ? confinementArgs(policy, { wasPlaceholder: force }) : null;
-      const base = { target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount };
-      const argv = await withZfsErrors(async () => recvArgv({ ...base, ...confinement }, ctx.caps));
+      const request = { target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount };
       // A new dataset from a substream needs no -x (needsExclude); the first record says which it is.
       const createsDataset = node === undefined && args.from_guid === undefined;
-      const lean = confinement && createsDataset ? recvArgv({ ...base, properties: confinement.properties }, ctx.caps) : argv;
+      const confined = await withZfsErrors(async () => (confinedByReceive ? confinedReceive(request, { policy, wasPlaceholder: force, createsDataset }, ctx.caps) : null));
+      const argv = confined?.whole ?? (await withZfsErrors(async () => recvArgv(request, ctx.caps)));
       const allowHint = `receive = { properties = true } in [clients.${ctx.identity}] of the server's config`;
       const gated = !ctx.caps.recvExclude || staysConfined;
       // The first record is read in any case: a substream names the snapshot it creates (its GUID).
       let head: StreamHeader | null = null;
       const gate = (bytes: Uint8Array) => {
         head = gated ? checkStreamHead(bytes, { policy, subject: `receive ${quote(snapshot.full)}`, allowHint }) : readableHead(bytes);
-        return confinement && needsExclude(head, { createsDataset }) ? argv : lean;
+        return confined ? confined.forHeader(head) : argv;
       };
       const streamOptions = { argv, snapshot, gate, prepare: (created: DatasetName[]) => ensureParents(ctx, target, below, created) };
       if (compression) h.note.compression = `${compression.type}-${compression.level}`;
