@@ -161,11 +161,12 @@ export async function pullStep(ctx: PullStepContext, args: StepArgs): Promise<St
   const open = async (head: Uint8Array) => {
     const seen = checkStepHead(ctx, { step, subject, gate: command.gate }, head);
     checked = seen.vouched;
-    if (command.argvFor(seen.header) !== argv) {
+    const needed = command.argvFor(seen.header);
+    if (needed !== argv) {
       // A stream with properties: the receive started for one without is replaced before it read a byte.
       await recv.kill("SIGKILL");
       closeQuietly(recv.writeFd);
-      argv = command.argvFor(seen.header);
+      argv = needed;
       recv = startZfsRecv(ctx.runner.bin, argv);
     }
     fed = true;

@@ -65,8 +65,10 @@ export function receiveEndpoint(ctx: ServerContext) {
       const request = { target: snapshot, force, resumable, noMount: ctx.caps.recvNoMount };
       // A new dataset from a substream needs no -x (needsExclude); the first record says which it is.
       const createsDataset = node === undefined && args.from_guid === undefined;
-      const confined = await withZfsErrors(async () => (confinedByReceive ? confinedReceive(request, { policy, wasPlaceholder: force, createsDataset }, ctx.caps) : null));
-      const argv = confined?.whole ?? (await withZfsErrors(async () => recvArgv(request, ctx.caps)));
+      const { confined, argv } = await withZfsErrors(async () => {
+        const receive = confinedByReceive ? confinedReceive(request, { policy, wasPlaceholder: force, createsDataset }, ctx.caps) : null;
+        return { confined: receive, argv: receive?.whole ?? recvArgv(request, ctx.caps) };
+      });
       const allowHint = `receive = { properties = true } in [clients.${ctx.identity}] of the server's config`;
       const gated = !ctx.caps.recvExclude || staysConfined;
       // The first record is read in any case: a substream names the snapshot it creates (its GUID).
