@@ -130,8 +130,9 @@ function collect(state: FakeState, names: string[], o: { depth: number; kinds: K
   const entities: Entity[] = [];
   const seen = new Set<string>();
   let failed = false;
+  const kinds = new Set(o.kinds);
   const add = (e: Entity) => {
-    if (o.kinds.includes(e.kind) && !seen.has(e.name)) {
+    if (kinds.has(e.kind) && !seen.has(e.name)) {
       seen.add(e.name);
       entities.push(e);
     }
@@ -167,7 +168,7 @@ function collect(state: FakeState, names: string[], o: { depth: number; kinds: K
     if (sep < 0) walk(name, 0);
     else {
       const kind: Kind = name[sep] === "@" ? "snapshot" : "bookmark";
-      if (o.implicitVersions && !o.kinds.includes(kind)) o.kinds = [...o.kinds, kind];
+      if (o.implicitVersions && !kinds.has(kind)) kinds.add(kind);
       add({ kind, name, ds, version: version! });
     }
   }
@@ -179,22 +180,29 @@ function collect(state: FakeState, names: string[], o: { depth: number; kinds: K
  * its snapshots before its bookmarks (as OpenZFS 2.3 iterates them), each by createtxg.
  */
 function sortEntities(state: FakeState, entities: Entity[], sorts: { prop: string; desc: boolean }[]): void {
-  const bases = new Map<Entity, string>();
-  const base = (e: Entity) => bases.get(e) ?? bases.set(e, e.name.split(/[@#]/)[0]!).get(e)!;
-  const rank = (e: Entity) => (e.kind === "snapshot" ? 1 : e.kind === "bookmark" ? 2 : 0);
-  const txg = (e: Entity) => (e.kind === "snapshot" || e.kind === "bookmark" ? e.version.createtxg : -1);
-  entities.sort((a, b) => {
-    for (const { prop, desc } of sorts) {
-      const va = propValue(state, a, prop, true).value;
-      const vb = propValue(state, b, prop, true).value;
+  // Each entity's keys once: a wide pool lists hundreds of thousands of snapshots.
+  const keyed = entities.map((e) => {
+    const version = e.kind === "snapshot" || e.kind === "bookmark";
+    return {
+      e,
+      base: version ? e.name.slice(0, e.name.search(/[@#]/)) : e.name,
+      rank: e.kind === "snapshot" ? 1 : e.kind === "bookmark" ? 2 : 0,
+      txg: version ? e.version.createtxg : -1,
+      values: sorts.map(({ prop }) => propValue(state, e, prop, true).value),
+    };
+  });
+  keyed.sort((a, b) => {
+    for (const [i, { desc }] of sorts.entries()) {
+      const va = a.values[i]!;
+      const vb = b.values[i]!;
       const c = /^\d+$/.test(va) && /^\d+$/.test(vb) ? Math.sign(Number(BigInt(va) - BigInt(vb))) : va < vb ? -1 : va > vb ? 1 : 0;
       if (c !== 0) return desc ? -c : c;
     }
-    const [ba, bb] = [base(a), base(b)];
-    if (ba !== bb) return ba < bb ? -1 : 1;
-    if (rank(a) !== rank(b)) return rank(a) - rank(b);
-    return txg(a) - txg(b);
+    if (a.base !== b.base) return a.base < b.base ? -1 : 1;
+    if (a.rank !== b.rank) return a.rank - b.rank;
+    return a.txg - b.txg;
   });
+  keyed.forEach((k, i) => (entities[i] = k.e));
 }
 
 function printTable(headers: string[], rows: string[][], scripted: boolean): void {

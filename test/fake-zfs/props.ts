@@ -28,16 +28,22 @@ const SETTABLE: Record<string, string> = {
   sharesmb: "off",
 };
 const ALIASES: Record<string, string> = { avail: "available", refer: "referenced", rdonly: "readonly", compress: "compression" };
-const READONLY = ["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written", "snapshots_changed", "userrefs"];
+const READONLY = new Set(["name", "type", "creation", "used", "available", "referenced", "guid", "createtxg", "receive_resume_token", "origin", "mounted", "written", "snapshots_changed", "userrefs"]);
 
 /** Properties `zfs get all` shows, in order. */
 export const ALL_PROPS = ["type", "creation", "used", "available", "referenced", "mountpoint", "guid", "createtxg", "readonly", "receive_resume_token"];
 
 export function canonicalProp(name: string): string | null {
-  const p = ALIASES[name] ?? name;
-  if (p.includes(":") || READONLY.includes(p) || p in SETTABLE) return p;
-  return null;
+  let known = canonical.get(name);
+  if (known === undefined) {
+    const p = ALIASES[name] ?? name;
+    known = p.includes(":") || READONLY.has(p) || p in SETTABLE ? p : null;
+    canonical.set(name, known);
+  }
+  return known;
 }
+/** Looked up once per name: a wide listing asks for millions of cells. */
+const canonical = new Map<string, string | null>();
 
 export function isSettable(name: string): boolean {
   const p = ALIASES[name] ?? name;
