@@ -118,11 +118,42 @@ describe("list_tree", () => {
     let bytes = 0;
     await s.remote.rpc.callOctets(ENDPOINTS.listTree, {}, (chunk) => void (bytes += chunk.byteLength));
     expect(bytes).toBeGreaterThan(16 << 20); // above the 16 MiB a value body may hold; each record is at most 1 MiB
-    const tree = await s.remote.listTree();
-    const versions = tree.get("tank/big")!.versions;
-    expect(versions.length).toBe(N);
-    expect(versions[0]).toMatchObject({ name: "auto-0", guid: 10_000_000n });
-    expect(versions.at(-1)).toMatchObject({ name: `auto-${N - 1}`, guid: BigInt(10_000_000 + N - 1) });
-    expect(versions.every((v, i) => i === 0 || v.createtxg > versions[i - 1]!.createtxg)).toBe(true);
+    for (const columns of [false, true]) {
+      const tree = await s.remote.listTree({ columns });
+      const versions = [...tree.get("tank/big")!.versions];
+      expect(versions.length).toBe(N);
+      expect(versions[0]).toMatchObject({ name: "auto-0", guid: 10_000_000n });
+      expect(versions.at(-1)).toMatchObject({ name: `auto-${N - 1}`, guid: BigInt(10_000_000 + N - 1) });
+      expect(versions.every((v, i) => i === 0 || v.createtxg > versions[i - 1]!.createtxg)).toBe(true);
+    }
+    // In columns, a fraction of the bytes: no keys and no dataset name per version.
+    let columnBytes = 0;
+    await s.remote.rpc.callOctets(ENDPOINTS.listTree, { columns: true }, (chunk) => void (columnBytes += chunk.byteLength));
+    expect(columnBytes).toBeLessThan(bytes / 2);
   }, 120_000);
+
+  test("with columns: the same tree as version by version, names as the ACL allows them and no other in the body", async () => {
+    fake = createFakeZfs({
+      datasets: ["tank/data@s1", "tank/data@s2", "tank/data#b1", "tank/data/sub@s1", "tank/secret@s1", "tank/secret@s2", "tank/a b@s1", "tank/data/sub/deep@x"],
+    });
+    await using s = await session(fake, { filesystems: { "tank<": true, "tank/secret": false } });
+    const info = await s.remote.info();
+    expect(info.tree_columns).toBe(true);
+    const plain = await s.remote.listTree();
+    const columns = await s.remote.listTree({ columns: true });
+    expect([...columns.keys()]).toEqual([...plain.keys()]);
+    for (const [name, node] of plain) {
+      expect(columns.get(name)!.entry).toEqual(node.entry);
+      expect([...columns.get(name)!.versions]).toEqual([...node.versions]);
+    }
+    expect(columns.get("tank/data")!.versions.map((v) => `${v.type} ${v.name}`).sort()).toEqual(["bookmark b1", "snapshot s1", "snapshot s2"]);
+    const chunks: Uint8Array[] = [];
+    await s.remote.rpc.callOctets(ENDPOINTS.listTree, { columns: true }, (chunk) => void chunks.push(chunk.slice()));
+    expect(Buffer.concat(chunks).toString("latin1")).not.toContain("secret");
+    // What this client pushed, in columns too.
+    await using r = await session(fake, { filesystems: {}, receive_root: "tank/data" });
+    const pushed = await r.remote.listTree({ received: true, columns: true });
+    expect([...pushed.keys()]).toEqual(["sub", "sub/deep"]);
+    expect(pushed.get("sub/deep")!.versions.map((v) => `${v.dataset}@${v.name}`)).toEqual(["sub/deep@x"]);
+  });
 });

@@ -3,3 +3,4 @@
  * server/ implements it, client/ calls it; neither imports the other.
  */
 export * from "./protocol.ts";
+export * from "./tree-columns.ts";

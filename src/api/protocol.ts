@@ -17,6 +17,7 @@ import {
   type VersionShortName,
   type WireCompression,
 } from "../zfs/index.ts";
+import { treeColumnsEntry, type TreeColumnsEntry } from "./tree-columns.ts";
 
 export const ENDPOINTS = {
   info: "info",
@@ -65,6 +66,8 @@ export const infoResponse = schema.object({
   compression: schema.optional(schema.array(schema.string({ max: 32 }), { max: 16 })),
   /** The server's clock when it answered (Unix seconds): what a `snapshots_changed` it lists later is compared with. */
   time: schema.optional(schema.uint),
+  /** list_tree writes versions as column entries when asked (`columns`); absent from servers that predate them. */
+  tree_columns: schema.optional(schema.boolean),
   capabilities: schema.object({
     bookmarks: schema.boolean,
     resumable: schema.boolean,
@@ -116,6 +119,8 @@ export const listTreeArgs = schema.object({
   versions: schema.optional(schema.boolean),
   /** Only these datasets (each with its versions, none below it); names as in the listing. */
   datasets: schema.optional(schema.array(dataset, { max: MAX_TREE_DATASETS })),
+  /** Versions as column entries (tree-columns.ts) instead of one map each; where `info.tree_columns`. */
+  columns: schema.optional(schema.boolean),
 });
 /** A filesystem or volume of a list_tree response; its versions follow it. */
 export const treeDatasetEntry = schema.object({
@@ -148,8 +153,9 @@ export type TreeVersionEntry = ReturnType<typeof treeVersionEntry>;
 /** Entries per record of a list_tree body; a record stays far below MAX_RECORD_BYTES. */
 export const TREE_RECORD_ENTRIES = 512;
 /** One record of a list_tree body: an array of entries. */
-export const treeRecord = schema.array((v, path) => {
+export const treeRecord = schema.array((v, path): TreeDatasetEntry | TreeVersionEntry | TreeColumnsEntry => {
   const type = (v as { type?: unknown } | null)?.type;
+  if (type === "versions") return treeColumnsEntry(v, path);
   return type === "snapshot" || type === "bookmark" ? treeVersionEntry(v, path) : treeDatasetEntry(v, path);
 }, { max: TREE_RECORD_ENTRIES });
 

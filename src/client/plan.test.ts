@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { planReplication, planTarget, type Plan, type PlanOptions, type PlanTarget, type PlanVersion } from "./plan.ts";
+import { newestSnapshot, planReplication, planTarget, upToDateAtNewest, type Plan, type PlanOptions, type PlanTarget, type PlanVersion } from "./plan.ts";
 
 /**
  * Fixture DSL: "s1:11" is snapshot s1 with GUID 11, "#b1:11" a bookmark; createtxg follows the
@@ -147,5 +147,29 @@ describe("planReplication with a partial receive on the target", () => {
     ],
   ])("refuses to resume when %s", (_name, target, options, expected) => {
     expect(show(planReplication(versions("s1:1", "s2:2"), target, options))).toBe(expected);
+  });
+});
+
+describe("upToDateAtNewest", () => {
+  const sorted = (vs: PlanVersion[]) => [...vs].sort((a, b) => (a.createtxg !== b.createtxg ? (a.createtxg < b.createtxg ? -1 : 1) : a.kind === b.kind ? 0 : a.kind === "bookmark" ? -1 : 1));
+  const at = (vs: PlanVersion[]) => ({ length: vs.length, at: (i: number) => vs.at(i) });
+  const shortcut = (source: PlanVersion[], target: PlanTarget) => upToDateAtNewest(newestSnapshot(at(sorted(source)), (v) => v), newestSnapshot(at(sorted([...target.versions])), (v) => v), target);
+  const own = (...specs: string[]): PlanTarget => ({ exists: true, placeholder: false, versions: versions(...specs) });
+
+  test.each<[string, PlanVersion[], PlanTarget, string | null]>([
+    ["the newest snapshots match", versions("s1:1", "s2:2"), own("s1:1", "s2:2"), "up to date at s2"],
+    ["the target holds only the newest", versions("s1:1", "s2:2"), own("s2:2"), "up to date at s2"],
+    ["the newest are snapshots behind a newer bookmark", versions("s1:1", "s2:2", "#b3:9"), own("s2:2", "#b4:8"), "up to date at s2"],
+    ["the source moved on", versions("s1:1", "s2:2", "s3:3"), own("s2:2"), null],
+    ["the target holds a snapshot of its own", versions("s1:1", "s2:2"), own("s2:2", "local:99"), null],
+    ["the target has no snapshots", versions("s1:1"), { exists: true, placeholder: true, versions: [] }, null],
+    ["the source has no snapshots", versions("#b1:1"), own("s1:1"), null],
+    ["the target holds a partial receive", versions("s1:1", "s2:2"), { ...own("s1:1", "s2:2"), resume: { token: "t", toguid: 3n } }, null],
+    ["two snapshots of one txg, the newest by order", versions("a:1@10", "b:2@10"), own("a:1@10", "b:2@10"), "up to date at b"],
+  ])("%s", (_name, source, target, expected) => {
+    const plan = shortcut(source, target);
+    expect(plan === null ? null : show(plan)).toBe(expected);
+    // Where it answers, it answers as the planner does, to the version.
+    if (plan) expect(plan).toEqual(planReplication(sorted(source), { ...target, versions: sorted([...target.versions]) }, MOST_RECENT));
   });
 });

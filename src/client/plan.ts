@@ -111,6 +111,31 @@ export function planReplication(source: readonly PlanVersion[], target: PlanTarg
   return { kind: "replicate", steps, initial: false, intoPlaceholder: false };
 }
 
+/**
+ * The plan of a filesystem whose target's newest snapshot is the source's newest (GUIDs being
+ * unique within a dataset), from those two alone: up to date, as planReplication would say. Null
+ * for every other case, which planReplication decides. A no-op run of ten thousand filesystems
+ * then reads two versions of each, not every version of both sides.
+ */
+export function upToDateAtNewest(sourceNewest: PlanVersion | undefined, targetNewest: PlanVersion | undefined, target: { readonly resume?: PlanResume | null }): Plan | null {
+  if (target.resume || !sourceNewest || !targetNewest || sourceNewest.guid !== targetNewest.guid) return null;
+  return { kind: "up_to_date", at: sourceNewest };
+}
+
+/** The last snapshot of `versions` (oldest first), read from the end; bookmarks are passed over. */
+export function newestSnapshot<T>(versions: { readonly length: number; at(index: number): T | undefined }, planned: (version: T) => PlanVersion): PlanVersion | undefined {
+  for (let i = versions.length - 1; i >= 0; i--) {
+    const v = planned(versions.at(i)!);
+    if (v.kind === "snapshot") return v;
+  }
+  return undefined;
+}
+
+/** A version as list_tree gave it (`TreeVersionEntry`), for the planner. */
+export function planVersionOfEntry(v: { name: string; type: "snapshot" | "bookmark"; guid: bigint; createtxg: bigint }): PlanVersion {
+  return { name: v.name, kind: v.type, guid: v.guid, createtxg: v.createtxg };
+}
+
 /** A version as the zfs layer lists it (`ZfsVersion`), for the planner. */
 export function planVersionOf(v: { name: { name: string; kind: "snapshot" | "bookmark" }; guid: bigint; createtxg: bigint }): PlanVersion {
   return { name: v.name.name, kind: v.name.kind, guid: v.guid, createtxg: v.createtxg };

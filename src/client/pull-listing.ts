@@ -168,7 +168,7 @@ async function listOffered(session: JobSession, job: PullJobConfig, options: { v
 
 async function listTree(session: JobSession, options: { versions?: boolean; datasets?: readonly string[] }): Promise<RemoteTree> {
   try {
-    return await session.remote.listTree(options);
+    return await session.remote.listTree({ ...options, columns: session.info.tree_columns === true });
   } catch (err) {
     throw new Error(explainRpcError(err, session.info.identity), { cause: err });
   }

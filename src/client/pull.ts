@@ -12,11 +12,11 @@
  * those targets alone. A filesystem that fails does not stop the others.
  */
 import type { Config, PullJobConfig } from "../config/index.ts";
-import { confineReceived, decodeResumeToken, isConfined, parseDatasetName, removePlaceholders, ZfsRunner, type DatasetName, type TreeNode } from "../zfs/index.ts";
+import { confineReceived, decodeResumeToken, isConfined, PackedVersions, parseDatasetName, removePlaceholders, ZfsRunner, type DatasetName, type TreeNode, type VersionList } from "../zfs/index.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
 import { jobLanes } from "./lanes.ts";
 import { prepareParents } from "./local-target.ts";
-import { NO_SNAPSHOTS, planReplication, type Plan, type PlanTarget, type Step } from "./plan.ts";
+import { NO_SNAPSHOTS, newestSnapshot, planReplication, planVersionOf, planVersionOfEntry, upToDateAtNewest, type Plan, type PlanTarget, type PlanVersion, type Step } from "./plan.ts";
 import { pullStep } from "./pull-step.ts";
 import { listPullSides, type LocalTree, type PullSides } from "./pull-listing.ts";
 import { verifyReceived, type Received } from "./received-check.ts";
@@ -173,8 +173,12 @@ async function planFilesystem(
   try {
     source = parseDatasetName(name);
     target = parseDatasetName(`${job.root}/${name}`);
-    const versions = node.versions.map((v) => ({ name: v.name, kind: v.type, guid: v.guid, createtxg: v.createtxg }));
-    const plan = planReplication(versions, await localTarget(runner, target, local.get(target)), planOptions);
+    // Both sides' versions are read only once the target is known: ten thousand filesystems are
+    // planned at once, and versions read before an await would all be held together.
+    const here = await localTarget(runner, target, local.get(target));
+    const theirs = newestSnapshot(node.versions, planVersionOfEntry);
+    const ours = newestSnapshot(local.get(target)?.versions ?? [], planVersionOf);
+    const plan = upToDateAtNewest(theirs, ours, here) ?? planReplication(planInput(node.versions, planVersionOfEntry), here, planOptions);
     const estimates = plan.kind === "replicate" ? plan.steps.map((step) => estimateStep(node, step)) : undefined;
     const props = local.get(target)?.dataset.properties;
     const staysConfined =
@@ -190,11 +194,26 @@ async function planFilesystem(
   }
 }
 
-/** The target as the planner sees it; a partial receive's token is decoded (one zfs run, only then). */
+/** A list's versions as the planner reads them: packed ones as plain rows, others through `planned`. */
+function planInput<T>(versions: VersionList<T>, planned: (version: T) => PlanVersion): PlanVersion[] {
+  return versions instanceof PackedVersions ? versions.rows() : versions.map(planned);
+}
+
+/**
+ * The target as the planner sees it; a partial receive's token is decoded (one zfs run, only then).
+ * Its versions are read when the planner asks for them (a getter), after any await.
+ */
 async function localTarget(runner: ZfsRunner, target: DatasetName, node: TreeNode | undefined): Promise<PlanTarget> {
   if (!node) return { name: target, exists: false, placeholder: false, versions: [] };
-  const versions = node.versions.map((v) => ({ name: v.name.name, kind: v.name.kind, guid: v.guid, createtxg: v.createtxg }));
-  const base = { name: target, exists: true, placeholder: node.dataset.placeholder, versions };
+  const versions = node.versions;
+  const base = {
+    name: target,
+    exists: true,
+    placeholder: node.dataset.placeholder,
+    get versions(): PlanVersion[] {
+      return planInput(versions, planVersionOf);
+    },
+  };
   const token = node.dataset.resumeToken;
   if (!token) return base;
   const info = await decodeResumeToken(runner, token);

@@ -112,7 +112,7 @@ async function listPushed(session: JobSession, options: { versions?: boolean; da
   }
   if (options.datasets?.length === 0) return new Map();
   try {
-    return await session.remote.listTree({ received: true, ...options });
+    return await session.remote.listTree({ received: true, ...options, columns: session.info.tree_columns === true });
   } catch (err) {
     throw new Error(explainRpcError(err, info.identity), { cause: err });
   }

@@ -13,7 +13,7 @@ import type { Config, PushJobConfig } from "../config/index.ts";
 import { ZfsRunner, decodeResumeToken, quote, type DatasetName, type TreeNode } from "../zfs/index.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
 import { jobLanes } from "./lanes.ts";
-import { NO_SNAPSHOTS, planReplication, planVersionOf, type PlanResume, type PlanTarget, type Step } from "./plan.ts";
+import { NO_SNAPSHOTS, newestSnapshot, planReplication, planVersionOf, planVersionOfEntry, upToDateAtNewest, type PlanResume, type Step } from "./plan.ts";
 import { listPushSides, type PushSides } from "./push-listing.ts";
 import { pushStep } from "./push-step.ts";
 import type { RemoteTreeNode } from "./remote-tree.ts";
@@ -95,10 +95,14 @@ async function planFilesystem(
   try {
     const entry = remote?.entry;
     const resume = entry?.resume_token ? await checkedResume(runner, name, { token: entry.resume_token, job }) : null;
-    const versions = node.versions.map(planVersionOf);
-    const theirs = (remote?.versions ?? []).map((v) => ({ name: v.name, kind: v.type, guid: v.guid, createtxg: v.createtxg }));
-    const target: PlanTarget = { name: `${receiveRoot}/${name}`, exists: entry !== undefined, placeholder: entry?.placeholder ?? false, versions: theirs, resume };
-    const plan = planReplication(versions, target, { initial: job.initial, canResume });
+    const theirs = remote?.versions ?? [];
+    const plan =
+      upToDateAtNewest(newestSnapshot(node.versions, planVersionOf), newestSnapshot(theirs, planVersionOfEntry), { resume }) ??
+      planReplication(
+        node.versions.map(planVersionOf),
+        { name: `${receiveRoot}/${name}`, exists: entry !== undefined, placeholder: entry?.placeholder ?? false, versions: theirs.map(planVersionOfEntry), resume },
+        { initial: job.initial, canResume },
+      );
     const estimates = plan.kind === "replicate" ? plan.steps.map((step) => estimateLocalStep(node, step)) : undefined;
     return { name, source: name, plan, ...(estimates ? { estimates } : {}) };
   } catch (err) {

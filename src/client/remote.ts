@@ -45,12 +45,13 @@ export class RemoteSession {
    */
   /**
    * The server's tree (see list_tree): with `versions: false` its datasets alone, with `datasets`
-   * only those, each with its versions.
+   * only those, each with its versions; `columns` where the server's info has `tree_columns`.
    */
-  async listTree(options: { received?: boolean; versions?: boolean; datasets?: readonly string[] } = {}): Promise<RemoteTree> {
+  async listTree(options: { received?: boolean; versions?: boolean; datasets?: readonly string[]; columns?: boolean } = {}): Promise<RemoteTree> {
     const collector = treeCollector("list_tree response");
     const args = {
       ...(options.received ? { received: true } : {}),
+      ...(options.columns ? { columns: true } : {}),
       ...(options.versions === false ? { versions: false } : {}),
       ...(options.datasets ? { datasets: [...options.datasets] } : {}),
     };

@@ -102,7 +102,7 @@ describe("array", () => {
 describe("object", () => {
   const header = object({
     endpoint: string({ min: 1 }),
-    args: optional(object({ dataset: string(), deep: optional(object({ n: uint })) })),
+    args: optional(object({ dataset: string(), deep: optional(object({ n: uint })), list: optional(array(object({ n: uint }))) })),
     body: literal("none", "value"),
   });
 
@@ -121,6 +121,7 @@ describe("object", () => {
     ["a wrong type", { endpoint: 7, body: "none" }, '"request.endpoint": expected a string, got number'],
     ["a nested wrong type", { endpoint: "e", body: "none", args: { dataset: 1 } }, '"request.args.dataset": expected a string, got number'],
     ["a deeply nested unknown field", { endpoint: "e", body: "none", args: { dataset: "d", deep: { n: 1, m: 2 } } }, '"request.args.deep.m": unknown field'],
+    ["a wrong type in an array of maps in a map", { endpoint: "e", body: "none", args: { dataset: "d", list: [{ n: 1 }, { n: -1 }] } }, '"request.args.list[1].n": expected a non-negative integer, got number'],
     ["an array", [1, 2], '"request": expected a map, got an array'],
     ["bytes", new Uint8Array([1]), '"request": expected a map, got bytes'],
     ["a Map (CBOR tag 259)", new Map([["endpoint", "e"]]), '"request": expected a map, got object'],
@@ -134,6 +135,13 @@ describe("object", () => {
 
   test("object reports an unknown field before a missing one", () => {
     expectInvalid(header, { extra: 1 }, "request", '"request.extra": unknown field');
+  });
+
+  test("a custom parser that names a field below its own path keeps it below the object's", () => {
+    const level: Parser<number> = (v, path) => {
+      throw new ValidationError(`${path}.level`, `expected 1..19, got ${String(v)}`);
+    };
+    expectInvalid(object({ compression: level }), { compression: 99 }, "args", '"args.compression.level": expected 1..19, got 99');
   });
 
   test("object at the root (empty path) names fields without a prefix", () => {

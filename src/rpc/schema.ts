@@ -11,9 +11,32 @@ export type Parsed<P> = P extends Parser<infer T> ? T : never;
 export class ValidationError extends TypeError {
   override name = "ValidationError";
   readonly path: string;
+  /** The message without its path. */
+  readonly detail: string;
   constructor(path: string, message: string) {
     super(path ? `"${path}": ${message}` : message);
     this.path = path;
+    this.detail = message;
+  }
+
+  /** The same error, its path below `parent` (a field `a` or an item `[3]` of it). */
+  under(parent: string): ValidationError {
+    if (!parent) return this;
+    const joined = this.path === "" ? parent : this.path.startsWith("[") || this.path.startsWith(".") ? `${parent}${this.path}` : `${parent}.${this.path}`;
+    return new ValidationError(joined, this.detail);
+  }
+}
+
+/**
+ * `parser(value, "")`, an error's path then put below `path` and `child`: the paths of a wide
+ * listing's millions of fields are only ever written out for the one that fails.
+ */
+function parseBelow<T>(parser: Parser<T>, value: unknown, path: string, child: string | number): T {
+  try {
+    return parser(value, "");
+  } catch (err) {
+    if (err instanceof ValidationError) throw err.under(typeof child === "number" ? `[${child}]` : child).under(path);
+    throw err;
   }
 }
 
@@ -81,7 +104,7 @@ export function array<T>(item: Parser<T>, options: { max?: number } = {}): Parse
   return (v, path) => {
     if (!Array.isArray(v)) throw expected(path, "an array", v);
     if (v.length > max) throw new ValidationError(path, `more than ${max} items`);
-    return v.map((x, i) => item(x, `${path}[${i}]`));
+    return v.map((x, i) => parseBelow(item, x, path, i));
   };
 }
 
@@ -93,6 +116,7 @@ export type ObjectOf<S extends Shape> = { [K in Exclude<keyof S, OptionalKeys<S>
 
 /** A plain object (CBOR map with text keys) with exactly these fields; optional ones may be absent. */
 export function object<S extends Shape>(shape: S): Parser<ObjectOf<S>> {
+  const fields = Object.entries(shape);
   return (v, path) => {
     if (typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v) || v instanceof Map || v instanceof Date) {
       throw expected(path, "a map", v);
@@ -101,8 +125,8 @@ export function object<S extends Shape>(shape: S): Parser<ObjectOf<S>> {
     for (const key of Object.keys(v)) {
       if (!(key in shape)) throw new ValidationError(join(path, key), "unknown field");
     }
-    for (const [key, parser] of Object.entries(shape)) {
-      const value = parser((v as Record<string, unknown>)[key], join(path, key));
+    for (const [key, parser] of fields) {
+      const value = parseBelow(parser, (v as Record<string, unknown>)[key], path, key);
       if (value !== undefined) out[key] = value;
     }
     return out as ObjectOf<S>;

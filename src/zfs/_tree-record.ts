@@ -5,7 +5,7 @@
  */
 import { parseApproxBytes, parseUint64, resumeTokenOf } from "./_parse.ts";
 import { ZfsError } from "./errors.ts";
-import { parseDatasetName, parseVersionName, versionOf, type DatasetName } from "./names.ts";
+import { parseDatasetName, parseVersionName, type DatasetName, type VersionShortName } from "./names.ts";
 import { runZfsLines } from "./run-lines.ts";
 import type { ZfsRunner } from "./runner.ts";
 import type { ScanTreeOptions, TreeRecord } from "./tree-types.ts";
@@ -52,14 +52,16 @@ export function interner(): (s: string) => string {
   return (s) => {
     const known = seen.get(s);
     if (known !== undefined) return known;
-    seen.set(s, s);
-    return s;
+    const own = ownCopy(s);
+    seen.set(own, own);
+    return own;
   };
 }
 
 /**
  * A record from one object's columns; `value` gives a column's text, undefined when not listed.
- * A version's dataset and short name go through `intern`.
+ * A version's dataset and short name go through `intern`: they repeat (a tree's snapshots are
+ * mostly taken together, under one name), and each would otherwise keep its line alive.
  */
 export function makeRecord(name: string, value: (column: string) => string | undefined, intern: (s: string) => string = (s) => s): TreeRecord {
   const type = value("type");
@@ -75,33 +77,43 @@ export function makeRecord(name: string, value: (column: string) => string | und
     const changed = number(SNAPSHOTS_CHANGED);
     const token = value("receive_resume_token");
     const encryption = value("encryption");
+    // Every string kept is a copy or a literal: a slice of the line would keep the whole chunk of
+    // the listing it was cut from alive (JavaScriptCore shares the buffer), some 30 MB for a
+    // tree of ten thousand filesystems.
     return {
       kind: "dataset",
       dataset: {
-        name: parseDatasetName(name),
-        type,
+        name: parseDatasetName(ownCopy(name)),
+        type: type === "filesystem" ? "filesystem" : "volume",
         guid: number("guid"),
         snapshotsChanged: changed === null ? null : safeNumber(changed, SNAPSHOTS_CHANGED),
-        resumeToken: token === undefined ? null : resumeTokenOf(token),
+        resumeToken: token === undefined ? null : ownToken(resumeTokenOf(token)),
         placeholder: false,
-        encryption: encryption === undefined || encryption === "-" ? null : encryption,
+        encryption: encryption === undefined || encryption === "-" ? null : ownCopy(encryption),
       },
     };
   }
   if (type !== "snapshot" && type !== "bookmark") throw new SyntaxError(`unexpected type ${JSON.stringify(type)}`);
   const parsed = parseVersionName(name);
   if (parsed.kind !== type) throw new SyntaxError(`a ${type} named ${JSON.stringify(name)}`);
-  // Built anew from the interned parts: the parsed names are slices of the listing's line, and a
-  // slice keeps its whole line alive (JavaScriptCore shares the buffer), some 100 bytes a version.
-  const version = versionOf(intern(parsed.dataset) as DatasetName, parsed.kind, intern(parsed.name) as typeof parsed.name);
   const guid = number("guid");
   const createtxg = number("createtxg");
   const creation = number("creation");
   if (guid === null || createtxg === null || creation === null) throw new SyntaxError("missing guid, createtxg or creation");
   return {
     kind: "version",
-    version: { name: version, guid, createtxg, creation: safeNumber(creation, "creation"), referenced: type === "bookmark" ? null : bytes("referenced"), written: bytes("written") },
+    dataset: intern(parsed.dataset) as DatasetName,
+    version: { kind: type, name: intern(parsed.name) as VersionShortName, guid, createtxg, creation: safeNumber(creation, "creation"), referenced: type === "bookmark" ? null : bytes("referenced"), written: bytes("written") },
   };
+}
+
+/** `s` in a string of its own, not a slice of a larger one. */
+export function ownCopy(s: string): string {
+  return Buffer.from(s, "utf8").toString("utf8");
+}
+
+function ownToken(token: string | null): string | null {
+  return token === null ? null : ownCopy(token);
 }
 
 function safeNumber(value: bigint, what: string): number {

@@ -11,10 +11,12 @@
  *
  * Records are yielded as zfs prints them; nothing holds the whole listing.
  */
-import { compareVersions, parseOrThrow, tabFields } from "./_parse.ts";
-import { SNAPSHOTS_CHANGED, datasetFilter, depthArgs, interner, listingLines, makeRecord } from "./_tree-record.ts";
+import { parseOrThrow, tabFields } from "./_parse.ts";
+import { listLineParser } from "./_list-line.ts";
+import { SNAPSHOTS_CHANGED, datasetFilter, depthArgs, interner, listingLines } from "./_tree-record.ts";
 import { ZfsError } from "./errors.ts";
-import type { DatasetName } from "./names.ts";
+import { versionOf, type DatasetName } from "./names.ts";
+import { VersionColumnsBuilder, VersionTable, type VersionRow, type VersionView } from "./packed-versions.ts";
 import { PLACEHOLDER_PROPERTY, isPlaceholderMark } from "./placeholder.ts";
 import type { ZfsRunner } from "./runner.ts";
 import { scanGet, scanViaGet } from "./tree-listing-get.ts";
@@ -35,28 +37,70 @@ export async function* scanTree(runner: ZfsRunner, roots: readonly DatasetName[]
 
 /**
  * The whole tree below `root` or each of several roots (inclusive; every pool for null), keyed by
- * dataset name, versions sorted.
+ * dataset name, versions sorted and packed in one VersionTable (packed-versions.ts): each
+ * dataset's as soon as the next dataset begins, so that no more than one dataset's versions are
+ * ever held as objects.
  * @throws ZfsError as `scanTree`
  */
 export async function readTree(runner: ZfsRunner, root: DatasetName | readonly DatasetName[] | null, options: ScanTreeOptions = {}): Promise<Map<string, TreeNode>> {
   const tree = new Map<string, TreeNode>();
-  const orphans: TreeVersion[] = [];
+  // Versions still coming, by dataset: zfs prints a dataset before its versions, so this is the
+  // last dataset listed; should a version ever come elsewhere, it still finds its place.
+  const pending = new Map<string, VersionColumnsBuilder>();
+  const table = new VersionTable();
+  const pack = (name: string): void => {
+    const builder = pending.get(name);
+    const node = tree.get(name);
+    if (!builder || !node) return;
+    pending.delete(name);
+    if (builder.size > 0) tree.set(name, { dataset: node.dataset, versions: table.append(builder, node.dataset.name, treeVersionView) });
+  };
+  let current: string | null = null;
   const roots = root === null ? [] : typeof root === "string" ? [root] : root;
   for await (const record of scanTree(runner, roots, options)) {
-    if (record.kind === "dataset") tree.set(record.dataset.name, { dataset: record.dataset, versions: [] });
-    else {
-      const node = tree.get(record.version.name.dataset);
-      if (node) node.versions.push(record.version);
-      else orphans.push(record.version);
+    if (record.kind === "dataset") {
+      if (current !== null) pack(current);
+      current = record.dataset.name;
+      tree.set(current, { dataset: record.dataset, versions: NO_VERSIONS });
+      if (!pending.has(current)) pending.set(current, new VersionColumnsBuilder());
+      continue;
     }
+    let builder = pending.get(record.dataset);
+    if (!builder) {
+      builder = new VersionColumnsBuilder();
+      pending.set(record.dataset, builder);
+      // Listed and packed already: its versions so far join the new ones.
+      const node = tree.get(record.dataset);
+      if (node) for (const v of node.versions) builder.push(rowOf(v));
+    }
+    builder.push(record.version);
   }
-  // zfs prints a dataset before its snapshots; should one ever come first, it still finds its place.
-  for (const v of orphans) tree.get(v.name.dataset)?.versions.push(v);
-  for (const node of tree.values()) node.versions.sort(compareVersions);
+  for (const name of [...pending.keys()]) pack(name);
   return tree;
 }
 
 // --- internal ---
+
+const NO_VERSIONS: readonly TreeVersion[] = Object.freeze([]);
+
+/** A packed version read as the zfs layer lists it. */
+const treeVersionView: VersionView<TreeVersion> = (c, i, dataset) => {
+  const kind = c.bookmark[i] === 1 ? "bookmark" : "snapshot";
+  const referenced = c.referenced[i]!;
+  const written = c.written[i]!;
+  return {
+    name: versionOf(dataset as DatasetName, kind, c.names[i]!),
+    guid: c.guid[i]!,
+    createtxg: c.createtxg[i]!,
+    creation: c.creation[i]!,
+    referenced: Number.isNaN(referenced) ? null : referenced,
+    written: Number.isNaN(written) ? null : written,
+  };
+};
+
+function rowOf(v: TreeVersion): VersionRow {
+  return { kind: v.name.kind, name: v.name.name, guid: v.guid, createtxg: v.createtxg, creation: v.creation, referenced: v.referenced, written: v.written };
+}
 
 /** Old OpenZFS (before 2.2) lacks snapshots_changed; a listing that asks for it fails there. */
 const withoutSnapshotsChanged = new Set<string>();
@@ -80,8 +124,8 @@ async function* scanParsable(
   // Started before the listing, read when the first dataset needs it.
   const local = marked && !viaGet ? localProperties(runner, roots, wanted, options) : Promise.resolve(new Map<string, PropertyValues>());
   local.catch(() => {}); // its failure surfaces where it is awaited
-  const columnIndex = new Map(columns.map((c, i) => [c, i]));
   const intern = interner();
+  const parseLine = listLineParser(columns, intern);
   let index = 0;
   try {
     if (viaGet) {
@@ -93,7 +137,7 @@ async function* scanParsable(
     }
     for await (const line of listingLines(runner, argv, roots, options)) {
       const i = index++;
-      const record = parseOrThrow(argv, line, i, () => parseListLine(line, columnIndex, intern));
+      const record = parseOrThrow(argv, line, i, () => parseLine(line));
       if (record.kind === "dataset") {
         if (!keep(record.dataset.name)) continue;
         if (!marked) {
@@ -117,16 +161,10 @@ async function* scanParsable(
   await local;
 }
 
-function parseListLine(line: string, columns: ReadonlyMap<string, number>, intern: (s: string) => string): TreeRecord {
-  const fields = tabFields(line, columns.size);
-  const value = (column: string): string | undefined => {
-    const i = columns.get(column);
-    return i === undefined ? undefined : fields[i];
-  };
-  return makeRecord(fields[0]!, value, intern);
-}
-
 type PropertyValues = Map<string, { value: string; source: string }>;
+
+/** A property neither set here nor received; one object for every dataset of a wide listing. */
+const UNSET = Object.freeze({ value: "", source: "inherited" });
 
 /**
  * The placeholder mark and `properties` set on each filesystem and volume at or below `roots`
@@ -156,7 +194,7 @@ async function localProperties(runner: ZfsRunner, roots: readonly DatasetName[],
  */
 function withUnset(set: PropertyValues | undefined, wanted: readonly string[]): PropertyValues {
   const all: PropertyValues = new Map();
-  for (const p of wanted) all.set(p, set?.get(p) ?? { value: "", source: "inherited" });
+  for (const p of wanted) all.set(p, set?.get(p) ?? UNSET);
   const mark = set?.get(PLACEHOLDER_PROPERTY);
   if (mark) all.set(PLACEHOLDER_PROPERTY, mark);
   return all;

@@ -3,6 +3,7 @@
  */
 import type { ZfsVersion } from "./list.ts";
 import type { DatasetName } from "./names.ts";
+import type { VersionList, VersionRow } from "./packed-versions.ts";
 import type { ZfsRunOptions } from "./runner.ts";
 
 /** A filesystem or volume of the tree. */
@@ -34,7 +35,11 @@ export interface TreeVersion extends ZfsVersion {
   readonly written: number | null;
 }
 
-export type TreeRecord = { readonly kind: "dataset"; readonly dataset: TreeDataset } | { readonly kind: "version"; readonly version: TreeVersion };
+/**
+ * One object of a listing: a dataset, or a version of one with its dataset's name apart (a row,
+ * not a TreeVersion: a listing of 300 000 snapshots builds no name objects on the way).
+ */
+export type TreeRecord = { readonly kind: "dataset"; readonly dataset: TreeDataset } | { readonly kind: "version"; readonly dataset: DatasetName; readonly version: VersionRow };
 
 export interface ScanTreeOptions extends ZfsRunOptions {
   /** Read placeholder marks too (a receiving side plans with them). */
@@ -58,8 +63,8 @@ export interface ScanTreeOptions extends ZfsRunOptions {
   readonly rootsOnly?: boolean;
 }
 
-/** A dataset of a tree with its versions, oldest first. */
+/** A dataset of a tree with its versions, oldest first (packed by a listing: packed-versions.ts). */
 export interface TreeNode {
   readonly dataset: TreeDataset;
-  readonly versions: TreeVersion[];
+  readonly versions: VersionList<TreeVersion>;
 }

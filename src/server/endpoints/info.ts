@@ -19,6 +19,7 @@ export function infoEndpoint(ctx: ServerContext) {
         send_flags: [...ctx.acl.allowedSendFlags],
         compression: availableCompression(),
         time: Math.floor(Date.now() / 1000),
+        tree_columns: true,
         capabilities: {
           bookmarks: c.bookmarks,
           resumable: c.resumable,

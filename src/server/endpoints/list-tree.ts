@@ -5,9 +5,9 @@
  * never held whole. The ACL filters each line before it is encoded: nothing outside it is sent,
  * not even a name.
  */
-import { ENDPOINTS, listTreeArgs, TREE_RECORD_ENTRIES, type TreeDatasetEntry, type TreeVersionEntry } from "../../api/index.ts";
+import { columnsEntry, ENDPOINTS, listTreeArgs, TREE_COLUMN_VERSIONS, TREE_RECORD_ENTRIES, type TreeDatasetEntry, type TreeVersionEntry } from "../../api/index.ts";
 import { RpcError, defineEndpoint, encodeRecord, type OctetProducer } from "../../rpc/index.ts";
-import { ZfsError, quote, scanTree, type DatasetName, type TreeRecord } from "../../zfs/index.ts";
+import { ZfsError, quote, scanTree, type DatasetName, type TreeRecord, type VersionRow } from "../../zfs/index.ts";
 import type { ServerContext } from "../context.ts";
 import { isBeingReceived } from "../receive-lock.ts";
 import { readableRecords } from "../readable-records.ts";
@@ -21,24 +21,26 @@ export function listTreeEndpoint(ctx: ServerContext) {
     async handle(args): Promise<OctetProducer> {
       const only = args.datasets;
       const versions = args.versions ?? true;
+      const columns = args.columns ?? false;
       if (!args.received) {
         // Named datasets outside the ACL are not even listed (the view would drop them anyway).
         const records = only ? scanTree(ctx.runner, only.filter((ds) => ctx.acl.mayRead(ds)), { versions, rootsOnly: true, missingRootsOk: true }) : readableRecords(ctx, { versions });
-        return treeProducer(records, pullView(ctx));
+        return treeProducer(records, pullView(ctx), { columns });
       }
       const root = ctx.acl.receiveRoot;
       if (!root) throw new RpcError("permission_denied", `Client ${quote(ctx.identity)} may not push: no receive_root is configured for it`);
       const records = only
         ? scanTree(ctx.runner, receivedNames(ctx, only), { placeholders: true, versions, rootsOnly: true, missingRootsOk: true })
         : scanTree(ctx.runner, [root], { placeholders: true, versions });
-      return treeProducer(records, receivedView(ctx, root), { emptyIfMissing: true });
+      return treeProducer(records, receivedView(ctx, root), { emptyIfMissing: true, columns });
     },
   });
 }
 
 // --- internal ---
 
-type Entry = TreeDatasetEntry | TreeVersionEntry;
+/** A dataset's entry, or a version with its dataset named as the client knows it. */
+type Viewed = { readonly dataset: TreeDatasetEntry } | { readonly of: string; readonly version: VersionRow };
 
 /** The client's names as they are below receive_root; one too long for zfs cannot exist there. */
 function receivedNames(ctx: ServerContext, names: readonly DatasetName[]): DatasetName[] {
@@ -55,12 +57,18 @@ function receivedNames(ctx: ServerContext, names: readonly DatasetName[]): Datas
 }
 
 /** What of a record the client may see, named as it knows it; null leaves the record out. */
-type View = (record: TreeRecord) => Entry | null;
+type View = (record: TreeRecord) => Viewed | null;
 
 function pullView(ctx: ServerContext): View {
+  // A dataset's versions follow it: the ACL answers once for all of them.
+  let last: { name: string; readable: boolean } = { name: "", readable: false };
+  const mayRead = (name: DatasetName): boolean => {
+    if (last.name !== name) last = { name, readable: ctx.acl.mayRead(name) };
+    return last.readable;
+  };
   return (record) => {
-    if (record.kind === "dataset") return ctx.acl.mayRead(record.dataset.name) ? datasetEntry(record, record.dataset.name, false) : null;
-    return ctx.acl.mayRead(record.version.name.dataset) ? versionEntry(record, record.version.name.dataset) : null;
+    if (record.kind === "dataset") return mayRead(record.dataset.name) ? { dataset: datasetEntry(record, record.dataset.name, false) } : null;
+    return mayRead(record.dataset) ? { of: record.dataset, version: record.version } : null;
   };
 }
 
@@ -79,10 +87,10 @@ function receivedView(ctx: ServerContext, root: DatasetName): View {
         hidden.add(name);
         return null;
       }
-      return datasetEntry(record, clientName(name), true);
+      return { dataset: datasetEntry(record, clientName(name), true) };
     }
-    const ds = record.version.name.dataset;
-    return ds === root || hidden.has(ds) ? null : versionEntry(record, clientName(ds));
+    const ds = record.dataset;
+    return ds === root || hidden.has(ds) ? null : { of: clientName(ds), version: record.version };
   };
 }
 
@@ -98,12 +106,11 @@ function datasetEntry(record: Extract<TreeRecord, { kind: "dataset" }>, name: st
   };
 }
 
-function versionEntry(record: Extract<TreeRecord, { kind: "version" }>, dataset: string): TreeVersionEntry {
-  const v = record.version;
+function versionEntry(v: VersionRow, dataset: string): TreeVersionEntry {
   return {
-    type: v.name.kind,
+    type: v.kind,
     dataset,
-    name: v.name.name,
+    name: v.name,
     guid: v.guid,
     createtxg: v.createtxg,
     creation: v.creation,
@@ -112,23 +119,55 @@ function versionEntry(record: Extract<TreeRecord, { kind: "version" }>, dataset:
   };
 }
 
-/** The listing as an octet body: records of up to TREE_RECORD_ENTRIES entries, encoded as zfs prints. */
-function treeProducer(records: AsyncGenerator<TreeRecord, void, undefined>, view: View, options: { emptyIfMissing?: boolean } = {}): OctetProducer {
+/**
+ * The listing as an octet body, encoded as zfs prints: records of up to TREE_RECORD_ENTRIES
+ * entries and some RECORD_TARGET_BYTES; with `columns`, a dataset's versions gathered into column
+ * entries of up to TREE_COLUMN_VERSIONS.
+ */
+function treeProducer(records: AsyncGenerator<TreeRecord, void, undefined>, view: View, options: { emptyIfMissing?: boolean; columns?: boolean } = {}): OctetProducer {
   let failure: string | null = null;
   let stopped: string | null = null;
   async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
-    let batch: Entry[] = [];
+    let batch: unknown[] = [];
+    let bytes = 0;
+    let group: { of: string; rows: VersionRow[]; bytes: number } | null = null;
+    const add = (entry: unknown, size: number): Uint8Array | null => {
+      batch.push(entry);
+      bytes += size;
+      if (batch.length < TREE_RECORD_ENTRIES && bytes < RECORD_TARGET_BYTES) return null;
+      const record = encodeRecord(batch);
+      batch = [];
+      bytes = 0;
+      return record;
+    };
+    const closeGroup = (): Uint8Array | null => {
+      if (!group) return null;
+      const { of, rows, bytes: size } = group;
+      group = null;
+      return add(columnsEntry(of, rows), size);
+    };
     try {
       for await (const record of records) {
         if (stopped !== null) return; // leaving the loop kills zfs
-        const entry = view(record);
-        if (entry === null) continue;
-        batch.push(entry);
-        if (batch.length === TREE_RECORD_ENTRIES) {
-          yield encodeRecord(batch);
-          batch = [];
+        const viewed = view(record);
+        if (viewed === null) continue;
+        let full: Uint8Array | null;
+        if ("dataset" in viewed) {
+          full = closeGroup();
+          if (full) yield full;
+          full = add(viewed.dataset, ENTRY_BYTES + viewed.dataset.name.length);
+        } else if (!options.columns) {
+          full = add(versionEntry(viewed.version, viewed.of), ENTRY_BYTES + viewed.of.length + viewed.version.name.length);
+        } else {
+          full = group && (group.of !== viewed.of || group.rows.length === TREE_COLUMN_VERSIONS) ? closeGroup() : null;
+          group ??= { of: viewed.of, rows: [], bytes: viewed.of.length };
+          group.rows.push(viewed.version);
+          group.bytes += COLUMN_BYTES + viewed.version.name.length;
         }
+        if (full) yield full;
       }
+      const last = closeGroup();
+      if (last) yield last;
       if (batch.length > 0) yield encodeRecord(batch);
     } catch (err) {
       // A receive_root not created yet holds nothing pushed: an empty listing.
@@ -145,3 +184,10 @@ function treeProducer(records: AsyncGenerator<TreeRecord, void, undefined>, view
     },
   };
 }
+
+/** Where a record is cut short of TREE_RECORD_ENTRIES: far below MAX_RECORD_BYTES, whatever one entry adds. */
+const RECORD_TARGET_BYTES = 256 << 10;
+/** What an entry costs beyond its names, at most (a map entry's keys and numbers). */
+const ENTRY_BYTES = 120;
+/** What a version costs in a column entry beyond its name, at most. */
+const COLUMN_BYTES = 48;

@@ -1,0 +1,125 @@
+/**
+ * list_tree's column entries (`columns: true`): up to TREE_COLUMN_VERSIONS versions of one dataset
+ * in one entry, each field a column. A version as a CBOR map repeats eight keys and its dataset's
+ * name, which both sides encode and decode as text; a listing of 300 000 snapshots spent most of
+ * its time there. GUIDs and createtxgs travel as little-endian uint64 byte strings, which the
+ * client keeps as they arrive (zfs/packed-versions.ts). docs/protocol.md § Record streams.
+ */
+import { ValidationError, schema, type Parser } from "../rpc/index.ts";
+import { LITTLE_ENDIAN, type VersionColumns, type VersionRow, type VersionShortName } from "../zfs/index.ts";
+
+/** Most versions one column entry holds: with names of 255 bytes, some 600 KiB, below a record's 1 MiB. */
+export const TREE_COLUMN_VERSIONS = 2048;
+
+/** A column entry as the client reads it: its dataset, and its versions as columns (in the order sent). */
+export interface TreeColumnsEntry {
+  readonly type: "versions";
+  readonly dataset: string;
+  readonly columns: VersionColumns;
+}
+
+/** The wire form of some versions of `dataset` (at most TREE_COLUMN_VERSIONS, as zfs listed them). */
+export function columnsEntry(dataset: string, rows: readonly VersionRow[]): Record<string, unknown> {
+  const n = rows.length;
+  const guid = new BigUint64Array(n);
+  const createtxg = new BigUint64Array(n);
+  const kinds = new Uint8Array(n);
+  let sized = false;
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    kinds[i] = r.kind === "bookmark" ? 1 : 0;
+    guid[i] = r.guid;
+    createtxg[i] = r.createtxg;
+    sized ||= r.referenced !== null || r.written !== null;
+  }
+  return {
+    type: "versions",
+    dataset,
+    kinds,
+    names: rows.map((r) => r.name),
+    guids: u64Bytes(guid),
+    createtxgs: u64Bytes(createtxg),
+    creations: rows.map((r) => r.creation),
+    ...(sized ? { referenced: rows.map((r) => r.referenced), written: rows.map((r) => r.written) } : {}),
+  };
+}
+
+/**
+ * Checks a column entry: every column as long as `kinds`, kinds 0 (snapshot) or 1 (bookmark),
+ * GUIDs and createtxgs 8 bytes each.
+ */
+export const treeColumnsEntry: Parser<TreeColumnsEntry> = (v, path) => {
+  const e = wireShape(v, path);
+  const n = e.kinds.length;
+  const column = (name: string, length: number, per = 1) => {
+    if (length !== n * per) throw new ValidationError(`${path}.${name}`, `expected ${n * per} ${per === 1 ? "items" : "bytes"} for ${n} versions, got ${length}`);
+  };
+  column("names", e.names.length);
+  column("guids", e.guids.length, 8);
+  column("createtxgs", e.createtxgs.length, 8);
+  column("creations", e.creations.length);
+  column("referenced", (e.referenced ?? e.names).length);
+  column("written", (e.written ?? e.names).length);
+  const bookmark = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (e.kinds[i]! > 1) throw new ValidationError(`${path}.kinds[${i}]`, `expected 0 (snapshot) or 1 (bookmark), got ${e.kinds[i]}`);
+    bookmark[i] = e.kinds[i]!;
+  }
+  const sizes = (values: readonly (number | undefined)[] | undefined): Float64Array => {
+    const out = new Float64Array(n).fill(Number.NaN);
+    if (values) for (let i = 0; i < n; i++) out[i] = values[i] ?? Number.NaN;
+    return out;
+  };
+  return {
+    type: "versions",
+    dataset: e.dataset,
+    columns: {
+      bookmark,
+      names: e.names as VersionShortName[],
+      guid: u64Column(e.guids),
+      createtxg: u64Column(e.createtxgs),
+      creation: Float64Array.from(e.creations),
+      referenced: sizes(e.referenced),
+      written: sizes(e.written),
+    },
+  };
+};
+
+// --- internal ---
+
+const bytes = (max: number): Parser<Uint8Array> => (v, path) => {
+  if (!(v instanceof Uint8Array)) throw new ValidationError(path, `expected a byte string, got ${v === null ? "null" : Array.isArray(v) ? "an array" : typeof v}`);
+  if (v.length > max) throw new ValidationError(path, `longer than ${max} bytes`);
+  return v;
+};
+
+const sizeList = schema.optional(schema.array(schema.optional(schema.approxBytes), { max: TREE_COLUMN_VERSIONS }));
+
+const wireShape = schema.object({
+  type: schema.literal("versions"),
+  dataset: schema.string({ max: 255 }),
+  kinds: bytes(TREE_COLUMN_VERSIONS),
+  names: schema.array(schema.string({ min: 1, max: 255 }), { max: TREE_COLUMN_VERSIONS }),
+  guids: bytes(8 * TREE_COLUMN_VERSIONS),
+  createtxgs: bytes(8 * TREE_COLUMN_VERSIONS),
+  creations: schema.array(schema.uint, { max: TREE_COLUMN_VERSIONS }),
+  referenced: sizeList,
+  written: sizeList,
+});
+
+/** uint64s as little-endian bytes, whatever the host's order. */
+function u64Bytes(values: BigUint64Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const out = new Uint8Array(values.length * 8);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => view.setBigUint64(i * 8, v, true));
+  return out;
+}
+
+/** Little-endian bytes (a multiple of 8) as uint64s; one copy, no bigint each on a little-endian host. */
+function u64Column(bytes: Uint8Array): BigUint64Array {
+  const out = new BigUint64Array(bytes.length / 8);
+  if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
+  else for (let i = 0; i < out.length; i++) out[i] = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(i * 8, true);
+  return out;
+}
