@@ -128,14 +128,14 @@ function checkProps(command: string, props: string[]): string[] {
 /** Entities named by `names` (all pools when empty) and, with depth, their descendants. */
 function collect(state: FakeState, names: string[], o: { depth: number; kinds: Kind[]; implicitVersions: boolean }) {
   const entities: Entity[] = [];
-  const seen = new Set<string>();
+  // Operands may overlap (`tank tank/a`); one walk meets every object once.
+  const seen = names.length > 1 ? new Set<string>() : null;
   let failed = false;
   const kinds = new Set(o.kinds);
   const add = (e: Entity) => {
-    if (kinds.has(e.kind) && !seen.has(e.name)) {
-      seen.add(e.name);
-      entities.push(e);
-    }
+    if (!kinds.has(e.kind) || seen?.has(e.name)) return;
+    seen?.add(e.name);
+    entities.push(e);
   };
   // Children by parent, once: a wide pool has tens of thousands of datasets.
   const children = new Map<string, string[]>();

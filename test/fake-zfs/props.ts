@@ -55,8 +55,7 @@ export function propValue(state: FakeState, e: Entity, prop: string, parsable: b
   const p = canonicalProp(prop) ?? prop;
   const isDataset = e.kind === "filesystem" || e.kind === "volume";
   const version = e.kind === "snapshot" || e.kind === "bookmark" ? e.version : undefined;
-  const num = (n: number): string => (parsable ? String(n) : nicenum(n));
-  const ro = (value: string) => ({ value, source: "-" });
+  const num = parsable ? String : nicenum;
   switch (p) {
     case "name":
       return ro(e.name);
@@ -105,6 +104,11 @@ export function propValue(state: FakeState, e: Entity, prop: string, parsable: b
   if (inherited) return inherited;
   if (p === "mountpoint") return { value: `/${e.name}`, source: "default" };
   return { value: SETTABLE[p] ?? "-", source: "default" };
+}
+
+/** A read-only property's cells: it has no source. */
+function ro(value: string): { value: string; source: string } {
+  return { value, source: "-" };
 }
 
 /** zfs_nicenum for bytes: 512 → "512B", 2048 → "2K", 1.5 MiB → "1.50M". */
