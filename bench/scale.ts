@@ -7,8 +7,10 @@
  * - incremental of N filesystems with one small change each against the shell loop
  *   `zfs send -i | zfs recv` over the same filesystems, sequential and 4 at a time;
  * - with the fake zfs (compiled): a no-op of 10 000 filesystems × 30 snapshots, wall time and the
- *   client's peak RSS; a pull over ssh of 8 × 512 MiB filesystems with concurrency 4, against 4
- *   `zfs send | ssh … cat` pipelines at a time over the same 8.
+ *   job's peak RSS, first with the fake, then with the fake's listings replayed as recorded
+ *   (zferry's own cost), beside the fake's listings timed alone; a pull over ssh of 8 × 512 MiB
+ *   filesystems with concurrency 4, against 4 `zfs send | ssh … cat` pipelines at a time over the
+ *   same 8.
  *
  * N is 200 (BENCH_SCALE_N); `--quick` uses 40 and a 1 000-filesystem fake tree; `--fake` runs the
  * fake-zfs figures alone.
@@ -152,7 +154,8 @@ async function parallelSshFigure(dir: string, zferry: string): Promise<Figure> {
 /**
  * A fake tree of FAKE_FS × FAKE_SNAPS, already replicated, as OpenZFS 2.2+ shows it (with
  * snapshots_changed): the first no-op lists every snapshot and keeps the unchanged marks, the
- * next ones list datasets alone. Wall time and the peak RSS of client and server of each.
+ * next ones list datasets alone; then the first no-op again with the fake's listings replayed.
+ * Wall time and the peak RSS of the job's process (client and server) of each.
  */
 async function fakeFigure(dir: string, zferry: string): Promise<string> {
   const program = compileFakeZfs(join(dir, "fake-zfs"));
@@ -174,23 +177,67 @@ async function fakeFigure(dir: string, zferry: string): Promise<string> {
     }
   }
   writeFileSync(fake.statePath, JSON.stringify(state));
-  const file = config(dir, `[zfs]\nbin = ${JSON.stringify(fake.bin)}\n[clients.b]\nfilesystems = { "tank<" = true }\n[jobs.p]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "backup/pull"\n`);
-  const runs: { seconds: number; job: number }[] = [];
-  for (let i = 0; i < 4; i++) {
-    const t0 = performance.now();
-    const proc = Bun.spawn([zferry, "pull", "p", "--config", file], { stdout: "pipe", stderr: "pipe" });
-    // Local connect serves the stdinserver inside the job's process: one process holds both ends.
-    const sampler = sampleRss((cmd) => (cmd.includes(file) && cmd.includes("\0pull\0") ? "job" : null));
-    const [out, err, code] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
-    const { job = 0 } = sampler.stop();
-    runs.push({ seconds: (performance.now() - t0) / 1000, job });
-    if (code !== 0 || !out.includes(`${FAKE_FS} up to date`)) throw new Error(`fake no-op failed (${code}): ${err.slice(-500)}${out.slice(-500)}`);
+  const job = (bin: string) => config(dir, `[zfs]\nbin = ${JSON.stringify(bin)}\n[clients.b]\nfilesystems = { "tank<" = true }\n[jobs.p]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "backup/pull"\n`);
+  const file = job(fake.bin);
+  const cold = await fakeNoOp(zferry, file);
+  // The fake prints a listing only once it has read its whole state (41 MB of JSON) and sorted it,
+  // some 2 s a side on these machines: the job waits for that. The first run's listings are
+  // replayed as recorded, so that zferry's own cost shows apart, and timed alone, side by side, as
+  // the job starts them.
+  const listings = uniqueCalls(fake.calls().filter((argv) => (argv[0] === "list" || argv[0] === "get") && argv.includes("-r")));
+  const warm: { seconds: number; job: number }[] = [];
+  for (let i = 0; i < 3; i++) warm.push(await fakeNoOp(zferry, file));
+  const fakeListing = await timeListings(fake.bin, listings);
+  const replay = replayZfs(dir, fake.bin, listings);
+  const replayFile = job(replay);
+  const replayed: { seconds: number; job: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    rmSync(join(dir, "locks", "job.p.unchanged.json"), { force: true }); // each run lists every snapshot
+    replayed.push(await fakeNoOp(zferry, replayFile));
   }
-  const [cold, ...warm] = runs;
-  const peak = (rs: typeof runs) => Math.max(...rs.map((r) => r.job)).toFixed(0);
+  const peak = (rs: typeof warm) => Math.max(...rs.map((r) => r.job)).toFixed(0);
+  const secs = (rs: typeof warm) => rs.map((r) => r.seconds.toFixed(2)).join(", ");
   return (
-    `fake zfs, no-op of ${FAKE_FS} filesystems × ${FAKE_SNAPS} snapshots: first run (lists every snapshot) ${cold!.seconds.toFixed(2)} s, ${peak([cold!])} MiB; ` +
-    `with the unchanged marks ${median(warm.map((r) => r.seconds)).toFixed(2)} s (median of ${warm.length}; ${warm.map((r) => r.seconds.toFixed(2)).join(", ")}), ${peak(warm)} MiB ` +
+    `fake zfs, no-op of ${FAKE_FS} filesystems × ${FAKE_SNAPS} snapshots: first run (lists every snapshot) ${cold.seconds.toFixed(2)} s, ${peak([cold])} MiB; ` +
+    `with the unchanged marks ${median(warm.map((r) => r.seconds)).toFixed(2)} s (median of ${warm.length}; ${secs(warm)}), ${peak(warm)} MiB; ` +
+    `the fake's own listings of both sides at once ${fakeListing.toFixed(2)} s; ` +
+    `first run with those listings replayed as recorded (zferry's own cost) ${median(replayed.map((r) => r.seconds)).toFixed(2)} s (median of ${replayed.length}; ${secs(replayed)}), ${peak(replayed)} MiB ` +
     `(peak RSS of the job's process, client and its local stdinserver)`
   );
+}
+
+/** One no-op run of the 10 000-filesystem job: its wall time and its process's peak RSS. */
+async function fakeNoOp(zferry: string, file: string): Promise<{ seconds: number; job: number }> {
+  const t0 = performance.now();
+  const proc = Bun.spawn([zferry, "pull", "p", "--config", file], { stdout: "pipe", stderr: "pipe" });
+  // Local connect serves the stdinserver inside the job's process: one process holds both ends.
+  const sampler = sampleRss((cmd) => (cmd.includes(file) && cmd.includes("\0pull\0") ? "job" : null));
+  const [out, err, code] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
+  const { job = 0 } = sampler.stop();
+  if (code !== 0 || !out.includes(`${FAKE_FS} up to date`)) throw new Error(`fake no-op failed (${code}): ${err.slice(-500)}${out.slice(-500)}`);
+  return { seconds: (performance.now() - t0) / 1000, job };
+}
+
+function uniqueCalls(calls: string[][]): string[][] {
+  return [...new Map(calls.map((argv) => [JSON.stringify(argv), argv])).values()];
+}
+
+/** Wall time of `listings` run by the fake all at once, their output read and dropped. */
+async function timeListings(bin: string, listings: readonly string[][]): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(listings.map((argv) => Bun.spawn([bin, ...argv], { stdout: "ignore", stderr: "ignore" }).exited));
+  return (performance.now() - t0) / 1000;
+}
+
+/** A zfs that prints each of `listings` as the fake printed it once, and hands anything else to the fake. */
+function replayZfs(dir: string, bin: string, listings: readonly string[][]): string {
+  const cases = listings.map((argv, i) => {
+    const out = join(dir, `listing-${i}.txt`);
+    const done = Bun.spawnSync([bin, ...argv], { stdout: Bun.file(out), stderr: "ignore" });
+    if (done.exitCode !== 0) throw new Error(`recording ${argv.join(" ")} failed`);
+    return `  '${argv.join(" ")}') exec cat '${out}';;`;
+  });
+  const script = join(dir, "replay-zfs");
+  writeFileSync(script, `#!/bin/sh\ncase "$*" in\n${cases.join("\n")}\nesac\nexec '${bin}' "$@"\n`, { mode: 0o755 });
+  return script;
 }
