@@ -16,18 +16,24 @@ const LENGTH_BYTES = 4;
  * @throws RangeError when the value encodes to more than MAX_RECORD_BYTES
  */
 export function encodeRecord(value: unknown): Uint8Array {
-  const cbor = encodeCbor(value);
-  if (cbor.byteLength > MAX_RECORD_BYTES) throw new RangeError(`a record of ${cbor.byteLength} bytes exceeds ${MAX_RECORD_BYTES}`);
-  const out = new Uint8Array(LENGTH_BYTES + cbor.byteLength);
-  new DataView(out.buffer).setUint32(0, cbor.byteLength);
-  out.set(cbor, LENGTH_BYTES);
+  const out = encodeCbor(value, LENGTH_BYTES);
+  const length = out.byteLength - LENGTH_BYTES;
+  if (length > MAX_RECORD_BYTES) throw new RangeError(`a record of ${length} bytes exceeds ${MAX_RECORD_BYTES}`);
+  new DataView(out.buffer, out.byteOffset).setUint32(0, length);
   return out;
 }
 
-/** Cuts a body into records as its chunks arrive. */
+/**
+ * Cuts a body into records as its chunks arrive. A record within one chunk is decoded where it
+ * lies; only a record cut by a chunk's end is copied, its parts once each and then into one
+ * buffer when its last part arrives (a 256 KiB record over 64 KiB chunks is not re-copied at
+ * every chunk).
+ */
 export class RecordDecoder {
   readonly #what: string;
-  #pending = new Uint8Array(0);
+  /** Copies of the bytes of the record begun and not yet complete, in order. */
+  #parts: Uint8Array[] = [];
+  #partBytes = 0;
   #count = 0;
 
   /** `what` names the body in errors, e.g. "list_tree response". */
@@ -40,29 +46,75 @@ export class RecordDecoder {
    * @throws ProtocolError for a record that is too long or not valid CBOR
    */
   push(chunk: Uint8Array): unknown[] {
-    let bytes = chunk;
-    if (this.#pending.byteLength > 0) {
-      bytes = new Uint8Array(this.#pending.byteLength + chunk.byteLength);
-      bytes.set(this.#pending);
-      bytes.set(chunk, this.#pending.byteLength);
-    }
     const out: unknown[] = [];
     let pos = 0;
-    while (bytes.byteLength - pos >= LENGTH_BYTES) {
-      const length = new DataView(bytes.buffer, bytes.byteOffset + pos).getUint32(0);
-      if (length === 0 || length > MAX_RECORD_BYTES) throw new ProtocolError(`${this.#what}: record ${this.#count + 1} claims ${length} bytes (1 to ${MAX_RECORD_BYTES})`);
-      if (bytes.byteLength - pos - LENGTH_BYTES < length) break;
+    if (this.#partBytes > 0) {
+      // The record cut at the last chunk's end: its length first, then the rest of its bytes.
+      if (this.#partBytes < LENGTH_BYTES) {
+        const take = Math.min(LENGTH_BYTES - this.#partBytes, chunk.byteLength);
+        this.#keep(chunk.subarray(0, take));
+        pos = take;
+        if (this.#partBytes < LENGTH_BYTES) return out;
+      }
+      const length = this.#length(this.#joined(LENGTH_BYTES), 0);
+      const need = LENGTH_BYTES + length - this.#partBytes;
+      if (chunk.byteLength - pos < need) {
+        this.#keep(chunk.subarray(pos));
+        return out;
+      }
+      this.#keep(chunk.subarray(pos, pos + need));
+      pos += need;
+      const record = this.#joined(this.#partBytes);
+      this.#parts = [];
+      this.#partBytes = 0;
+      out.push(this.#decode(record.subarray(LENGTH_BYTES)));
+    }
+    while (chunk.byteLength - pos >= LENGTH_BYTES) {
+      const length = this.#length(chunk, pos);
+      if (chunk.byteLength - pos - LENGTH_BYTES < length) break;
       const start = pos + LENGTH_BYTES;
-      out.push(decodeCbor(bytes.subarray(start, start + length), `${this.#what} record ${++this.#count}`));
+      out.push(this.#decode(chunk.subarray(start, start + length)));
       pos = start + length;
     }
     // Copy what is left: `chunk` is only valid during this call.
-    this.#pending = bytes.slice(pos);
+    if (pos < chunk.byteLength) this.#keep(chunk.subarray(pos));
     return out;
   }
 
   /** @throws ProtocolError when the body ended inside a record */
   end(): void {
-    if (this.#pending.byteLength > 0) throw new ProtocolError(`${this.#what}: the body ended inside record ${this.#count + 1}`);
+    if (this.#partBytes > 0) throw new ProtocolError(`${this.#what}: the body ended inside record ${this.#count + 1}`);
+  }
+
+  #keep(bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return;
+    this.#parts.push(bytes.slice());
+    this.#partBytes += bytes.byteLength;
+  }
+
+  /** The first `n` bytes kept, in one buffer (the only part, or a copy of the parts joined). */
+  #joined(n: number): Uint8Array {
+    const [first] = this.#parts;
+    if (first && first.byteLength >= n) return first.subarray(0, n);
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const part of this.#parts) {
+      if (at >= n) break;
+      const take = Math.min(part.byteLength, n - at);
+      out.set(part.subarray(0, take), at);
+      at += take;
+    }
+    return out;
+  }
+
+  /** The record length at `pos`, checked. */
+  #length(bytes: Uint8Array, pos: number): number {
+    const length = new DataView(bytes.buffer, bytes.byteOffset + pos, LENGTH_BYTES).getUint32(0);
+    if (length === 0 || length > MAX_RECORD_BYTES) throw new ProtocolError(`${this.#what}: record ${this.#count + 1} claims ${length} bytes (1 to ${MAX_RECORD_BYTES})`);
+    return length;
+  }
+
+  #decode(cbor: Uint8Array): unknown {
+    return decodeCbor(cbor, `${this.#what} record ${++this.#count}`);
   }
 }

@@ -35,8 +35,10 @@ export async function* runZfsLines(argv: readonly string[], options: Omit<RunZfs
     const decoder = new TextDecoder();
     let rest = "";
     for await (const chunk of child.stdout) {
-      const text = rest + decoder.decode(chunk, { stream: true });
-      const lines = text.split("\n");
+      // The line cut at the chunk's start joins its first line only: prepended to the whole
+      // chunk, it would copy every chunk once more (a wide listing is hundreds of megabytes).
+      const lines = decoder.decode(chunk, { stream: true }).split("\n");
+      lines[0] = rest + lines[0]!;
       rest = lines.pop()!;
       for (const line of lines) yield line;
     }

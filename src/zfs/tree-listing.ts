@@ -125,6 +125,7 @@ async function* scanParsable(
   const local = marked && !viaGet ? localProperties(runner, roots, wanted, options) : Promise.resolve(new Map<string, PropertyValues>());
   local.catch(() => {}); // its failure surfaces where it is awaited
   const intern = interner();
+  const propertiesOf = sharedProperties(wanted);
   const parseLine = listLineParser(columns, intern);
   let index = 0;
   try {
@@ -147,7 +148,7 @@ async function* scanParsable(
         const set = (await local).get(record.dataset.name);
         const mark = set?.get(PLACEHOLDER_PROPERTY);
         const placeholder = (options.placeholders ?? false) && isPlaceholderMark(mark);
-        yield { kind: "dataset", dataset: { ...record.dataset, placeholder, ...(wanted.length > 0 ? { properties: withUnset(set, wanted) } : {}) } };
+        yield { kind: "dataset", dataset: { ...record.dataset, placeholder, ...(wanted.length > 0 ? { properties: propertiesOf(set) } : {}) } };
       } else yield record;
     }
   } catch (err) {
@@ -186,6 +187,21 @@ async function localProperties(runner: ZfsRunner, roots: readonly DatasetName[],
     i++;
   }
   return out;
+}
+
+/**
+ * withUnset, one map for every dataset whose values are the same: a received tree's datasets
+ * mostly are (the same confined values, set by the same receives), and ten thousand maps of eight
+ * entries each were some 10 MB.
+ */
+function sharedProperties(wanted: readonly string[]): (set: PropertyValues | undefined) => ReadonlyMap<string, { value: string; source: string }> {
+  const seen = new Map<string, PropertyValues>();
+  return (set) => {
+    const key = set ? [...set].map(([p, { value, source }]) => `${p}\0${value}\0${source}`).join("\0\0") : "";
+    let map = seen.get(key);
+    if (!map) seen.set(key, (map = withUnset(set, wanted)));
+    return map;
+  };
 }
 
 /**
