@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { decodeCbor, encodeCbor, ValidationError } from "../rpc/index.ts";
+import { rowAt } from "../zfs/packed-versions.ts";
 import type { VersionRow, VersionShortName } from "../zfs/index.ts";
 import { columnsEntry, treeColumnsEntry, TREE_COLUMN_VERSIONS } from "./tree-columns.ts";
 import { treeRecord } from "./protocol.ts";
@@ -21,15 +22,7 @@ function roundTrip(entry: Record<string, unknown>) {
 }
 
 function rowsOf(columns: ReturnType<typeof treeColumnsEntry>["columns"]): VersionRow[] {
-  return Array.from(columns.bookmark, (b, i) => ({
-    kind: b === 1 ? "bookmark" : "snapshot",
-    name: columns.names[i]!,
-    guid: columns.guid[i]!,
-    createtxg: columns.createtxg[i]!,
-    creation: columns.creation[i]!,
-    referenced: Number.isNaN(columns.referenced[i]!) ? null : columns.referenced[i]!,
-    written: Number.isNaN(columns.written[i]!) ? null : columns.written[i]!,
-  }));
+  return Array.from(columns.bookmark, (_, i) => rowAt(columns, i));
 }
 
 describe("list_tree column entries", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { VersionColumnsBuilder, VersionTable, type PackedVersions, type VersionColumns, type VersionRow } from "./packed-versions.ts";
+import { rowAt, VersionColumnsBuilder, VersionTable, type PackedVersions, type VersionColumns, type VersionRow } from "./packed-versions.ts";
 import type { VersionShortName } from "./names.ts";
 
 const row = (name: string, createtxg: number, extra: Partial<VersionRow> = {}): VersionRow => ({
@@ -16,15 +16,7 @@ const row = (name: string, createtxg: number, extra: Partial<VersionRow> = {}): 
 function packed(rows: VersionRow[]): PackedVersions<VersionRow> {
   const builder = new VersionColumnsBuilder();
   for (const r of rows) builder.push(r);
-  return new VersionTable().append(builder, "tank/a", (c, i) => ({
-    kind: c.bookmark[i] === 1 ? "bookmark" : "snapshot",
-    name: c.names[i]!,
-    guid: c.guid[i]!,
-    createtxg: c.createtxg[i]!,
-    creation: c.creation[i]!,
-    referenced: Number.isNaN(c.referenced[i]!) ? null : c.referenced[i]!,
-    written: Number.isNaN(c.written[i]!) ? null : c.written[i]!,
-  }));
+  return new VersionTable().append(builder, "tank/a", rowAt);
 }
 
 describe("PackedVersions", () => {
