@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { decodeCbor, encodeCbor, ValidationError } from "../rpc/index.ts";
-import { rowAt } from "../zfs/packed-versions.ts";
-import type { VersionRow, VersionShortName } from "../zfs/index.ts";
+import { rowAt, type VersionRow, type VersionShortName } from "../zfs/index.ts";
 import { columnsEntry, treeColumnsEntry, TREE_COLUMN_VERSIONS } from "./tree-columns.ts";
 import { treeRecord } from "./protocol.ts";
 
