@@ -1,5 +1,5 @@
 /**
- * A dataset's snapshots and bookmarks, oldest first, packed in columns. As objects, a version of a
+ * Datasets' snapshots and bookmarks, oldest first, packed in columns. As objects, a version of a
  * wide listing costs some 300 bytes (an object, its name's object and string, two bigints); a
  * listing of 10 000 filesystems × 30 snapshots per side would hold some 100 MB each. In columns it
  * is some 50 bytes: one byte for its kind, a pointer to its interned short name, and six 8-byte
@@ -35,7 +35,10 @@ export interface VersionRow {
   readonly written: number | null;
 }
 
-/** The columns of one dataset's versions, sorted; `view` reads row `i` as the caller's type. */
+/**
+ * Versions in columns, one item per version: a dataset's as a peer sent them, or a block of a
+ * VersionTable, where each dataset's are a range of rows.
+ */
 export interface VersionColumns {
   /** 1 for a bookmark, 0 for a snapshot. */
   readonly bookmark: Uint8Array;

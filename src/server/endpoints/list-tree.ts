@@ -155,7 +155,7 @@ function treeProducer(records: AsyncGenerator<TreeRecord, void, undefined>, view
         if ("dataset" in viewed) {
           full = closeGroup();
           if (full) yield full;
-          full = add(viewed.dataset, ENTRY_BYTES + viewed.dataset.name.length);
+          full = add(viewed.dataset, ENTRY_BYTES + viewed.dataset.name.length + (viewed.dataset.resume_token?.length ?? 0));
         } else if (!options.columns) {
           full = add(versionEntry(viewed.version, viewed.of), ENTRY_BYTES + viewed.of.length + viewed.version.name.length);
         } else {
