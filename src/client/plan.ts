@@ -1,6 +1,6 @@
 /**
  * The replication planner: from one filesystem's versions on the source and on the target, decide
- * what to send. Pure (no zfs, no RPC, no clock), so every rule is a row in a table test.
+ * what to send. Pure (it runs no zfs, no RPC, no clock), so every rule is a row in a table test.
  *
  * Rules, matching versions by GUID only (names may differ, a GUID may not):
  * - The incremental base is the target's newest snapshot; the source must hold a version (snapshot,
@@ -16,6 +16,7 @@
  *   goes on from the snapshot it completes.
  */
 import type { InitialPolicy } from "../config/index.ts";
+import { PackedVersions, type VersionList } from "../zfs/index.ts";
 
 /** A snapshot or bookmark as the planner sees it; `name` is the short name. */
 export interface PlanVersion {
@@ -129,6 +130,14 @@ export function newestSnapshot<T>(versions: { readonly length: number; at(index:
     if (v.kind === "snapshot") return v;
   }
   return undefined;
+}
+
+/**
+ * A list's versions as the planner reads them: packed ones as plain rows (no view objects on the
+ * way), others through `planned`.
+ */
+export function planInput<T>(versions: VersionList<T>, planned: (version: T) => PlanVersion): PlanVersion[] {
+  return versions instanceof PackedVersions ? versions.rows() : versions.map(planned);
 }
 
 /** A version as list_tree gave it (`TreeVersionEntry`), for the planner. */

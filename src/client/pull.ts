@@ -12,11 +12,11 @@
  * those targets alone. A filesystem that fails does not stop the others.
  */
 import type { Config, PullJobConfig } from "../config/index.ts";
-import { confineReceived, decodeResumeToken, isConfined, PackedVersions, parseDatasetName, removePlaceholders, ZfsRunner, type DatasetName, type TreeNode, type VersionList } from "../zfs/index.ts";
+import { confineReceived, decodeResumeToken, isConfined, parseDatasetName, removePlaceholders, ZfsRunner, type DatasetName, type TreeNode } from "../zfs/index.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
 import { jobLanes } from "./lanes.ts";
 import { prepareParents } from "./local-target.ts";
-import { NO_SNAPSHOTS, newestSnapshot, planReplication, planVersionOf, planVersionOfEntry, upToDateAtNewest, type Plan, type PlanTarget, type PlanVersion, type Step } from "./plan.ts";
+import { NO_SNAPSHOTS, newestSnapshot, planInput, planReplication, planVersionOf, planVersionOfEntry, upToDateAtNewest, type Plan, type PlanResume, type PlanTarget, type Step } from "./plan.ts";
 import { pullStep } from "./pull-step.ts";
 import { listPullSides, type LocalTree, type PullSides } from "./pull-listing.ts";
 import { verifyReceived, type Received } from "./received-check.ts";
@@ -173,14 +173,15 @@ async function planFilesystem(
   try {
     source = parseDatasetName(name);
     target = parseDatasetName(`${job.root}/${name}`);
-    // Both sides' versions are read only once the target is known: ten thousand filesystems are
-    // planned at once, and versions read before an await would all be held together.
-    const here = await localTarget(runner, target, local.get(target));
-    const theirs = newestSnapshot(node.versions, planVersionOfEntry);
-    const ours = newestSnapshot(local.get(target)?.versions ?? [], planVersionOf);
-    const plan = upToDateAtNewest(theirs, ours, here) ?? planReplication(planInput(node.versions, planVersionOfEntry), here, planOptions);
+    const here = local.get(target);
+    // The one await comes first: ten thousand filesystems are planned at once, and versions read
+    // before an await would all be held together.
+    const resume = await partialReceive(runner, here);
+    const plan =
+      upToDateAtNewest(newestSnapshot(node.versions, planVersionOfEntry), newestSnapshot(here?.versions ?? [], planVersionOf), { resume }) ??
+      planReplication(planInput(node.versions, planVersionOfEntry), localTarget(target, here, resume), planOptions);
     const estimates = plan.kind === "replicate" ? plan.steps.map((step) => estimateStep(node, step)) : undefined;
-    const props = local.get(target)?.dataset.properties;
+    const props = here?.dataset.properties;
     const staysConfined =
       plan.kind === "replicate" &&
       !job.receive.properties &&
@@ -194,30 +195,18 @@ async function planFilesystem(
   }
 }
 
-/** A list's versions as the planner reads them: packed ones as plain rows, others through `planned`. */
-function planInput<T>(versions: VersionList<T>, planned: (version: T) => PlanVersion): PlanVersion[] {
-  return versions instanceof PackedVersions ? versions.rows() : versions.map(planned);
+/** A partial receive on the target, its token decoded (one zfs run, only where there is one). */
+async function partialReceive(runner: ZfsRunner, node: TreeNode | undefined): Promise<PlanResume | null> {
+  const token = node?.dataset.resumeToken;
+  if (!token) return null;
+  const info = await decodeResumeToken(runner, token);
+  return { token, toguid: info.toguid, ...(info.fromguid === undefined ? {} : { fromguid: info.fromguid }) };
 }
 
-/**
- * The target as the planner sees it; a partial receive's token is decoded (one zfs run, only then).
- * Its versions are read when the planner asks for them (a getter), after any await.
- */
-async function localTarget(runner: ZfsRunner, target: DatasetName, node: TreeNode | undefined): Promise<PlanTarget> {
+/** The target as the planner sees it. */
+function localTarget(target: DatasetName, node: TreeNode | undefined, resume: PlanResume | null): PlanTarget {
   if (!node) return { name: target, exists: false, placeholder: false, versions: [] };
-  const versions = node.versions;
-  const base = {
-    name: target,
-    exists: true,
-    placeholder: node.dataset.placeholder,
-    get versions(): PlanVersion[] {
-      return planInput(versions, planVersionOf);
-    },
-  };
-  const token = node.dataset.resumeToken;
-  if (!token) return base;
-  const info = await decodeResumeToken(runner, token);
-  return { ...base, resume: { token, toguid: info.toguid, ...(info.fromguid === undefined ? {} : { fromguid: info.fromguid }) } };
+  return { name: target, exists: true, placeholder: node.dataset.placeholder, versions: planInput(node.versions, planVersionOf), resume };
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Config, PushJobConfig } from "../config/index.ts";
 import { ZfsRunner, decodeResumeToken, quote, type DatasetName, type TreeNode } from "../zfs/index.ts";
 import { runPlanned, type PlannedFilesystem, type RunJobOptions } from "./job-runner.ts";
 import { jobLanes } from "./lanes.ts";
-import { NO_SNAPSHOTS, newestSnapshot, planReplication, planVersionOf, planVersionOfEntry, upToDateAtNewest, type PlanResume, type Step } from "./plan.ts";
+import { NO_SNAPSHOTS, newestSnapshot, planInput, planReplication, planVersionOf, planVersionOfEntry, upToDateAtNewest, type PlanResume, type Step } from "./plan.ts";
 import { listPushSides, type PushSides } from "./push-listing.ts";
 import { pushStep } from "./push-step.ts";
 import type { RemoteTreeNode } from "./remote-tree.ts";
@@ -99,8 +99,8 @@ async function planFilesystem(
     const plan =
       upToDateAtNewest(newestSnapshot(node.versions, planVersionOf), newestSnapshot(theirs, planVersionOfEntry), { resume }) ??
       planReplication(
-        node.versions.map(planVersionOf),
-        { name: `${receiveRoot}/${name}`, exists: entry !== undefined, placeholder: entry?.placeholder ?? false, versions: theirs.map(planVersionOfEntry), resume },
+        planInput(node.versions, planVersionOf),
+        { name: `${receiveRoot}/${name}`, exists: entry !== undefined, placeholder: entry?.placeholder ?? false, versions: planInput(theirs, planVersionOfEntry), resume },
         { initial: job.initial, canResume },
       );
     const estimates = plan.kind === "replicate" ? plan.steps.map((step) => estimateLocalStep(node, step)) : undefined;
