@@ -8,7 +8,7 @@
 import { treeRecord, type TreeColumnsEntry, type TreeDatasetEntry, type TreeVersionEntry } from "../api/index.ts";
 import { RecordDecoder } from "../rpc/index.ts";
 import { ProtocolError } from "../wire/index.ts";
-import { interner, VersionColumnsBuilder, VersionTable, type VersionList, type VersionRow, type VersionShortName, type VersionView } from "../zfs/index.ts";
+import { interner, PackedVersions, VersionColumnsBuilder, VersionTable, type VersionList, type VersionRow, type VersionShortName, type VersionView } from "../zfs/index.ts";
 
 export interface RemoteTreeNode {
   readonly entry: TreeDatasetEntry;
@@ -55,7 +55,7 @@ export function treeCollector(what: string): { sink: (chunk: Uint8Array) => void
           // zfs prints a dataset's versions right after it; should one come later, it joins them.
           pack();
           current = { entry: node.entry, versions: new VersionColumnsBuilder() };
-          for (const v of node.versions) current.versions.push(rowOf(v));
+          if (node.versions instanceof PackedVersions) for (const row of node.versions.rows()) current.versions.push(row);
         }
         // One copy of each short name (a wide tree's snapshots share them).
         if (isColumns(entry)) current.versions.pushColumns({ ...entry.columns, names: entry.columns.names.map((n) => intern(n) as VersionShortName) });
@@ -83,7 +83,7 @@ function isDataset(entry: TreeDatasetEntry | TreeVersionEntry | TreeColumnsEntry
 
 const NO_VERSIONS: readonly TreeVersionEntry[] = Object.freeze([]);
 
-function rowOf(v: TreeVersionEntry, name = v.name): VersionRow {
+function rowOf(v: TreeVersionEntry, name: string): VersionRow {
   return { kind: v.type, name: name as VersionShortName, guid: v.guid, createtxg: v.createtxg, creation: v.creation, referenced: v.referenced ?? null, written: v.written ?? null };
 }
 

@@ -16,7 +16,7 @@ import { listLineParser } from "./_list-line.ts";
 import { SNAPSHOTS_CHANGED, datasetFilter, depthArgs, interner, listingLines } from "./_tree-record.ts";
 import { ZfsError } from "./errors.ts";
 import { versionOf, type DatasetName } from "./names.ts";
-import { VersionColumnsBuilder, VersionTable, type VersionRow, type VersionView } from "./packed-versions.ts";
+import { PackedVersions, VersionColumnsBuilder, VersionTable, type VersionView } from "./packed-versions.ts";
 import { PLACEHOLDER_PROPERTY, isPlaceholderMark } from "./placeholder.ts";
 import type { ZfsRunner } from "./runner.ts";
 import { scanGet, scanViaGet } from "./tree-listing-get.ts";
@@ -71,7 +71,7 @@ export async function readTree(runner: ZfsRunner, root: DatasetName | readonly D
       pending.set(record.dataset, builder);
       // Listed and packed already: its versions so far join the new ones.
       const node = tree.get(record.dataset);
-      if (node) for (const v of node.versions) builder.push(rowOf(v));
+      if (node?.versions instanceof PackedVersions) for (const row of node.versions.rows()) builder.push(row);
     }
     builder.push(record.version);
   }
@@ -97,10 +97,6 @@ const treeVersionView: VersionView<TreeVersion> = (c, i, dataset) => {
     written: Number.isNaN(written) ? null : written,
   };
 };
-
-function rowOf(v: TreeVersion): VersionRow {
-  return { kind: v.name.kind, name: v.name.name, guid: v.guid, createtxg: v.createtxg, creation: v.creation, referenced: v.referenced, written: v.written };
-}
 
 /** Old OpenZFS (before 2.2) lacks snapshots_changed; a listing that asks for it fails there. */
 const withoutSnapshotsChanged = new Set<string>();
