@@ -67,13 +67,13 @@ describe.skipIf(!canRunSshd())("startSshd (needs root and /usr/sbin/sshd)", () =
       await using started = await startSshd([{ command: "true" }]);
       sshd = started;
       expect(existsSync(sshd.dir)).toBe(true);
+      expect(existsSync(`/proc/${sshd.pid}`)).toBe(true);
     }
     expect(existsSync(sshd.dir)).toBe(false);
-    const refused = await Bun.connect({ hostname: "127.0.0.1", port: sshd.port, socket: { data() {} } }).then(
-      (socket) => (socket.end(), false),
-      () => true,
-    );
-    expect(refused).toBe(true);
+    // The process is gone and reaped, and with it its listening socket. Connecting to the port
+    // would not show that: the kernel may hand the freed port to another listener at once (the
+    // OpenZFS guest's forward, booting beside the suite, takes one the same way).
+    expect(existsSync(`/proc/${sshd.pid}`)).toBe(false);
   });
 
   test("an empty list of lines is a RangeError", async () => {

@@ -27,6 +27,8 @@ export interface AuthorizedCommand {
 /** A running sshd; disposing it stops sshd and removes its directory. */
 export interface Sshd extends AsyncDisposable {
   readonly port: number;
+  /** sshd's process id; it alone holds the listening socket. */
+  readonly pid: number;
   readonly dir: string;
   /** Private key of the first authorized_keys line. */
   readonly clientKeyPath: string;
@@ -171,6 +173,7 @@ function harness(args: {
   let disposed = false;
   return {
     port,
+    pid: proc.pid,
     dir,
     clientKeyPath: keyAt(0),
     clientKeyPaths,
