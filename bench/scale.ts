@@ -176,7 +176,7 @@ async function fakeFigure(dir: string, zferry: string): Promise<string> {
       target.snapshots[`s${s}`] = { ...v };
     }
   }
-  writeFileSync(fake.statePath, JSON.stringify(state));
+  fake.setState(state);
   const job = (bin: string) => config(dir, `[zfs]\nbin = ${JSON.stringify(bin)}\n[clients.b]\nfilesystems = { "tank<" = true }\n[jobs.p]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "backup/pull"\n`);
   const file = job(fake.bin);
   const cold = await fakeNoOp(zferry, file);

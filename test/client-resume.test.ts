@@ -8,7 +8,7 @@
  * `list_received` is decoded here and must name the pushed dataset before `zfs send -t` runs.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { memoryOutput, runPull, runPush, useLocalServer } from "../src/client/index.ts";
 import { loadConfig, type PullJobConfig, type PushJobConfig } from "../src/config/index.ts";
@@ -181,10 +181,10 @@ describe("push resumes a partial receive on the server (fake OpenZFS)", () => {
     Bun.spawnSync([fake.bin, "snapshot", "tank/src@s2"]);
     await interruptedTransfer(fake, ["-i", "tank/src@s1", "tank/src@s2"], "backup/sink/tank/src@s2", 30000);
     // A hostile server rewrites the partial state so the token asks for another dataset.
-    const state = JSON.parse(readFileSync(fake.statePath, "utf8")) as FakeState;
+    const state = fake.state();
     const secret = state.datasets["tank/secret"]!.snapshots.x1!;
     Object.assign(state.datasets["backup/sink/tank/src"]!.partial!, { toname: "tank/secret@x1", toguid: secret.guid });
-    writeFileSync(fake.statePath, JSON.stringify(state));
+    fake.setState(state);
 
     const callsBefore = fake.calls().length;
     const result = await runPush(config, push, { output: memoryOutput() });

@@ -75,7 +75,7 @@ function world() {
   // The target's s1 has the source's GUID, as a real earlier pull leaves it.
   const state = fake.state();
   state.datasets["backup/tank/a"]!.snapshots.s1!.guid = state.datasets["tank/a"]!.snapshots.s1!.guid;
-  Bun.write(fake.statePath, JSON.stringify(state));
+  fake.setState(state);
   const v = (name: string) => ({ name: name.split("@")[1]!, kind: "snapshot" as const, guid: guid(name), createtxg: 1n });
   return { fake, v, snapshotsOfTarget: () => Object.keys(fake!.state().datasets["backup/tank/a"]!.snapshots) };
 }

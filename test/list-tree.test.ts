@@ -4,7 +4,6 @@
  * the fake OpenZFS zfs, like server-endpoints.test.ts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
 import { ENDPOINTS } from "../src/api/index.ts";
 import { RemoteSession } from "../src/client/remote.ts";
 import { parseConfig } from "../src/config/index.ts";
@@ -113,7 +112,7 @@ describe("list_tree", () => {
     const state: FakeState = { txg: N + 100, datasets: { tank: ds(1), "tank/big": ds(2) } };
     // Created newest first: the listing's order comes from createtxg, not from the state's.
     for (let i = N - 1; i >= 0; i--) state.datasets["tank/big"]!.snapshots[`auto-${i}`] = { guid: String(10_000_000 + i), createtxg: 10 + i, creation: 1_700_000_000 + i };
-    writeFileSync(fake.statePath, JSON.stringify(state));
+    fake.setState(state);
     await using s = await session(fake, { filesystems: { "tank/big": true } });
     let bytes = 0;
     await s.remote.rpc.callOctets(ENDPOINTS.listTree, {}, (chunk) => void (bytes += chunk.byteLength));

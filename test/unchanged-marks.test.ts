@@ -182,7 +182,7 @@ describe("unchanged marks", () => {
     const ds = state.datasets[names[1]!]!;
     ds.guid = "424242";
     ds.snapshots.s1!.guid = "434343";
-    writeFileSync(machine.fake.statePath, JSON.stringify(state));
+    machine.fake.setState(state);
     const before = machine.fake.calls().length;
     const run = await machine.zferry(["pull", "wide"]);
     expect(run.exitCode).toBe(1);

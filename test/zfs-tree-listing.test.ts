@@ -82,7 +82,7 @@ test("a version's sizes are numbers: exact where they fit, rounded past 2^53 byt
   using fake = createFakeZfs({ datasets: ["tank/r/a@s1", "tank/r/b@s1"] });
   const state = fake.state();
   state.datasets["tank/r/b"]!.referenced = 2 ** 60 + 1;
-  writeFileSync(fake.statePath, JSON.stringify(state));
+  fake.setState(state);
   const tree = await readTree(new ZfsRunner({ bin: fake.bin }), parseDatasetName("tank/r"));
   const [a] = tree.get("tank/r/a")!.versions;
   const [b] = tree.get("tank/r/b")!.versions;

@@ -9,7 +9,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { FakeState } from "./state.ts";
+import { parseState, serializeState, type FakeState } from "./state.ts";
 
 /** The fake's wrapper script in the repository. */
 export const FAKE_ZFS_PATH = resolve(import.meta.dir, "zfs");
@@ -27,6 +27,8 @@ export interface FakeZfs {
   /** Every argv the fake was run with, oldest first. */
   calls(): string[][];
   state(): FakeState;
+  /** Replaces the state (a test that sets up what no zfs command makes). */
+  setState(state: FakeState): void;
   [Symbol.dispose](): void;
 }
 
@@ -54,7 +56,7 @@ export function createFakeZfs(options: FakeZfsOptions = {}): FakeZfs {
     writeFileSync(bin, `#!/bin/sh\n${exports}exec ${shellQuote(options.program ?? FAKE_ZFS_PATH)} "$@"\n`);
     chmodSync(bin, 0o755);
   };
-  writeFileSync(statePath, `${JSON.stringify(buildState(options.datasets ?? []), null, 1)}\n`);
+  writeFileSync(statePath, serializeState(buildState(options.datasets ?? [])));
   writeWrapper();
   return {
     bin,
@@ -78,7 +80,10 @@ export function createFakeZfs(options: FakeZfsOptions = {}): FakeZfs {
       return readFileSync(logPath, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as string[]);
     },
     state() {
-      return JSON.parse(readFileSync(statePath, "utf8")) as FakeState;
+      return parseState(readFileSync(statePath, "utf8"));
+    },
+    setState(state) {
+      writeFileSync(statePath, serializeState(state));
     },
     [Symbol.dispose]() {
       rmSync(dir, { recursive: true, force: true });

@@ -53,48 +53,11 @@ export function isSettable(name: string): boolean {
 /** The value and source column of one property, `-p` deciding between exact and human numbers. */
 export function propValue(state: FakeState, e: Entity, prop: string, parsable: boolean): { value: string; source: string } {
   const p = canonicalProp(prop) ?? prop;
-  const isDataset = e.kind === "filesystem" || e.kind === "volume";
-  const version = e.kind === "snapshot" || e.kind === "bookmark" ? e.version : undefined;
-  const num = parsable ? String : nicenum;
-  switch (p) {
-    case "name":
-      return ro(e.name);
-    case "type":
-      return ro(e.kind);
-    case "guid":
-      return ro(version ? version.guid : e.ds.guid);
-    case "createtxg":
-      return ro(String(version ? version.createtxg : e.ds.createtxg));
-    case "creation": {
-      const t = version ? version.creation : e.ds.creation;
-      return ro(parsable ? String(t) : formatDate(t));
-    }
-    case "used":
-      return ro(e.kind === "bookmark" ? "-" : num(isDataset ? (e.ds.referenced ?? DEFAULT_REFERENCED) : 0));
-    case "available":
-      return ro(isDataset ? num(POOL_BYTES) : "-");
-    case "referenced":
-      // A bookmark keeps what its snapshot referred to (OpenZFS 2.x lists it).
-      return ro(num(e.ds.referenced ?? DEFAULT_REFERENCED));
-    case "receive_resume_token":
-      return ro(isDataset ? (resumeTokenOf(e.ds) ?? "-") : "-");
-    case "origin":
-      return ro("-");
-    case "written":
-      // Space written since the previous snapshot: what a fresh snapshot's stream carries.
-      return ro(e.kind === "bookmark" ? "-" : num(version ? (version.payload ?? DEFAULT_REFERENCED) : 0));
-    case "snapshots_changed": {
-      const t = isDataset ? e.ds.snapshotsChanged : undefined;
-      return ro(t === undefined ? "-" : parsable ? String(t) : formatDate(t));
-    }
-    case "mounted":
-      return ro(e.kind === "filesystem" ? "yes" : "-");
-    case "userrefs":
-      return ro(e.kind === "snapshot" ? String(Object.keys(e.version.holds ?? {}).length) : "-");
-  }
+  const fixed = readonlyValue(e, p, parsable);
+  if (fixed !== null) return ro(fixed);
   // A snapshot is encrypted as its dataset is (the value shows, without a source).
   if (p === "encryption" && e.kind === "snapshot") return ro(propValue(state, { kind: e.ds.type, name: e.name.slice(0, e.name.indexOf("@")), ds: e.ds }, p, parsable).value);
-  if (!isDataset) return ro("-");
+  if (e.kind === "snapshot" || e.kind === "bookmark") return ro("-");
   const own = e.ds.props[p];
   if (own !== undefined) return { value: own, source: "local" };
   const received = e.ds.received?.[p];
@@ -104,6 +67,53 @@ export function propValue(state: FakeState, e: Entity, prop: string, parsable: b
   if (inherited) return inherited;
   if (p === "mountpoint") return { value: `/${e.name}`, source: "default" };
   return { value: SETTABLE[p] ?? "-", source: "default" };
+}
+
+/**
+ * The value of a read-only property (canonical name `p`), which has no source; null for any other.
+ * `zfs list` asks this first: a wide listing prints millions of such cells.
+ */
+export function readonlyValue(e: Entity, p: string, parsable: boolean): string | null {
+  const isDataset = e.kind === "filesystem" || e.kind === "volume";
+  const version = e.kind === "snapshot" || e.kind === "bookmark" ? e.version : undefined;
+  const num = parsable ? String : nicenum;
+  switch (p) {
+    case "name":
+      return e.name;
+    case "type":
+      return e.kind;
+    case "guid":
+      return version ? version.guid : e.ds.guid;
+    case "createtxg":
+      return String(version ? version.createtxg : e.ds.createtxg);
+    case "creation": {
+      const t = version ? version.creation : e.ds.creation;
+      return parsable ? String(t) : formatDate(t);
+    }
+    case "used":
+      return e.kind === "bookmark" ? "-" : num(isDataset ? (e.ds.referenced ?? DEFAULT_REFERENCED) : 0);
+    case "available":
+      return isDataset ? num(POOL_BYTES) : "-";
+    case "referenced":
+      // A bookmark keeps what its snapshot referred to (OpenZFS 2.x lists it).
+      return num(e.ds.referenced ?? DEFAULT_REFERENCED);
+    case "receive_resume_token":
+      return isDataset ? (resumeTokenOf(e.ds) ?? "-") : "-";
+    case "origin":
+      return "-";
+    case "written":
+      // Space written since the previous snapshot: what a fresh snapshot's stream carries.
+      return e.kind === "bookmark" ? "-" : num(version ? (version.payload ?? DEFAULT_REFERENCED) : 0);
+    case "snapshots_changed": {
+      const t = isDataset ? e.ds.snapshotsChanged : undefined;
+      return t === undefined ? "-" : parsable ? String(t) : formatDate(t);
+    }
+    case "mounted":
+      return e.kind === "filesystem" ? "yes" : "-";
+    case "userrefs":
+      return e.kind === "snapshot" ? String(Object.keys(e.version.holds ?? {}).length) : "-";
+  }
+  return null;
 }
 
 /** A read-only property's cells: it has no source. */

@@ -1,7 +1,12 @@
 /**
- * The fake's pool state: one JSON file named by FAKE_ZFS_STATE. Numbers that are 64-bit in ZFS
- * (guids) are decimal strings. Writers take a lock file and rename a temp file into place, so a
- * concurrent `send` (reader) and `recv` (writer) never see half a file.
+ * The fake's pool state: one file named by FAKE_ZFS_STATE. Numbers that are 64-bit in ZFS (guids)
+ * are decimal strings. Writers take a lock file and rename a temp file into place, so a concurrent
+ * `send` (reader) and `recv` (writer) never see half a file.
+ *
+ * The file holds a header line, the pool's txg, then one line per dataset (its name and its
+ * record as JSON, a tab between), so that a command about some trees parses their lines alone: a
+ * wide pool's state is tens of megabytes, and parsing all of it was most of a listing's time. A
+ * file of one JSON object (`{txg, datasets}`, as a test may write) is read as well.
  */
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { fail } from "./_exit.ts";
@@ -72,9 +77,38 @@ export function statePath(): string {
   return path;
 }
 
-export function loadState(path = statePath()): FakeState {
+/**
+ * The state, or with `trees` (dataset names; a snapshot or bookmark name stands for its dataset)
+ * only those datasets, their descendants and their ancestors (whose properties they inherit).
+ */
+export function loadState(path = statePath(), trees?: readonly string[]): FakeState {
   if (!existsSync(path)) return { txg: 1, datasets: {} };
-  return JSON.parse(readFileSync(path, "utf8")) as FakeState;
+  return parseState(readFileSync(path, "utf8"), trees);
+}
+
+/** Reads a state file's text (either form); `trees` as for loadState. */
+export function parseState(text: string, trees?: readonly string[]): FakeState {
+  if (!text.startsWith(`${HEADER}\n`)) return JSON.parse(text) as FakeState;
+  const wanted = trees?.map((t) => t.split(/[@#]/)[0]!);
+  const related = (name: string) => !wanted || wanted.some((t) => name === t || name.startsWith(`${t}/`) || t.startsWith(`${name}/`));
+  const lines = text.split("\n");
+  const state: FakeState = { txg: (JSON.parse(lines[1]!) as { txg: number }).txg, datasets: {} };
+  for (let i = 2; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === "") continue;
+    // A JSON string holds no raw tab, so the first one ends the name.
+    const tab = line.indexOf("\t");
+    const name = JSON.parse(line.slice(0, tab)) as string;
+    if (related(name)) state.datasets[name] = JSON.parse(line.slice(tab + 1)) as FakeDataset;
+  }
+  return state;
+}
+
+/** The state as its file holds it. */
+export function serializeState(state: FakeState): string {
+  const lines = [HEADER, JSON.stringify({ txg: state.txg })];
+  for (const [name, ds] of Object.entries(state.datasets)) lines.push(`${JSON.stringify(name)}\t${JSON.stringify(ds)}`);
+  return `${lines.join("\n")}\n`;
 }
 
 /** Reloads the state under a lock, lets `change` edit it, and writes it back atomically. */
@@ -85,7 +119,7 @@ export function updateState<T>(change: (state: FakeState) => T, path = statePath
     const state = loadState(path);
     const result = change(state);
     const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(state, null, 1)}\n`);
+    writeFileSync(tmp, serializeState(state));
     renameSync(tmp, path);
     return result;
   } finally {
@@ -127,6 +161,8 @@ export function parentOf(name: string): string | null {
 }
 
 // --- internal ---
+
+const HEADER = "fake-zfs-state 2";
 
 const STALE_LOCK_MS = 10_000;
 
