@@ -46,9 +46,10 @@ export function cmdList(args: string[]): number {
   const collected = collect(state, r.rest, { depth, kinds: [...kinds], implicitVersions });
   const { entities, failed } = collected;
   sortEntities(state, collected, sorts);
-  const rows = entities.map((e) => fields.map((f) => readonlyValue(e, f, parsable) ?? propValue(state, e, f, parsable).value));
-  if (rows.length > 0) printTable(fields.map((f) => HEADERS[f] ?? f.toUpperCase()), rows, scripted);
-  else if (!failed && !scripted) err("no datasets available\n");
+  const row = (e: Entity) => fields.map((f) => readonlyValue(e, f, parsable) ?? propValue(state, e, f, parsable).value);
+  if (scripted) printScripted(entities, row);
+  else if (entities.length > 0) printTable(fields.map((f) => HEADERS[f] ?? f.toUpperCase()), entities.map(row), scripted);
+  else if (!failed) err("no datasets available\n");
   return failed ? 1 : 0;
 }
 
@@ -239,6 +240,19 @@ function datasetPart(e: Entity): string {
 
 function txgOf(e: Entity): number {
   return e.kind === "snapshot" || e.kind === "bookmark" ? e.version.createtxg : -1;
+}
+
+/**
+ * `-H` output, written as it is formatted, some thousands of lines at a time: a reader of a wide
+ * listing gets its first lines while the rest are being made, as from zfs.
+ */
+function printScripted(entities: readonly Entity[], row: (e: Entity) => string[]): void {
+  const CHUNK = 4096;
+  for (let start = 0; start < entities.length; start += CHUNK) {
+    let text = "";
+    for (const e of entities.slice(start, start + CHUNK)) text += `${row(e).join("\t")}\n`;
+    out(text);
+  }
 }
 
 function printTable(headers: string[], rows: string[][], scripted: boolean): void {
