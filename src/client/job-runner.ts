@@ -68,7 +68,7 @@ export interface Moved {
 /** Prints the plan, then (unless a dry run) replicates the filesystems, parents before children. */
 export async function runPlanned<P extends PlannedFilesystem, L>(planned: readonly P[], options: JobRunOptions<L>, replicate: Replicate<P, L>): Promise<JobResult> {
   const { output, dryRun, action, job, now, started } = options;
-  for (const line of formatPlanTable(planned)) output.line(line);
+  output.lineBlock(formatPlanTable(planned));
   const outcomes = new Map<string, FilesystemOutcome>();
   const tasks: (P & { readonly plan: ReplicatePlan })[] = [];
   for (const p of planned) {

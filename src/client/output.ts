@@ -12,6 +12,8 @@ import { NO_PROGRESS, createProgress, isProgressTerminal, useColor, type Progres
 export interface ClientOutput {
   /** One line of plan, result or summary (stdout). */
   line(text: string): void;
+  /** Lines written together (the plan of a wide job: one write, not one per filesystem). */
+  lineBlock(texts: readonly string[]): void;
   /** One line about a failure (stderr). */
   error(text: string): void;
   readonly progress: Progress;
@@ -29,6 +31,9 @@ export function terminalOutput(env: Readonly<Record<string, string | undefined>>
   const lineFd = options.textToStderr ? 2 : 1;
   return {
     line: (text) => writeAll(lineFd, `${text}\n`),
+    lineBlock: (texts) => {
+      for (let i = 0; i < texts.length; i += LINES_PER_WRITE) writeAll(lineFd, `${texts.slice(i, i + LINES_PER_WRITE).join("\n")}\n`);
+    },
     error: (text) => writeAll(2, `${text}\n`),
     progress: isProgressTerminal(tty, env) ? createProgress({ write: (t) => writeAll(2, t), columns: Number(env.COLUMNS) || 80 }) : NO_PROGRESS,
     red: (text) => (color ? `\x1b[31m${text}\x1b[39m` : text),
@@ -39,7 +44,7 @@ export function terminalOutput(env: Readonly<Record<string, string | undefined>>
 export function memoryOutput(): ClientOutput & { readonly lines: string[]; readonly errors: string[] } {
   const lines: string[] = [];
   const errors: string[] = [];
-  return { lines, errors, line: (t) => void lines.push(t), error: (t) => void errors.push(t), progress: NO_PROGRESS, red: (t) => t };
+  return { lines, errors, line: (t) => void lines.push(t), lineBlock: (ts) => ts.forEach((t) => lines.push(t)), error: (t) => void errors.push(t), progress: NO_PROGRESS, red: (t) => t };
 }
 
 /** Writes to stdout whole, synchronously (the `--json` document). */
@@ -48,6 +53,9 @@ export function writeStdout(text: string): void {
 }
 
 // --- internal ---
+
+/** Lines per write of `lineBlock`: some 100 KiB of plan at most. */
+const LINES_PER_WRITE = 1024;
 
 function writeAll(fd: number, text: string): void {
   const bytes = Buffer.from(text);
