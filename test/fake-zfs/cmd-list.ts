@@ -5,7 +5,7 @@
 import { err, out } from "./_exit.ts";
 import { getopt } from "./_getopt.ts";
 import { ALL_PROPS, canonicalProp, propValue, readonlyValue, type Entity } from "./props.ts";
-import { loadState, type FakeState } from "./state.ts";
+import { loadState, statePath, type FakeState } from "./state.ts";
 import { usageError } from "./usage.ts";
 
 type Kind = Entity["kind"];
@@ -38,7 +38,7 @@ export function cmdList(args: string[]): number {
     else sorts.push({ prop: checkProps("list", [arg])[0]!, desc: opt === "S" });
   }
   // Only the trees asked about: a wide pool's state is tens of megabytes.
-  const state = loadState(undefined, r.rest.length > 0 ? r.rest : undefined);
+  const state = loadState(statePath(), r.rest.length > 0 ? r.rest : undefined);
   const implicitVersions = types === null;
   const kinds = types ?? ["filesystem", "volume"];
   // `zfs list -t snapshot fs` without -r lists the snapshots of fs (zfs_main.c, zfs_do_list).
@@ -83,7 +83,7 @@ export function cmdGet(args: string[]): number {
   const [propArg, ...names] = r.rest;
   if (propArg === undefined) usageError("get", "missing property argument");
   const props = propArg === "all" ? ALL_PROPS : checkProps("get", propArg.split(","));
-  const state = loadState(undefined, names.length > 0 ? names : undefined);
+  const state = loadState(statePath(), names.length > 0 ? names : undefined);
   const collected = collect(state, names, { depth, kinds: types, implicitVersions: true });
   const { entities, failed } = collected;
   sortEntities(state, collected, []);
@@ -212,9 +212,9 @@ function sortEntities(state: FakeState, collected: { entities: Entity[]; groups:
 }
 
 /**
- * The default order without sorting every entity: datasets by name, each one's entities (`groups`,
- * a few dozen each) among themselves. A wide pool lists hundreds of thousands of snapshots, and a sort of
- * them all was a third of the fake's listing.
+ * The default order without sorting every entity: datasets by name, each one's entities
+ * (`groups`, a few dozen each) among themselves. A wide pool lists hundreds of thousands of
+ * snapshots, and a sort of them all was a third of the fake's listing.
  */
 function sortByDataset(entities: Entity[], groups: Map<string, Entity[]>): void {
   const bases = [...groups.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
