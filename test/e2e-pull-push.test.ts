@@ -463,9 +463,10 @@ describe.skipIf(!ready)("connection failures are one line that says what to fix"
   test(
     "nothing listening on the port",
     async () => {
-      const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-      const port = listener.port;
-      listener.stop(true);
+      // Port 1 (tcpmux): privileged, so the kernel never hands it to a port-0 listener. A port
+      // freed just before could be taken again at once (the OpenZFS guest's forward, booting
+      // beside the suite, takes one that way).
+      const port = 1;
       const run = await pullWith({ type: "ssh", host: "127.0.0.1", user: "root", port, identity_file: "/nonexistent", options: ["ConnectTimeout=5"] });
       expect(run.exitCode).toBe(1);
       expect(run.stderr.trim().split("\n")).toHaveLength(1);
