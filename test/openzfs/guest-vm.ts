@@ -52,8 +52,22 @@ export interface BootOptions {
  * @throws Error with the console's last lines when the guest does not come up
  */
 export async function bootGuest(image: GuestImage, options: BootOptions): Promise<RunningGuest> {
-  const { repo, memory = "3G", timeoutMs = 300_000, progress = () => {} } = options;
   reapStaleGuests();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bootOnce(image, options);
+    } catch (error) {
+      // The forward's port comes from the kernel, freed just before qemu binds it; a listener the
+      // suite starts meanwhile (a test's sshd) can take it first. qemu then exits at once.
+      if (!(error instanceof PortTakenError) || attempt >= 3) throw error;
+      options.progress?.(`${error.message}; another port`);
+    }
+  }
+}
+
+/** One boot on a fresh port. */
+async function bootOnce(image: GuestImage, options: BootOptions): Promise<RunningGuest> {
+  const { repo, memory = "3G", timeoutMs = 300_000, progress = () => {} } = options;
   const runDir = mkdtempSync("/var/tmp/zferry-guest-run-");
   writeFileSync(join(runDir, "owner"), String(process.pid));
   const disks = [join(runDir, "source.raw"), join(runDir, "target.raw")];
@@ -153,13 +167,22 @@ export function shellQuote(word: string): string {
 
 // --- internal ---
 
+/** qemu could not bind the forward's port: another listener took it after freePort. */
+class PortTakenError extends Error {
+  override name = "PortTakenError";
+}
+
 async function waitForConsole(consoleLog: string, qemu: Bun.Subprocess, stderr: Promise<string>, deadline: number): Promise<void> {
   for (;;) {
     const text = existsSync(consoleLog) ? readFileSync(consoleLog, "utf8") : "";
     const failed = text.split("\n").find((line) => line.startsWith(FAILED));
     if (failed) throw new Error(`the OpenZFS guest failed to boot: ${failed.slice(FAILED.length).trim()}\n${tail(text)}`);
     if (text.includes(READY)) return;
-    if (qemu.exitCode !== null) throw new Error(`qemu exited ${qemu.exitCode}: ${(await stderr).trim()}\n${tail(text)}`);
+    if (qemu.exitCode !== null) {
+      const said = (await stderr).trim();
+      if (said.includes("Could not set up host forwarding rule")) throw new PortTakenError(`qemu could not listen for the forward: ${said}`);
+      throw new Error(`qemu exited ${qemu.exitCode}: ${said}\n${tail(text)}`);
+    }
     if (Date.now() > deadline) throw new Error(`the OpenZFS guest did not come up in time; console:\n${tail(text)}`);
     await Bun.sleep(250);
   }
