@@ -48,7 +48,7 @@ export function cmdList(args: string[]): number {
   sortEntities(state, collected, sorts);
   const row = (e: Entity) => fields.map((f) => readonlyValue(e, f, parsable) ?? propValue(state, e, f, parsable).value);
   if (scripted) printScripted(entities, row);
-  else if (entities.length > 0) printTable(fields.map((f) => HEADERS[f] ?? f.toUpperCase()), entities.map(row), scripted);
+  else if (entities.length > 0) printTable(fields.map((f) => HEADERS[f] ?? f.toUpperCase()), entities.map(row));
   else if (!failed) err("no datasets available\n");
   return failed ? 1 : 0;
 }
@@ -98,7 +98,8 @@ export function cmdGet(args: string[]): number {
       rows.push(columns.map((c) => cell[c]!));
     }
   }
-  printTable(columns.map((c) => c.toUpperCase()), rows, scripted);
+  if (scripted) printScripted(rows, (r) => r);
+  else printTable(columns.map((c) => c.toUpperCase()), rows);
   return failed ? 1 : 0;
 }
 
@@ -246,20 +247,17 @@ function txgOf(e: Entity): number {
  * `-H` output, written as it is formatted, some thousands of lines at a time: a reader of a wide
  * listing gets its first lines while the rest are being made, as from zfs.
  */
-function printScripted(entities: readonly Entity[], row: (e: Entity) => string[]): void {
+function printScripted<T>(items: readonly T[], row: (item: T) => string[]): void {
   const CHUNK = 4096;
-  for (let start = 0; start < entities.length; start += CHUNK) {
+  for (let start = 0; start < items.length; start += CHUNK) {
     let text = "";
-    for (const e of entities.slice(start, start + CHUNK)) text += `${row(e).join("\t")}\n`;
+    for (const item of items.slice(start, start + CHUNK)) text += `${row(item).join("\t")}\n`;
     out(text);
   }
 }
 
-function printTable(headers: string[], rows: string[][], scripted: boolean): void {
-  if (scripted) {
-    out(rows.map((r) => `${r.join("\t")}\n`).join(""));
-    return;
-  }
+/** Output with a header line, each column as wide as its widest cell. */
+function printTable(headers: string[], rows: string[][]): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")}\n`;
   out([headers, ...rows].map(line).join(""));
