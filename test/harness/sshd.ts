@@ -15,6 +15,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port.ts";
 
 export const SSHD_PATH = "/usr/sbin/sshd";
 
@@ -215,13 +216,6 @@ function keygen(path: string, comment: string): void {
 /** `ssh-ed25519 AAAA…` without the comment. */
 function publicKey(privateKeyPath: string): string {
   return readFileSync(`${privateKeyPath}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
-}
-
-function freePort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = server;
-  server.stop(true);
-  return port;
 }
 
 async function tryConnect(port: number): Promise<boolean> {

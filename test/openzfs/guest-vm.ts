@@ -11,6 +11,7 @@
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { freePort } from "../harness/free-port.ts";
 import type { GuestImage } from "./guest-image.ts";
 
 /** What the test processes need to reach a booted guest, written as `state.json` in its run dir. */
@@ -72,7 +73,7 @@ async function bootOnce(image: GuestImage, options: BootOptions): Promise<Runnin
   writeFileSync(join(runDir, "owner"), String(process.pid));
   const disks = [join(runDir, "source.raw"), join(runDir, "target.raw")];
   for (const disk of disks) Bun.spawnSync(["truncate", "-s", "4G", disk]);
-  const port = await freePort();
+  const port = freePort();
   const consoleLog = join(runDir, "console.log");
   const qemu = Bun.spawn(
     [
@@ -226,13 +227,6 @@ function readOr(path: string): string {
   } catch {
     return "";
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = server;
-  server.stop(true);
-  return port;
 }
 
 function tail(text: string): string {
