@@ -5,6 +5,7 @@
 import { err, out } from "./_exit.ts";
 import { getopt } from "./_getopt.ts";
 import { ALL_PROPS, canonicalProp, propValue, readonlyValue, type Entity } from "./props.ts";
+import { streamEntities } from "./entity-stream.ts";
 import { loadState, statePath, type FakeState } from "./state.ts";
 import { usageError } from "./usage.ts";
 
@@ -37,18 +38,30 @@ export function cmdList(args: string[]): number {
     else if (opt === "t") types = parseTypes("list", arg);
     else sorts.push({ prop: checkProps("list", [arg])[0]!, desc: opt === "S" });
   }
-  // Only the trees asked about: a wide pool's state is tens of megabytes.
-  const state = loadState(statePath(), r.rest.length > 0 ? r.rest : undefined);
   const implicitVersions = types === null;
   const kinds = types ?? ["filesystem", "volume"];
   // `zfs list -t snapshot fs` without -r lists the snapshots of fs (zfs_main.c, zfs_do_list).
   if (depth < 0 && types !== null && types.every((t) => t === "snapshot" || t === "bookmark") && r.rest.length > 0) depth = 1;
+  const streamed = scripted && sorts.length === 0 ? streamEntities(r.rest, { depth, kinds }) : null;
+  if (streamed) {
+    const output = new ScriptedOutput();
+    for (const group of streamed.groups) {
+      for (const e of group) output.add(fields.map((f) => readonlyValue(e, f, parsable) ?? propValue(streamed.state, e, f, parsable).value));
+    }
+    output.flush();
+    return streamed.failed ? 1 : 0;
+  }
+  // Only the trees asked about: a wide pool's state is tens of megabytes.
+  const state = loadState(statePath(), r.rest.length > 0 ? r.rest : undefined);
   const collected = collect(state, r.rest, { depth, kinds: [...kinds], implicitVersions });
   const { entities, failed } = collected;
   sortEntities(state, collected, sorts);
   const row = (e: Entity) => fields.map((f) => readonlyValue(e, f, parsable) ?? propValue(state, e, f, parsable).value);
-  if (scripted) printScripted(entities, row);
-  else if (entities.length > 0) printTable(fields.map((f) => HEADERS[f] ?? f.toUpperCase()), entities.map(row));
+  if (scripted) {
+    const output = new ScriptedOutput();
+    for (const e of entities) output.add(row(e));
+    output.flush();
+  } else if (entities.length > 0) printTable(fields.map((f) => HEADERS[f] ?? f.toUpperCase()), entities.map(row));
   else if (!failed) err("no datasets available\n");
   return failed ? 1 : 0;
 }
@@ -83,23 +96,34 @@ export function cmdGet(args: string[]): number {
   const [propArg, ...names] = r.rest;
   if (propArg === undefined) usageError("get", "missing property argument");
   const props = propArg === "all" ? ALL_PROPS : checkProps("get", propArg.split(","));
-  const state = loadState(statePath(), names.length > 0 ? names : undefined);
-  const collected = collect(state, names, { depth, kinds: types, implicitVersions: true });
-  const { entities, failed } = collected;
-  sortEntities(state, collected, []);
-  const rows: string[][] = [];
-  for (const e of entities) {
+  const cells = (state: FakeState, e: Entity, emit: (row: string[]) => void): void => {
     for (const p of props) {
       const { value, source } = propValue(state, e, p, parsable);
       // `-s`: only values whose source is listed ("inherited from X" is "inherited", "-" is "none").
       const kind = source === "-" ? "none" : source.startsWith("inherited") ? "inherited" : source;
       if (sources !== null && !sources.includes(kind)) continue;
       const cell: Record<string, string> = { name: e.name, property: p, value, received: "-", source };
-      rows.push(columns.map((c) => cell[c]!));
+      emit(columns.map((c) => cell[c]!));
     }
+  };
+  const streamed = scripted ? streamEntities(names, { depth, kinds: types }) : null;
+  if (streamed) {
+    const output = new ScriptedOutput();
+    for (const group of streamed.groups) for (const e of group) cells(streamed.state, e, (row) => output.add(row));
+    output.flush();
+    return streamed.failed ? 1 : 0;
   }
-  if (scripted) printScripted(rows, (r) => r);
-  else printTable(columns.map((c) => c.toUpperCase()), rows);
+  const state = loadState(statePath(), names.length > 0 ? names : undefined);
+  const collected = collect(state, names, { depth, kinds: types, implicitVersions: true });
+  const { entities, failed } = collected;
+  sortEntities(state, collected, []);
+  const rows: string[][] = [];
+  for (const e of entities) cells(state, e, (row) => rows.push(row));
+  if (scripted) {
+    const output = new ScriptedOutput();
+    for (const row of rows) output.add(row);
+    output.flush();
+  } else printTable(columns.map((c) => c.toUpperCase()), rows);
   return failed ? 1 : 0;
 }
 
@@ -247,12 +271,20 @@ function txgOf(e: Entity): number {
  * `-H` output, written as it is formatted, some thousands of lines at a time: a reader of a wide
  * listing gets its first lines while the rest are being made, as from zfs.
  */
-function printScripted<T>(items: readonly T[], row: (item: T) => string[]): void {
-  const CHUNK = 4096;
-  for (let start = 0; start < items.length; start += CHUNK) {
-    let text = "";
-    for (const item of items.slice(start, start + CHUNK)) text += `${row(item).join("\t")}\n`;
-    out(text);
+class ScriptedOutput {
+  #text = "";
+  #lines = 0;
+
+  add(cells: readonly string[]): void {
+    this.#text += `${cells.join("\t")}\n`;
+    if (++this.#lines === 4096) this.flush();
+  }
+
+  /** Writes what is pending. */
+  flush(): void {
+    if (this.#text !== "") out(this.#text);
+    this.#text = "";
+    this.#lines = 0;
   }
 }
 

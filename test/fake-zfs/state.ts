@@ -4,9 +4,10 @@
  * `send` (reader) and `recv` (writer) never see half a file.
  *
  * The file holds a header line, the pool's txg, then one line per dataset (its name and its
- * record as JSON, a tab between), so that a command about some trees parses their lines alone: a
- * wide pool's state is tens of megabytes, and parsing all of it was most of a listing's time. A
- * file of one JSON object (`{txg, datasets}`, as a test may write) is read as well.
+ * record as JSON, a tab between) in the order of their names, so that a command about some trees
+ * parses their lines alone, and a listing prints them as it reads them (state-index.ts): a wide
+ * pool's state is tens of megabytes, and parsing all of it was most of a listing's time. A file of
+ * one JSON object (`{txg, datasets}`, as a test may write) is read as well.
  */
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { fail } from "./_exit.ts";
@@ -88,7 +89,7 @@ export function loadState(path = statePath(), trees?: readonly string[]): FakeSt
 
 /** Reads a state file's text (either form); `trees` as for loadState. */
 export function parseState(text: string, trees?: readonly string[]): FakeState {
-  if (!text.startsWith(`${HEADER}\n`)) return JSON.parse(text) as FakeState;
+  if (!LINE_HEADERS.some((header) => text.startsWith(`${header}\n`))) return JSON.parse(text) as FakeState;
   const wanted = trees?.map((t) => t.split(/[@#]/)[0]!);
   const related = (name: string) => !wanted || wanted.some((t) => name === t || name.startsWith(`${t}/`) || t.startsWith(`${name}/`));
   const lines = text.split("\n");
@@ -104,10 +105,11 @@ export function parseState(text: string, trees?: readonly string[]): FakeState {
   return state;
 }
 
-/** The state as its file holds it. */
+/** The state as its file holds it: datasets in the order of their names (zfs's default order). */
 export function serializeState(state: FakeState): string {
-  const lines = [HEADER, JSON.stringify({ txg: state.txg })];
-  for (const [name, ds] of Object.entries(state.datasets)) lines.push(`${JSON.stringify(name)}\t${JSON.stringify(ds)}`);
+  const lines = [SORTED_HEADER, JSON.stringify({ txg: state.txg })];
+  const names = Object.keys(state.datasets).sort(byName);
+  for (const name of names) lines.push(`${JSON.stringify(name)}\t${JSON.stringify(state.datasets[name])}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -160,9 +162,18 @@ export function parentOf(name: string): string | null {
   return slash < 0 ? null : name.slice(0, slash);
 }
 
+/** strcmp order, as zfs sorts names (names are ASCII, so UTF-16 order is byte order). */
+export function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Header of the line form, datasets in the order of their names. */
+export const SORTED_HEADER = "fake-zfs-state 3";
+
 // --- internal ---
 
-const HEADER = "fake-zfs-state 2";
+/** Line forms: 2 is 3 in any order. */
+const LINE_HEADERS = ["fake-zfs-state 2", SORTED_HEADER];
 
 const STALE_LOCK_MS = 10_000;
 
