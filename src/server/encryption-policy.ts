@@ -17,8 +17,8 @@ import { sessionCache } from "./session-cache.ts";
  */
 const encryptionCache = sessionCache(async (ctx: ServerContext) => {
   const encryption = new Map<string, string>();
-  for await (const record of readableRecords(ctx, { versions: false, encryption: true })) {
-    if (record.kind === "dataset" && record.dataset.encryption !== null) encryption.set(record.dataset.name, record.dataset.encryption);
+  for await (const batch of readableRecords(ctx, { versions: false, encryption: true })) {
+    for (const record of batch) if (record.kind === "dataset" && record.dataset.encryption !== null) encryption.set(record.dataset.name, record.dataset.encryption);
   }
   return encryption;
 });

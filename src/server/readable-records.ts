@@ -6,8 +6,8 @@
 import { scanTree, type ScanTreeOptions, type TreeRecord } from "../zfs/index.ts";
 import type { ServerContext } from "./context.ts";
 
-/** The records below the identity's readable roots; rules that allow nothing list nothing. */
-export async function* readableRecords(ctx: ServerContext, options: ScanTreeOptions = {}): AsyncGenerator<TreeRecord, void, undefined> {
+/** The records below the identity's readable roots, in batches (scanTree); rules that allow nothing list nothing. */
+export async function* readableRecords(ctx: ServerContext, options: ScanTreeOptions = {}): AsyncGenerator<readonly TreeRecord[], void, undefined> {
   const roots = ctx.acl.readableRoots();
   if (roots?.length === 0) return;
   yield* scanTree(ctx.runner, roots ?? [], { ...options, missingRootsOk: true });

@@ -26,8 +26,8 @@ export function datasetFilter(roots: readonly DatasetName[], options: ScanTreeOp
   return (name) => wanted.has(name);
 }
 
-/** A listing's lines; with `missingRootsOk`, roots zfs could not open are left out rather than failing it. */
-export async function* listingLines(runner: ZfsRunner, argv: readonly string[], roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<string, void, undefined> {
+/** A listing's lines in batches (runZfsLines); with `missingRootsOk`, roots zfs could not open are left out rather than failing it. */
+export async function* listingLines(runner: ZfsRunner, argv: readonly string[], roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<readonly string[], void, undefined> {
   try {
     yield* runZfsLines(argv, { ...options, bin: runner.bin });
   } catch (err) {

@@ -1,6 +1,8 @@
 /**
  * A zfs command whose output is read line by line as it comes (a recursive listing of a wide
  * pool can be hundreds of megabytes): nothing holds more than one chunk and the line being cut.
+ * Lines come in batches, those each chunk completes: a wide listing has hundreds of thousands,
+ * and an async step per line cost more than parsing it.
  */
 import { logger } from "../log.ts";
 import { collectTail } from "./_tail-buffer.ts";
@@ -10,12 +12,12 @@ import { DEFAULT_ZFS_BIN, executableOf, isSpawnNotFound, type RunZfsOptions } fr
 const log = logger.withTag("zfs");
 
 /**
- * Yields each line zfs prints (without its newline); after the last one, checks the exit status.
- * Leaving the loop early kills zfs and reaps it.
+ * Yields the lines zfs prints (without their newlines), a chunk's at a time, never an empty batch;
+ * after the last one, checks the exit status. Leaving the loop early kills zfs and reaps it.
  * @throws ZfsError when zfs exits non-zero (after the lines it printed)
  * @throws ZfsNotFoundError when the binary cannot be started
  */
-export async function* runZfsLines(argv: readonly string[], options: Omit<RunZfsOptions, "stdin"> = {}): AsyncGenerator<string, void, undefined> {
+export async function* runZfsLines(argv: readonly string[], options: Omit<RunZfsOptions, "stdin"> = {}): AsyncGenerator<readonly string[], void, undefined> {
   const { bin = DEFAULT_ZFS_BIN, signal } = options;
   signal?.throwIfAborted();
   log.debug(`run: ${bin} ${argv.join(" ")}`);
@@ -40,10 +42,10 @@ export async function* runZfsLines(argv: readonly string[], options: Omit<RunZfs
       const lines = decoder.decode(chunk, { stream: true }).split("\n");
       lines[0] = rest + lines[0]!;
       rest = lines.pop()!;
-      for (const line of lines) yield line;
+      if (lines.length > 0) yield lines;
     }
     rest += decoder.decode();
-    if (rest !== "") yield rest;
+    if (rest !== "") yield [rest];
     const exitCode = await child.exited;
     signal?.throwIfAborted();
     if (exitCode !== 0) throw zfsExitError(options.subject ?? describeArgv(argv), { argv, exitCode, stderr: await stderr });

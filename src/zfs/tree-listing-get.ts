@@ -18,7 +18,7 @@ const NAMES_PER_GET = 1_000;
  * The tree below `roots` (every pool without roots) from `zfs get`; without versions, the datasets
  * alone are listed by name (see above), so snapshots cost nothing.
  */
-export async function* scanViaGet(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<TreeRecord, void, undefined> {
+export async function* scanViaGet(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<readonly TreeRecord[], void, undefined> {
   if (options.versions !== false || options.rootsOnly) {
     yield* scanGet(runner, roots, options);
     return;
@@ -26,7 +26,7 @@ export async function* scanViaGet(runner: ZfsRunner, roots: readonly DatasetName
   const names: DatasetName[] = [];
   const argv = ["list", "-H", "-t", "filesystem,volume", "-o", "name", ...(roots.length > 0 ? ["-r", ...roots] : [])];
   let index = 0;
-  for await (const line of listingLines(runner, argv, roots, options)) names.push(parseOrThrow(argv, line, index++, () => parseDatasetName(line)));
+  for await (const lines of listingLines(runner, argv, roots, options)) for (const line of lines) names.push(parseOrThrow(argv, line, index++, () => parseDatasetName(line)));
   for (let i = 0; i < names.length; i += NAMES_PER_GET) {
     // One that was destroyed since the names were listed is left out, as if listed a moment later.
     yield* scanGet(runner, names.slice(i, i + NAMES_PER_GET), { ...options, rootsOnly: true, missingRootsOk: true });
@@ -43,8 +43,8 @@ export interface GetListingOptions extends ScanTreeOptions {
 
 const OLD_ZFS_COLUMNS = ["type", "guid", "createtxg", "creation", "referenced"];
 
-/** One object's lines of `zfs get -H -p -r -o name,property,value,source`, gathered. */
-export async function* scanGet(runner: ZfsRunner, roots: readonly DatasetName[], options: GetListingOptions): AsyncGenerator<TreeRecord, void, undefined> {
+/** Each object's lines of `zfs get -H -p -r -o name,property,value,source`, gathered; in batches as scanTree. */
+export async function* scanGet(runner: ZfsRunner, roots: readonly DatasetName[], options: GetListingOptions): AsyncGenerator<readonly TreeRecord[], void, undefined> {
   const extra = (options.properties ?? []).filter((p) => p !== PLACEHOLDER_PROPERTY);
   const props = [...(options.columns ?? OLD_ZFS_COLUMNS), ...extra, ...(options.placeholders || extra.length ? [PLACEHOLDER_PROPERTY] : [])];
   const types = options.types ? ["-t", options.types] : [];
@@ -66,16 +66,20 @@ export async function* scanGet(runner: ZfsRunner, roots: readonly DatasetName[],
     });
     return (record.kind === "dataset" ? keep(record.dataset.name) : options.versions !== false) ? record : null;
   };
-  for await (const line of listingLines(runner, argv, roots, options)) {
-    const [name, property, value, source] = parseOrThrow(argv, line, index++, () => tabFields(line, 4)) as [string, string, string, string];
-    if (name !== current) {
-      const record = current === null ? null : flush();
-      if (record) yield record;
-      current = name;
-      values = new Map();
+  for await (const lines of listingLines(runner, argv, roots, options)) {
+    const batch: TreeRecord[] = [];
+    for (const line of lines) {
+      const [name, property, value, source] = parseOrThrow(argv, line, index++, () => tabFields(line, 4)) as [string, string, string, string];
+      if (name !== current) {
+        const record = current === null ? null : flush();
+        if (record) batch.push(record);
+        current = name;
+        values = new Map();
+      }
+      values.set(property, { value, source });
     }
-    values.set(property, { value, source });
+    if (batch.length > 0) yield batch;
   }
   const last = current === null ? null : flush();
-  if (last) yield last;
+  if (last) yield [last];
 }

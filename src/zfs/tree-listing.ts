@@ -9,7 +9,8 @@
  * properties a receiving side asks for. A listing of datasets alone that needs them is that one
  * `zfs get` with the listing's columns added (tree-listing-get.ts, scanGet).
  *
- * Records are yielded as zfs prints them; nothing holds the whole listing.
+ * Records are yielded as zfs prints them, in batches (those of one chunk of its output); nothing
+ * holds the whole listing.
  */
 import { parseOrThrow, tabFields } from "./_parse.ts";
 import { listLineParser } from "./_list-line.ts";
@@ -25,10 +26,11 @@ import type { ScanTreeOptions, TreeNode, TreeRecord, TreeVersion } from "./tree-
 export type { ScanTreeOptions, TreeDataset, TreeNode, TreeRecord, TreeVersion } from "./tree-types.ts";
 
 /**
- * Lists `roots` and everything below them (every pool when `roots` is empty), record by record.
+ * Lists `roots` and everything below them (every pool when `roots` is empty), in order, a batch
+ * of records at a time (never an empty one).
  * @throws ZfsError when zfs fails (`isDatasetMissing` for a missing root) or prints something unparseable
  */
-export async function* scanTree(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions = {}): AsyncGenerator<TreeRecord, void, undefined> {
+export async function* scanTree(runner: ZfsRunner, roots: readonly DatasetName[], options: ScanTreeOptions = {}): AsyncGenerator<readonly TreeRecord[], void, undefined> {
   if (options.rootsOnly && roots.length === 0) return;
   const caps = await runner.capabilities();
   if (caps.listParsable) yield* scanParsable(runner, roots, { ...options, bookmarks: caps.bookmarks, resumable: caps.resumable, encryption: (options.encryption ?? false) && caps.raw });
@@ -57,23 +59,25 @@ export async function readTree(runner: ZfsRunner, root: DatasetName | readonly D
   };
   let current: string | null = null;
   const roots = root === null ? [] : typeof root === "string" ? [root] : root;
-  for await (const record of scanTree(runner, roots, options)) {
-    if (record.kind === "dataset") {
-      if (current !== null) pack(current);
-      current = record.dataset.name;
-      tree.set(current, { dataset: record.dataset, versions: NO_VERSIONS });
-      if (!pending.has(current)) pending.set(current, new VersionColumnsBuilder());
-      continue;
+  for await (const batch of scanTree(runner, roots, options)) {
+    for (const record of batch) {
+      if (record.kind === "dataset") {
+        if (current !== null) pack(current);
+        current = record.dataset.name;
+        tree.set(current, { dataset: record.dataset, versions: NO_VERSIONS });
+        if (!pending.has(current)) pending.set(current, new VersionColumnsBuilder());
+        continue;
+      }
+      let builder = pending.get(record.dataset);
+      if (!builder) {
+        builder = new VersionColumnsBuilder();
+        pending.set(record.dataset, builder);
+        // Listed and packed already: its versions so far join the new ones.
+        const node = tree.get(record.dataset);
+        if (node?.versions instanceof PackedVersions) for (const row of node.versions.rows()) builder.push(row);
+      }
+      builder.push(record.version);
     }
-    let builder = pending.get(record.dataset);
-    if (!builder) {
-      builder = new VersionColumnsBuilder();
-      pending.set(record.dataset, builder);
-      // Listed and packed already: its versions so far join the new ones.
-      const node = tree.get(record.dataset);
-      if (node?.versions instanceof PackedVersions) for (const row of node.versions.rows()) builder.push(row);
-    }
-    builder.push(record.version);
   }
   for (const name of [...pending.keys()]) pack(name);
   return tree;
@@ -105,7 +109,7 @@ async function* scanParsable(
   runner: ZfsRunner,
   roots: readonly DatasetName[],
   options: ScanTreeOptions & { bookmarks: boolean; resumable: boolean },
-): AsyncGenerator<TreeRecord, void, undefined> {
+): AsyncGenerator<readonly TreeRecord[], void, undefined> {
   const changed = !withoutSnapshotsChanged.has(runner.bin);
   const columns = ["name", "type", "guid", "createtxg", "creation", "referenced", "written", ...(changed ? [SNAPSHOTS_CHANGED] : []), ...(options.resumable ? ["receive_resume_token"] : []), ...(options.encryption ? ["encryption"] : [])];
   const wanted = options.properties ?? [];
@@ -126,26 +130,28 @@ async function* scanParsable(
   let index = 0;
   try {
     if (viaGet) {
-      for await (const record of scanGet(runner, roots, { ...options, types, columns: columns.slice(1) })) {
-        index++;
-        yield record;
+      for await (const batch of scanGet(runner, roots, { ...options, types, columns: columns.slice(1) })) {
+        index += batch.length;
+        yield batch;
       }
       return;
     }
-    for await (const line of listingLines(runner, argv, roots, options)) {
-      const i = index++;
-      const record = parseOrThrow(argv, line, i, () => parseLine(line));
-      if (record.kind === "dataset") {
-        if (!keep(record.dataset.name)) continue;
-        if (!marked) {
-          yield record;
-          continue;
+    for await (const lines of listingLines(runner, argv, roots, options)) {
+      const sets = marked ? await local : null;
+      const batch: TreeRecord[] = [];
+      for (const line of lines) {
+        const record = parseOrThrow(argv, line, index++, () => parseLine(line));
+        if (record.kind === "version") batch.push(record);
+        else if (!keep(record.dataset.name)) continue;
+        else if (sets === null) batch.push(record);
+        else {
+          const set = sets.get(record.dataset.name);
+          const mark = set?.get(PLACEHOLDER_PROPERTY);
+          const placeholder = (options.placeholders ?? false) && isPlaceholderMark(mark);
+          batch.push({ kind: "dataset", dataset: { ...record.dataset, placeholder, ...(wanted.length > 0 ? { properties: propertiesOf(set) } : {}) } });
         }
-        const set = (await local).get(record.dataset.name);
-        const mark = set?.get(PLACEHOLDER_PROPERTY);
-        const placeholder = (options.placeholders ?? false) && isPlaceholderMark(mark);
-        yield { kind: "dataset", dataset: { ...record.dataset, placeholder, ...(wanted.length > 0 ? { properties: propertiesOf(set) } : {}) } };
-      } else yield record;
+      }
+      if (batch.length > 0) yield batch;
     }
   } catch (err) {
     if (changed && index === 0 && err instanceof ZfsError && err.stderr.includes(`'${SNAPSHOTS_CHANGED}'`)) {
@@ -175,12 +181,14 @@ async function localProperties(runner: ZfsRunner, roots: readonly DatasetName[],
   const argv = ["get", "-H", ...depth, "-t", "filesystem,volume", "-s", "local,received", "-o", "name,property,value,source", names, ...roots];
   const out = new Map<string, PropertyValues>();
   let i = 0;
-  for await (const line of listingLines(runner, argv, roots, options)) {
-    const [name, property, value, source] = parseOrThrow(argv, line, i, () => tabFields(line, 4)) as [string, string, string, string];
-    let set = out.get(name);
-    if (!set) out.set(name, (set = new Map()));
-    set.set(property, { value, source });
-    i++;
+  for await (const lines of listingLines(runner, argv, roots, options)) {
+    for (const line of lines) {
+      const [name, property, value, source] = parseOrThrow(argv, line, i, () => tabFields(line, 4)) as [string, string, string, string];
+      let set = out.get(name);
+      if (!set) out.set(name, (set = new Map()));
+      set.set(property, { value, source });
+      i++;
+    }
   }
   return out;
 }

@@ -124,7 +124,7 @@ function versionEntry(v: VersionRow, dataset: string): TreeVersionEntry {
  * entries and some RECORD_TARGET_BYTES; with `columns`, a dataset's versions gathered into column
  * entries of up to TREE_COLUMN_VERSIONS.
  */
-function treeProducer(records: AsyncGenerator<TreeRecord, void, undefined>, view: View, options: { emptyIfMissing?: boolean; columns?: boolean } = {}): OctetProducer {
+function treeProducer(batches: AsyncGenerator<readonly TreeRecord[], void, undefined>, view: View, options: { emptyIfMissing?: boolean; columns?: boolean } = {}): OctetProducer {
   let failure: string | null = null;
   let stopped: string | null = null;
   async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
@@ -147,24 +147,26 @@ function treeProducer(records: AsyncGenerator<TreeRecord, void, undefined>, view
       return add(columnsEntry(of, rows), size);
     };
     try {
-      for await (const record of records) {
-        if (stopped !== null) return; // leaving the loop kills zfs
-        const viewed = view(record);
-        if (viewed === null) continue;
-        let full: Uint8Array | null;
-        if ("dataset" in viewed) {
-          full = closeGroup();
+      for await (const records of batches) {
+        for (const record of records) {
+          if (stopped !== null) return; // leaving the loop kills zfs
+          const viewed = view(record);
+          if (viewed === null) continue;
+          let full: Uint8Array | null;
+          if ("dataset" in viewed) {
+            full = closeGroup();
+            if (full) yield full;
+            full = add(viewed.dataset, ENTRY_BYTES + viewed.dataset.name.length + (viewed.dataset.resume_token?.length ?? 0));
+          } else if (!options.columns) {
+            full = add(versionEntry(viewed.version, viewed.of), ENTRY_BYTES + viewed.of.length + viewed.version.name.length);
+          } else {
+            full = group && (group.of !== viewed.of || group.rows.length === TREE_COLUMN_VERSIONS) ? closeGroup() : null;
+            group ??= { of: viewed.of, rows: [], bytes: viewed.of.length };
+            group.rows.push(viewed.version);
+            group.bytes += COLUMN_BYTES + viewed.version.name.length;
+          }
           if (full) yield full;
-          full = add(viewed.dataset, ENTRY_BYTES + viewed.dataset.name.length + (viewed.dataset.resume_token?.length ?? 0));
-        } else if (!options.columns) {
-          full = add(versionEntry(viewed.version, viewed.of), ENTRY_BYTES + viewed.of.length + viewed.version.name.length);
-        } else {
-          full = group && (group.of !== viewed.of || group.rows.length === TREE_COLUMN_VERSIONS) ? closeGroup() : null;
-          group ??= { of: viewed.of, rows: [], bytes: viewed.of.length };
-          group.rows.push(viewed.version);
-          group.bytes += COLUMN_BYTES + viewed.version.name.length;
         }
-        if (full) yield full;
       }
       const last = closeGroup();
       if (last) yield last;
