@@ -62,7 +62,7 @@ describeOpenZfs("the fake zfs answers as OpenZFS does", () => {
       "datasets alone with their marks and confinement, as zferry lists them",
       [
         "get", "-H", "-p", "-r", "-t", "filesystem,volume", "-o", "name,property,value,source",
-        "type,guid,createtxg,creation,referenced,written,snapshots_changed,receive_resume_token,sharenfs,sharesmb,setuid,devices,exec,readonly,zferry:placeholder",
+        "type,guid,createtxg,creation,snapshots_changed,receive_resume_token,sharenfs,sharesmb,setuid,devices,exec,readonly,zferry:placeholder",
         `zsrc/${id}`,
       ],
     ],

@@ -35,6 +35,12 @@ describe("zfs processes per job, fake OpenZFS on both ends", () => {
     expect(kinds(full)).toMatchObject({ send: N, receive: N });
     expect(full.length).toBeLessThanOrEqual(2 * N + FIXED);
     for (const n of names) expect(machine.fake.state().datasets[`backup/pull/${n}`]?.snapshots.s1).toBeDefined();
+    // Sizes estimate a send: the source's listing has them, the target's does not ask zfs for them.
+    const columnsOf = (root: string) => full.find((c) => c[0] === "list" && c.at(-1)?.startsWith(root))?.find((_, i, c) => c[i - 1] === "-o")?.split(",");
+    expect(columnsOf("tank")).toEqual(expect.arrayContaining(["referenced", "written"]));
+    expect(columnsOf("backup/pull")).toEqual(expect.arrayContaining(["guid", "createtxg", "creation"]));
+    expect(columnsOf("backup/pull")).not.toContain("written");
+    expect(columnsOf("backup/pull")).not.toContain("referenced");
 
     const noop = await count(["pull", "wide"]);
     expect(noop.filter((c) => c[0] === "send" || c[0] === "receive")).toEqual([]);

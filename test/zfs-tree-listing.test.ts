@@ -90,3 +90,13 @@ test("a version's sizes are numbers: exact where they fit, rounded past 2^53 byt
   expect(b!.referenced).toBe(2 ** 60);
   expect(typeof b!.guid).toBe("bigint");
 });
+
+test("sizes: false lists no referenced or written (a receiving side's listing), and its versions have none", async () => {
+  using fake = createFakeZfs({ datasets: ["tank/r/a@s1"] });
+  const tree = await readTree(new ZfsRunner({ bin: fake.bin }), parseDatasetName("tank/r"), { sizes: false });
+  const [a] = tree.get("tank/r/a")!.versions;
+  expect([a!.name.full, a!.referenced, a!.written]).toEqual(["tank/r/a@s1", null, null]);
+  const columns = fake.calls().find((argv) => argv[0] === "list")!;
+  expect(columns[columns.indexOf("-o") + 1]!.split(",")).not.toContain("written");
+  expect(columns[columns.indexOf("-o") + 1]!.split(",")).not.toContain("referenced");
+});

@@ -175,11 +175,12 @@ async function listTree(session: JobSession, options: { versions?: boolean; data
 }
 
 /**
- * Old zfs lists with `zfs get`: the confined properties come with it, so that a target they
- * already confine needs no `zfs get` after each receive (pull.ts, staysConfined).
+ * The target's listing: placeholder marks and the confined properties, so that a target they
+ * already confine needs no `zfs get` after each receive (pull.ts, staysConfined); no sizes (the
+ * source's estimate a send).
  */
 function localOptions(): ScanTreeOptions {
-  return { placeholders: true, properties: CONFINEMENT_PROPERTIES };
+  return { placeholders: true, properties: CONFINEMENT_PROPERTIES, sizes: false };
 }
 
 /** What the local side must have before anything is planned; read while the connection opens. */

@@ -111,7 +111,9 @@ async function* scanParsable(
   options: ScanTreeOptions & { bookmarks: boolean; resumable: boolean },
 ): AsyncGenerator<readonly TreeRecord[], void, undefined> {
   const changed = !withoutSnapshotsChanged.has(runner.bin);
-  const columns = ["name", "type", "guid", "createtxg", "creation", "referenced", "written", ...(changed ? [SNAPSHOTS_CHANGED] : []), ...(options.resumable ? ["receive_resume_token"] : []), ...(options.encryption ? ["encryption"] : [])];
+  // Sizes are versions' (a dataset's record has none).
+  const sizes = options.sizes === false || options.versions === false ? [] : ["referenced", "written"];
+  const columns = ["name", "type", "guid", "createtxg", "creation", ...sizes, ...(changed ? [SNAPSHOTS_CHANGED] : []), ...(options.resumable ? ["receive_resume_token"] : []), ...(options.encryption ? ["encryption"] : [])];
   const wanted = options.properties ?? [];
   // Datasets alone with their marks or properties: one `zfs get` reads both. A `zfs list` and a
   // `zfs get` beside it would each open every dataset, which is what such a listing costs (on

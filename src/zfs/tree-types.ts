@@ -61,6 +61,12 @@ export interface ScanTreeOptions extends ZfsRunOptions {
   readonly versions?: boolean;
   /** Each root with its own versions and nothing below it (`-d 1`); needs roots. */
   readonly rootsOnly?: boolean;
+  /**
+   * false: leave each version's `referenced` and `written` out (null). They estimate what a send
+   * carries, so a receiving side has no use for them, and OpenZFS accounts `written` snapshot by
+   * snapshot. Listings through `zfs get` (old zfs) read `referenced` all the same.
+   */
+  readonly sizes?: boolean;
 }
 
 /** A dataset of a tree with its versions, oldest first (packed by a listing: packed-versions.ts). */

@@ -30,8 +30,8 @@ export function listTreeEndpoint(ctx: ServerContext) {
       const root = ctx.acl.receiveRoot;
       if (!root) throw new RpcError("permission_denied", `Client ${quote(ctx.identity)} may not push: no receive_root is configured for it`);
       const records = only
-        ? scanTree(ctx.runner, receivedNames(ctx, only), { placeholders: true, versions, rootsOnly: true, missingRootsOk: true })
-        : scanTree(ctx.runner, [root], { placeholders: true, versions });
+        ? scanTree(ctx.runner, receivedNames(ctx, only), { placeholders: true, versions, rootsOnly: true, missingRootsOk: true, sizes: false })
+        : scanTree(ctx.runner, [root], { placeholders: true, versions, sizes: false });
       return treeProducer(records, receivedView(ctx, root), { emptyIfMissing: true, columns });
     },
   });
