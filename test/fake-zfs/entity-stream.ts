@@ -43,7 +43,7 @@ export function streamEntities(names: readonly string[], o: { depth: number; kin
   for (const root of roots) {
     for (let slash = root.lastIndexOf("/"); slash > 0; slash = root.lastIndexOf("/", slash - 1)) {
       const parent = root.slice(0, slash);
-      state.datasets[parent] ??= index.record(index.find(parent));
+      state.datasets[parent] ??= index.record(index.find(parent), false);
     }
   }
   const kinds = new Set(o.kinds);
@@ -53,11 +53,12 @@ export function streamEntities(names: readonly string[], o: { depth: number; kin
       const level = levelBelow(name, roots);
       // An operand itself is listed at any depth (`zfs list tank` is depth -1).
       if (level < 0 || (level > 0 && level > depth)) continue;
-      const ds = index!.record(i);
+      const versions = level < depth && (kinds.has("snapshot") || kinds.has("bookmark"));
+      const ds = index!.record(i, versions);
       state.datasets[name] = ds;
       const group: Entity[] = [];
       if (kinds.has(ds.type)) group.push({ kind: ds.type, name, ds });
-      if (level < depth) {
+      if (versions) {
         if (kinds.has("snapshot")) for (const [snap, version] of byTxg(ds.snapshots)) group.push({ kind: "snapshot", name: `${name}@${snap}`, ds, version });
         if (kinds.has("bookmark")) for (const [bm, version] of byTxg(ds.bookmarks)) group.push({ kind: "bookmark", name: `${name}#${bm}`, ds, version });
       }

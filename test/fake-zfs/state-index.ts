@@ -4,15 +4,17 @@
  * them, so its first lines come out while the rest of a wide pool is still being read.
  */
 import { existsSync } from "node:fs";
-import { SORTED_HEADER } from "./state.ts";
-import type { FakeDataset } from "./state.ts";
+import { SORTED_HEADER, joinRecord, type FakeDataset } from "./state.ts";
 
 export interface StateIndex {
   txg: number;
   /** Every dataset's name, in order (byName). */
   names: readonly string[];
-  /** The record of `names[i]`, parsed on each call. */
-  record(i: number): FakeDataset;
+  /**
+   * The record of `names[i]`, parsed on each call; without `versions`, its snapshots and
+   * bookmarks are left unread (empty), for a listing of datasets alone.
+   */
+  record(i: number, versions?: boolean): FakeDataset;
   /** Where `name` is in `names`, or -1. */
   find(name: string): number;
 }
@@ -43,7 +45,7 @@ function indexOf(bytes: Buffer): StateIndex | null {
     let end = bytes.indexOf(NL, at);
     if (end < 0) end = bytes.length;
     const tab = bytes.indexOf(TAB, at);
-    if (tab > at) {
+    if (tab > at && tab < end) {
       names.push(nameOf(bytes, at, tab));
       starts.push(tab + 1);
       ends.push(end);
@@ -53,7 +55,14 @@ function indexOf(bytes: Buffer): StateIndex | null {
   return {
     txg,
     names,
-    record: (i) => JSON.parse(bytes.toString("utf8", starts[i], ends[i])) as FakeDataset,
+    record(i, versions = true) {
+      const start = starts[i]!;
+      const end = ends[i]!;
+      // The record's JSON holds no raw tab, so the next one starts its versions.
+      const split = bytes.indexOf(TAB, start);
+      if (split < 0 || split > end) throw new Error(`fake zfs: the state line of ${names[i]} has no versions`);
+      return joinRecord(bytes.toString("utf8", start, split), versions ? bytes.toString("utf8", split + 1, end) : null);
+    },
     find(name) {
       // Binary search: the names are sorted.
       let lo = 0;

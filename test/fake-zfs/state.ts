@@ -3,9 +3,10 @@
  * are decimal strings. Writers take a lock file and rename a temp file into place, so a concurrent
  * `send` (reader) and `recv` (writer) never see half a file.
  *
- * The file holds a header line, the pool's txg, then one line per dataset (its name and its
- * record as JSON, a tab between) in the order of their names, so that a command about some trees
- * parses their lines alone, and a listing prints them as it reads them (state-index.ts): a wide
+ * The file holds a header line, the pool's txg, then one line per dataset in the order of their
+ * names: its name, its record without versions, and its versions (`{snapshots, bookmarks}`), each
+ * as JSON, tabs between. A command about some trees parses their lines alone, a listing prints
+ * them as it reads them (state-index.ts), and one of datasets alone skips their versions: a wide
  * pool's state is tens of megabytes, and parsing all of it was most of a listing's time. A file of
  * one JSON object (`{txg, datasets}`, as a test may write) is read as well.
  */
@@ -100,16 +101,31 @@ export function parseState(text: string, trees?: readonly string[]): FakeState {
     // A JSON string holds no raw tab, so the first one ends the name.
     const tab = line.indexOf("\t");
     const name = JSON.parse(line.slice(0, tab)) as string;
-    if (related(name)) state.datasets[name] = JSON.parse(line.slice(tab + 1)) as FakeDataset;
+    if (!related(name)) continue;
+    // Form 2 has the record whole; form 3 its versions apart, after a second tab.
+    const versions = line.indexOf("\t", tab + 1);
+    state.datasets[name] = versions < 0 ? (JSON.parse(line.slice(tab + 1)) as FakeDataset) : joinRecord(line.slice(tab + 1, versions), line.slice(versions + 1));
   }
   return state;
+}
+
+/** A dataset's record from the two JSON texts of its line; `versions` null for none parsed (empty). */
+export function joinRecord(dataset: string, versions: string | null): FakeDataset {
+  const own = JSON.parse(dataset) as FakeDataset;
+  const { snapshots, bookmarks } = versions === null ? { snapshots: {}, bookmarks: {} } : (JSON.parse(versions) as Pick<FakeDataset, "snapshots" | "bookmarks">);
+  own.snapshots = snapshots;
+  own.bookmarks = bookmarks;
+  return own;
 }
 
 /** The state as its file holds it: datasets in the order of their names (zfs's default order). */
 export function serializeState(state: FakeState): string {
   const lines = [SORTED_HEADER, JSON.stringify({ txg: state.txg })];
   const names = Object.keys(state.datasets).sort(byName);
-  for (const name of names) lines.push(`${JSON.stringify(name)}\t${JSON.stringify(state.datasets[name])}`);
+  for (const name of names) {
+    const { snapshots, bookmarks, ...own } = state.datasets[name]!;
+    lines.push(`${JSON.stringify(name)}\t${JSON.stringify(own)}\t${JSON.stringify({ snapshots, bookmarks })}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -167,12 +183,12 @@ export function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Header of the line form, datasets in the order of their names. */
+/** Header of the line form, datasets in the order of their names, versions apart. */
 export const SORTED_HEADER = "fake-zfs-state 3";
 
 // --- internal ---
 
-/** Line forms: 2 is 3 in any order. */
+/** Line forms: 2 has each record whole, in any order. */
 const LINE_HEADERS = ["fake-zfs-state 2", SORTED_HEADER];
 
 const STALE_LOCK_MS = 10_000;
