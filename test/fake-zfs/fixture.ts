@@ -6,7 +6,7 @@
  *     using fake = createFakeZfs({ datasets: ["tank/a@s1", "tank/a@s2", "tank/a#b1"] });
  *     const runner = new ZfsRunner({ bin: fake.bin });
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseState, serializeState, type FakeState } from "./state.ts";
@@ -83,7 +83,11 @@ export function createFakeZfs(options: FakeZfsOptions = {}): FakeZfs {
       return parseState(readFileSync(statePath, "utf8"));
     },
     setState(state) {
-      writeFileSync(statePath, serializeState(state));
+      // Renamed into place as the fake's own writers do: a listing maps the file it started
+      // with, and a file cut short under it would fault.
+      const tmp = `${statePath}.set.tmp`;
+      writeFileSync(tmp, serializeState(state));
+      renameSync(tmp, statePath);
     },
     [Symbol.dispose]() {
       rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * Entry point of the fake OpenZFS 2.2 `zfs` (run through the `zfs` sh wrapper beside it).
  *
  * Environment:
- * - FAKE_ZFS_STATE       JSON state file (required by every command that touches datasets)
+ * - FAKE_ZFS_STATE       state file (state.ts; required by every command that touches datasets)
  * - FAKE_ZFS_LOG         append each invocation's argv as one JSON array per line
  * - FAKE_ZFS_FED_LOG     `receive` appends its target once its stream's first bytes arrived
  * - FAKE_ZFS_SEND_BYTES  payload bytes of snapshots created from now on (default 64 KiB)
