@@ -95,6 +95,11 @@ describe("list_tree", () => {
     expect([...tree.keys()]).toEqual(["tank", "tank/a"]);
     expect(tree.get("tank")!.entry.placeholder).toBe(true);
     expect(tree.get("tank/a")!.versions.map((v) => v.name)).toEqual(["s1"]);
+    // Sizes estimate a send, and nothing is sent from receive_root: zfs is not asked for them.
+    expect(tree.get("tank/a")!.versions.map((v) => [v.referenced, v.written])).toEqual([[undefined, undefined]]);
+    const listing = fake.calls().find((argv) => argv[0] === "list" && argv.at(-1) === "sink/b1")!;
+    expect(listing[listing.indexOf("-o") + 1]!.split(",")).toEqual(expect.arrayContaining(["guid", "createtxg", "creation"]));
+    expect(listing[listing.indexOf("-o") + 1]!.split(",")).not.toContain("written");
   });
 
   test("a receive_root that does not exist yet is an empty listing; an identity without one is refused", async () => {
