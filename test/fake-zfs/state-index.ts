@@ -21,11 +21,11 @@ export interface StateIndex {
 
 /** The index of the state file at `path`; null when it is not in the sorted line form (or absent, which is an empty pool). */
 export function indexState(path: string): StateIndex | null {
-  if (!existsSync(path)) return indexOf(Buffer.from(`${SORTED_HEADER}\n{"txg":1}\n`));
+  if (!existsSync(path)) return readIndex(Buffer.from(`${SORTED_HEADER}\n{"txg":1}\n`));
   // Mapped, not read: a wide pool's file is tens of megabytes, and a listing of one tree in it
   // touches only that tree's lines.
   const bytes = Bun.mmap(path, { shared: false });
-  return indexOf(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return readIndex(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
 // --- internal ---
@@ -33,7 +33,7 @@ export function indexState(path: string): StateIndex | null {
 const NL = 0x0a;
 const TAB = 0x09;
 
-function indexOf(bytes: Buffer): StateIndex | null {
+function readIndex(bytes: Buffer): StateIndex | null {
   const header = Buffer.from(`${SORTED_HEADER}\n`);
   if (!bytes.subarray(0, header.length).equals(header)) return null;
   const txgEnd = bytes.indexOf(NL, header.length);
