@@ -7,8 +7,8 @@
  */
 import { err } from "./_exit.ts";
 import type { Entity } from "./props.ts";
-import { indexState } from "./state-index.ts";
-import { statePath, type FakeState, type FakeVersion } from "./state.ts";
+import { indexState } from "./state-file.ts";
+import { byCreatetxg, statePath, type FakeState } from "./state.ts";
 
 type Kind = Entity["kind"];
 
@@ -59,8 +59,8 @@ export function streamEntities(names: readonly string[], o: { depth: number; kin
       const group: Entity[] = [];
       if (kinds.has(ds.type)) group.push({ kind: ds.type, name, ds });
       if (versions) {
-        if (kinds.has("snapshot")) for (const [snap, version] of byTxg(ds.snapshots)) group.push({ kind: "snapshot", name: `${name}@${snap}`, ds, version });
-        if (kinds.has("bookmark")) for (const [bm, version] of byTxg(ds.bookmarks)) group.push({ kind: "bookmark", name: `${name}#${bm}`, ds, version });
+        if (kinds.has("snapshot")) for (const [snap, version] of byCreatetxg(ds.snapshots)) group.push({ kind: "snapshot", name: `${name}@${snap}`, ds, version });
+        if (kinds.has("bookmark")) for (const [bm, version] of byCreatetxg(ds.bookmarks)) group.push({ kind: "bookmark", name: `${name}#${bm}`, ds, version });
       }
       if (group.length > 0) yield group;
     }
@@ -89,10 +89,4 @@ function slashes(name: string): number {
   let n = 0;
   for (let i = name.indexOf("/"); i >= 0; i = name.indexOf("/", i + 1)) n++;
   return n;
-}
-
-function byTxg(versions: Record<string, FakeVersion>): [string, FakeVersion][] {
-  const entries = Object.entries(versions);
-  if (entries.length > 1) entries.sort((a, b) => a[1].createtxg - b[1].createtxg);
-  return entries;
 }

@@ -9,7 +9,8 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseState, serializeState, type FakeState } from "./state.ts";
+import { readState, serializeState } from "./state-file.ts";
+import type { FakeState } from "./state.ts";
 
 /** The fake's wrapper script in the repository. */
 export const FAKE_ZFS_PATH = resolve(import.meta.dir, "zfs");
@@ -80,7 +81,7 @@ export function createFakeZfs(options: FakeZfsOptions = {}): FakeZfs {
       return readFileSync(logPath, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as string[]);
     },
     state() {
-      return parseState(readFileSync(statePath, "utf8"));
+      return readState(statePath);
     },
     setState(state) {
       // Renamed into place as the fake's own writers do: a listing maps the file it started

@@ -3,15 +3,11 @@
  * are decimal strings. Writers take a lock file and rename a temp file into place, so a concurrent
  * `send` (reader) and `recv` (writer) never see half a file.
  *
- * The file holds a header line, the pool's txg, then one line per dataset in the order of their
- * names: its name, its record without versions, and its versions (`{snapshots, bookmarks}`), each
- * as JSON, tabs between. A command about some trees parses their lines alone, a listing prints
- * them as it reads them (state-index.ts), and one of datasets alone skips their versions: a wide
- * pool's state is tens of megabytes, and parsing all of it was most of a listing's time. A file of
- * one JSON object (`{txg, datasets}`, as a test may write) is read as well.
+ * The file's form, and how it is read without parsing all of it: state-file.ts.
  */
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { fail } from "./_exit.ts";
+import { readState, serializeState } from "./state-file.ts";
 
 export interface FakeVersion {
   guid: string;
@@ -79,54 +75,9 @@ export function statePath(): string {
   return path;
 }
 
-/**
- * The state, or with `trees` (dataset names; a snapshot or bookmark name stands for its dataset)
- * only those datasets, their descendants and their ancestors (whose properties they inherit).
- */
+/** The state, or with `trees` only the trees related to them (readState). */
 export function loadState(path = statePath(), trees?: readonly string[]): FakeState {
-  if (!existsSync(path)) return { txg: 1, datasets: {} };
-  return parseState(readFileSync(path, "utf8"), trees);
-}
-
-/** Reads a state file's text (either form); `trees` as for loadState. */
-export function parseState(text: string, trees?: readonly string[]): FakeState {
-  if (!LINE_HEADERS.some((header) => text.startsWith(`${header}\n`))) return JSON.parse(text) as FakeState;
-  const wanted = trees?.map((t) => t.split(/[@#]/)[0]!);
-  const related = (name: string) => !wanted || wanted.some((t) => name === t || name.startsWith(`${t}/`) || t.startsWith(`${name}/`));
-  const lines = text.split("\n");
-  const state: FakeState = { txg: (JSON.parse(lines[1]!) as { txg: number }).txg, datasets: {} };
-  for (let i = 2; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === "") continue;
-    // A JSON string holds no raw tab, so the first one ends the name.
-    const tab = line.indexOf("\t");
-    const name = JSON.parse(line.slice(0, tab)) as string;
-    if (!related(name)) continue;
-    // Form 2 has the record whole; form 3 its versions apart, after a second tab.
-    const versions = line.indexOf("\t", tab + 1);
-    state.datasets[name] = versions < 0 ? (JSON.parse(line.slice(tab + 1)) as FakeDataset) : joinRecord(line.slice(tab + 1, versions), line.slice(versions + 1));
-  }
-  return state;
-}
-
-/** A dataset's record from the two JSON texts of its line; `versions` null for none parsed (empty). */
-export function joinRecord(dataset: string, versions: string | null): FakeDataset {
-  const own = JSON.parse(dataset) as FakeDataset;
-  const { snapshots, bookmarks } = versions === null ? { snapshots: {}, bookmarks: {} } : (JSON.parse(versions) as Pick<FakeDataset, "snapshots" | "bookmarks">);
-  own.snapshots = snapshots;
-  own.bookmarks = bookmarks;
-  return own;
-}
-
-/** The state as its file holds it: datasets in the order of their names (zfs's default order). */
-export function serializeState(state: FakeState): string {
-  const lines = [SORTED_HEADER, JSON.stringify({ txg: state.txg })];
-  const names = Object.keys(state.datasets).sort(byName);
-  for (const name of names) {
-    const { snapshots, bookmarks, ...own } = state.datasets[name]!;
-    lines.push(`${JSON.stringify(name)}\t${JSON.stringify(own)}\t${JSON.stringify({ snapshots, bookmarks })}`);
-  }
-  return `${lines.join("\n")}\n`;
+  return readState(path, trees);
 }
 
 /** Reloads the state under a lock, lets `change` edit it, and writes it back atomically. */
@@ -170,7 +121,14 @@ export function newDataset(state: FakeState, type: FakeDataset["type"] = "filesy
 
 /** Snapshots of a dataset, oldest first. */
 export function snapshotsOf(ds: FakeDataset): [string, FakeVersion][] {
-  return Object.entries(ds.snapshots).sort((a, b) => a[1].createtxg - b[1].createtxg);
+  return byCreatetxg(ds.snapshots);
+}
+
+/** Versions (snapshots or bookmarks), oldest first. */
+export function byCreatetxg(versions: Record<string, FakeVersion>): [string, FakeVersion][] {
+  const entries = Object.entries(versions);
+  if (entries.length > 1) entries.sort((a, b) => a[1].createtxg - b[1].createtxg);
+  return entries;
 }
 
 export function parentOf(name: string): string | null {
@@ -178,18 +136,7 @@ export function parentOf(name: string): string | null {
   return slash < 0 ? null : name.slice(0, slash);
 }
 
-/** strcmp order, as zfs sorts names (names are ASCII, so UTF-16 order is byte order). */
-export function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Header of the line form, datasets in the order of their names, versions apart. */
-export const SORTED_HEADER = "fake-zfs-state 3";
-
 // --- internal ---
-
-/** Line forms: 2 has each record whole, in any order. */
-const LINE_HEADERS = ["fake-zfs-state 2", SORTED_HEADER];
 
 const STALE_LOCK_MS = 10_000;
 
