@@ -2,17 +2,23 @@
  * `npm run demo`: zferry end to end on this machine, as root, in a temporary folder.
  *
  * Two file-backed zfs-fuse pools (zfs-fuse installed with apt-get if missing), a dataset tree with
- * files and a snapshot on one, an initial pull through `zferry stdinserver` (local connect) into
- * the other, a second snapshot and an incremental pull, then every file compared by SHA-256. The
- * pools and the folder are removed at the end, also when a step fails or on Ctrl-C.
+ * files and a snapshot on one, an initial pull through zferry's stdinserver (local connect, served
+ * in this process) into the other, a second snapshot and an incremental pull, then every file
+ * compared by SHA-256. The pools and the folder are removed at the end, also when a step fails or
+ * on Ctrl-C.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatSummary, runPull, terminalOutput, type JobResult } from "../src/client/index.ts";
+import { formatSummary, runPull, terminalOutput, useLocalServer, type JobResult } from "../src/client/index.ts";
 import { loadConfig, type PullJobConfig } from "../src/config/index.ts";
+import { serveInProcess } from "../src/server/index.ts";
 import { ensureZfsFuse, createPool, destroyPool, sh } from "./_system.ts";
 import { TREE, changeTree, compareTrees, fillTree, hashTree } from "./_tree.ts";
+
+// The demo's job connects locally, and local connect serves its stdinserver inside this process,
+// as `zferry pull` registers it (src/commands/_job-command.ts).
+useLocalServer(serveInProcess);
 
 const MiB = 1024 * 1024;
 
