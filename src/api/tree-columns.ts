@@ -6,7 +6,7 @@
  * client keeps as they arrive (zfs/packed-versions.ts). docs/protocol.md § Record streams.
  */
 import { ValidationError, schema, type Parser } from "../rpc/index.ts";
-import { LITTLE_ENDIAN, type VersionColumns, type VersionRow, type VersionShortName } from "../zfs/index.ts";
+import { LITTLE_ENDIAN, joinColumns, type VersionColumns, type VersionRow, type VersionShortName } from "../zfs/index.ts";
 
 /** Most versions one column entry holds: with names of 255 bytes, some 600 KiB, below a record's 1 MiB. */
 export const TREE_COLUMN_VERSIONS = 2048;
@@ -18,29 +18,23 @@ export interface TreeColumnsEntry {
   readonly columns: VersionColumns;
 }
 
-/** The wire form of some versions of `dataset` (at most TREE_COLUMN_VERSIONS, as zfs listed them). */
-export function columnsEntry(dataset: string, rows: readonly VersionRow[]): Record<string, unknown> {
-  const n = rows.length;
-  const guid = new BigUint64Array(n);
-  const createtxg = new BigUint64Array(n);
-  const kinds = new Uint8Array(n);
-  let sized = false;
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    kinds[i] = r.kind === "bookmark" ? 1 : 0;
-    guid[i] = r.guid;
-    createtxg[i] = r.createtxg;
-    sized ||= r.referenced !== null || r.written !== null;
-  }
+/**
+ * The wire form of some versions of `dataset` (at most TREE_COLUMN_VERSIONS, as zfs listed them):
+ * columns as a listing read them, or rows, in that order.
+ */
+export function columnsEntry(dataset: string, pieces: readonly (VersionColumns | VersionRow)[]): Record<string, unknown> {
+  const c = pieces.length === 1 && "bookmark" in pieces[0]! ? pieces[0] : joinColumns(pieces);
+  const sized = c.referenced.some((v) => !Number.isNaN(v)) || c.written.some((v) => !Number.isNaN(v));
+  const size = (column: Float64Array) => Array.from(column, (v) => (Number.isNaN(v) ? null : v));
   return {
     type: "versions",
     dataset,
-    kinds,
-    names: rows.map((r) => r.name),
-    guids: u64Bytes(guid),
-    createtxgs: u64Bytes(createtxg),
-    creations: rows.map((r) => r.creation),
-    ...(sized ? { referenced: rows.map((r) => r.referenced), written: rows.map((r) => r.written) } : {}),
+    kinds: c.bookmark,
+    names: c.names,
+    guids: u64Bytes(c.guid),
+    createtxgs: u64Bytes(c.createtxg),
+    creations: Array.from(c.creation),
+    ...(sized ? { referenced: size(c.referenced), written: size(c.written) } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
 import { parseApproxBytes, parseUint64, resumeTokenOf } from "./_parse.ts";
 import { ZfsError } from "./errors.ts";
 import { parseDatasetName, parseVersionName, type DatasetName, type VersionShortName } from "./names.ts";
-import { runZfsLines } from "./run-lines.ts";
+import { runZfsChunks, runZfsLines } from "./run-lines.ts";
 import type { ZfsRunner } from "./runner.ts";
 import type { ScanTreeOptions, TreeRecord } from "./tree-types.ts";
 
@@ -27,9 +27,18 @@ export function datasetFilter(roots: readonly DatasetName[], options: ScanTreeOp
 }
 
 /** A listing's lines in batches (runZfsLines); with `missingRootsOk`, roots zfs could not open are left out rather than failing it. */
-export async function* listingLines(runner: ZfsRunner, argv: readonly string[], roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<readonly string[], void, undefined> {
+export function listingLines(runner: ZfsRunner, argv: readonly string[], roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<readonly string[], void, undefined> {
+  return missingRootsLeftOut(runZfsLines(argv, { ...options, bin: runner.bin }), roots, options);
+}
+
+/** A listing's output as it comes (runZfsChunks), missing roots as listingLines. */
+export function listingChunks(runner: ZfsRunner, argv: readonly string[], roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<Uint8Array, void, undefined> {
+  return missingRootsLeftOut(runZfsChunks(argv, { ...options, bin: runner.bin }), roots, options);
+}
+
+async function* missingRootsLeftOut<T>(output: AsyncGenerator<T, void, undefined>, roots: readonly DatasetName[], options: ScanTreeOptions): AsyncGenerator<T, void, undefined> {
   try {
-    yield* runZfsLines(argv, { ...options, bin: runner.bin });
+    yield* output;
   } catch (err) {
     if (options.missingRootsOk && err instanceof ZfsError && onlyMissingRoots(err, roots)) return;
     throw err;

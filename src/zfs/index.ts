@@ -43,7 +43,7 @@ export {
 export { DMU_BACKUP_MAGIC, STREAM_HEADER_BYTES, decodeFirstSubstream, decodeStreamHeader, firstSubstreamEnd, type StreamHeader } from "./stream-header.ts";
 export { readTree, scanTree, type ScanTreeOptions, type TreeDataset, type TreeNode, type TreeRecord, type TreeVersion } from "./tree-listing.ts";
 export { runZfsLines } from "./run-lines.ts";
-export { LITTLE_ENDIAN, PackedVersions, rowAt, VersionColumnsBuilder, VersionTable, type VersionColumns, type VersionList, type VersionRow, type VersionView } from "./packed-versions.ts";
+export { LITTLE_ENDIAN, joinColumns, PackedVersions, rowAt, sliceColumns, VersionColumnsBuilder, VersionTable, type VersionColumns, type VersionList, type VersionRow, type VersionView } from "./packed-versions.ts";
 export {
   COMPRESSION_TYPES,
   ZSTD_DEFAULT_LEVEL,

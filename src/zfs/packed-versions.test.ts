@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { rowAt, VersionColumnsBuilder, VersionTable, type PackedVersions, type VersionColumns, type VersionRow } from "./packed-versions.ts";
+import { joinColumns, rowAt, sliceColumns, VersionColumnsBuilder, VersionTable, type PackedVersions, type VersionColumns, type VersionRow } from "./packed-versions.ts";
 import type { VersionShortName } from "./names.ts";
 
 const row = (name: string, createtxg: number, extra: Partial<VersionRow> = {}): VersionRow => ({
@@ -96,6 +96,26 @@ describe("VersionTable", () => {
     mixed.push(row("z", 0));
     mixed.pushColumns(columnsOf(rows.slice(0, 2)));
     expect([...table.append(mixed, "tank/z", view)]).toEqual(["tank/z@z:0", "tank/z#b:1", "tank/z@a:1", "tank/z@c:1", "tank/z@d:2"]);
+  });
+
+  test("columns in several pieces, each in order and in order one after the other, are taken as they are; a piece out of place sorts them", () => {
+    const table = new VersionTable();
+    const rows = [row("b", 1, { kind: "bookmark" }), row("a", 1), row("c", 1), row("d", 2)];
+    const pieces = new VersionColumnsBuilder();
+    for (const [from, to] of [[0, 1], [1, 1], [1, 3], [3, 4]] as const) pieces.pushColumns(columnsOf(rows.slice(from, to)));
+    const taken = pieces.takeSorted();
+    expect(taken.columns?.map((c) => [...c.names] as string[])).toEqual([["b"], ["a", "c"], ["d"]]);
+    const swapped = new VersionColumnsBuilder();
+    swapped.pushColumns(columnsOf(rows.slice(2)));
+    swapped.pushColumns(columnsOf(rows.slice(0, 2)));
+    expect([...table.append(swapped, "tank/s", view)]).toEqual(["tank/s#b:1", "tank/s@a:1", "tank/s@c:1", "tank/s@d:2"]);
+  });
+
+  test("joinColumns copies pieces of columns and rows into columns of their own, in order", () => {
+    const rows = [row("a", 1), row("b", 2, { kind: "bookmark", referenced: null }), row("c", 3, { written: null })];
+    const joined = joinColumns([columnsOf(rows.slice(0, 1)), rows[1]!, sliceColumns(columnsOf(rows), 2, 3)]);
+    expect(joined.bookmark.length).toBe(3);
+    expect([0, 1, 2].map((i) => rowAt(joined, i))).toEqual(rows);
   });
 
   test("rows() reads back every version as a plain row", () => {

@@ -66,12 +66,12 @@ export class VersionTable {
   /** Appends `builder`'s versions, sorted, as the list of `dataset`; the builder is empty after. */
   append<T>(builder: VersionColumnsBuilder, dataset: string, view: VersionView<T>): PackedVersions<T> {
     const sorted = builder.takeSorted();
-    const n = "bookmark" in sorted ? sorted.bookmark.length : sorted.length;
+    const n = sorted.columns ? sorted.columns.reduce((sum, c) => sum + c.bookmark.length, 0) : sorted.rows.length;
     if (!this.#block || this.#block.free < n) this.#block = new VersionBlock(Math.max(BLOCK_ROWS, n));
     const block = this.#block;
     const start = block.length;
-    if ("bookmark" in sorted) block.appendColumns(sorted);
-    else block.appendRows(sorted);
+    if (sorted.columns) for (const c of sorted.columns) block.appendColumns(c);
+    else block.appendRows(sorted.rows);
     return new PackedVersions(block, start, n, dataset, view);
   }
 }
@@ -214,17 +214,44 @@ export class VersionColumnsBuilder {
     this.#size += columns.bookmark.length;
   }
 
-  /** Oldest first by createtxg; a bookmark before the snapshot of the same txg, then by name (as zfs/_parse.ts compareVersions). */
-  takeSorted(): VersionColumns | VersionRow[] {
-    const [only, ...more] = this.#chunks;
+  /**
+   * Oldest first by createtxg; a bookmark before the snapshot of the same txg, then by name (as
+   * zfs/_parse.ts compareVersions): the columns as they came when they are in that order (as zfs
+   * lists them), else rows.
+   */
+  takeSorted(): { readonly columns: readonly VersionColumns[]; readonly rows?: undefined } | { readonly columns?: undefined; readonly rows: VersionRow[] } {
+    const chunks = this.#chunks.filter((c) => c.bookmark.length > 0);
     const rows = this.#rows;
     this.#rows = [];
     this.#chunks = [];
     this.#size = 0;
-    if (only && more.length === 0 && rows.length === 0 && isSorted(only)) return only;
-    for (const chunk of [only, ...more]) if (chunk) for (let i = 0; i < chunk.bookmark.length; i++) rows.push(rowAt(chunk, i));
-    return rows.sort(compareRows);
+    if (rows.length === 0 && inOrder(chunks)) return { columns: chunks };
+    for (const chunk of chunks) for (let i = 0; i < chunk.bookmark.length; i++) rows.push(rowAt(chunk, i));
+    return { rows: rows.sort(compareRows) };
   }
+}
+
+/** Columns and rows one after the other, copied into columns of their own. */
+export function joinColumns(pieces: readonly (VersionColumns | VersionRow)[]): VersionColumns {
+  const block = new VersionBlock(pieces.reduce((sum, p) => sum + ("bookmark" in p ? p.bookmark.length : 1), 0));
+  for (const p of pieces) {
+    if ("bookmark" in p) block.appendColumns(p);
+    else block.appendRows([p]);
+  }
+  return block;
+}
+
+/** Rows `start` to before `end` of `columns`: views, nothing copied. */
+export function sliceColumns(columns: VersionColumns, start: number, end: number): VersionColumns {
+  return {
+    bookmark: columns.bookmark.subarray(start, end),
+    names: columns.names.slice(start, end),
+    guid: columns.guid.subarray(start, end),
+    createtxg: columns.createtxg.subarray(start, end),
+    creation: columns.creation.subarray(start, end),
+    referenced: columns.referenced.subarray(start, end),
+    written: columns.written.subarray(start, end),
+  };
 }
 
 /** Row `i` of `columns` as a VersionRow. */
@@ -239,6 +266,15 @@ export function rowAt(columns: VersionColumns, i: number): VersionRow {
     referenced: size(columns.referenced[i]!),
     written: size(columns.written[i]!),
   };
+}
+
+/** Whether `chunks`, one after the other, are in pack's order. */
+function inOrder(chunks: readonly VersionColumns[]): boolean {
+  for (let k = 0; k < chunks.length; k++) {
+    if (!isSorted(chunks[k]!)) return false;
+    if (k > 0 && compareRows(rowAt(chunks[k - 1]!, chunks[k - 1]!.bookmark.length - 1), rowAt(chunks[k]!, 0)) > 0) return false;
+  }
+  return true;
 }
 
 /** Whether `columns` are in pack's order; reads createtxg in 32-bit halves, so it builds no bigint. */

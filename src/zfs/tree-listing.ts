@@ -13,8 +13,8 @@
  * holds the whole listing.
  */
 import { parseOrThrow, tabFields } from "./_parse.ts";
-import { listLineParser } from "./_list-line.ts";
-import { SNAPSHOTS_CHANGED, datasetFilter, depthArgs, interner, listingLines } from "./_tree-record.ts";
+import { listingScanner, type ListingScanner } from "./_list-scan.ts";
+import { SNAPSHOTS_CHANGED, datasetFilter, depthArgs, interner, listingChunks, listingLines } from "./_tree-record.ts";
 import { ZfsError } from "./errors.ts";
 import { versionOf, type DatasetName } from "./names.ts";
 import { PackedVersions, VersionColumnsBuilder, VersionTable, type VersionView } from "./packed-versions.ts";
@@ -76,7 +76,8 @@ export async function readTree(runner: ZfsRunner, root: DatasetName | readonly D
         const node = tree.get(record.dataset);
         if (node?.versions instanceof PackedVersions) for (const row of node.versions.rows()) builder.push(row);
       }
-      builder.push(record.version);
+      if (record.kind === "versions") builder.pushColumns(record.columns);
+      else builder.push(record.version);
     }
   }
   for (const name of [...pending.keys()]) pack(name);
@@ -128,7 +129,6 @@ async function* scanParsable(
   local.catch(() => {}); // its failure surfaces where it is awaited
   const intern = interner();
   const propertiesOf = sharedProperties(wanted);
-  const parseLine = listLineParser(columns, intern);
   let index = 0;
   try {
     if (viaGet) {
@@ -138,12 +138,13 @@ async function* scanParsable(
       }
       return;
     }
-    for await (const lines of listingLines(runner, argv, roots, options)) {
+    const scanner = listingScanner(argv, columns, intern);
+    for await (const records of withEnd(listingChunks(runner, argv, roots, options), scanner)) {
       const sets = marked ? await local : null;
       const batch: TreeRecord[] = [];
-      for (const line of lines) {
-        const record = parseOrThrow(argv, line, index++, () => parseLine(line));
-        if (record.kind === "version") batch.push(record);
+      for (const record of records) {
+        index++;
+        if (record.kind !== "dataset") batch.push(record);
         else if (!keep(record.dataset.name)) continue;
         else if (sets === null) batch.push(record);
         else {
@@ -164,6 +165,12 @@ async function* scanParsable(
     throw err;
   }
   await local;
+}
+
+/** The records of each chunk of a listing's output, and of its last line when that has no newline. */
+async function* withEnd(chunks: AsyncGenerator<Uint8Array, void, undefined>, scanner: ListingScanner): AsyncGenerator<TreeRecord[], void, undefined> {
+  for await (const chunk of chunks) yield scanner.push(chunk);
+  yield scanner.end();
 }
 
 type PropertyValues = Map<string, { value: string; source: string }>;

@@ -3,7 +3,7 @@
  */
 import type { ZfsVersion } from "./list.ts";
 import type { DatasetName } from "./names.ts";
-import type { VersionList, VersionRow } from "./packed-versions.ts";
+import type { VersionColumns, VersionList, VersionRow } from "./packed-versions.ts";
 import type { ZfsRunOptions } from "./runner.ts";
 
 /** A filesystem or volume of the tree. */
@@ -36,10 +36,15 @@ export interface TreeVersion extends ZfsVersion {
 }
 
 /**
- * One object of a listing: a dataset, or a version of one with its dataset's name apart (a row,
- * not a TreeVersion: a listing of 300 000 snapshots builds no name objects on the way).
+ * What a listing yields, in the order zfs printed it: a dataset; a version of one with its
+ * dataset's name apart (a row, not a TreeVersion: a listing of 300 000 snapshots builds no name
+ * objects on the way); or versions of one dataset that zfs printed one after the other, in
+ * columns (a wide listing's are nearly all read so: _list-scan.ts).
  */
-export type TreeRecord = { readonly kind: "dataset"; readonly dataset: TreeDataset } | { readonly kind: "version"; readonly dataset: DatasetName; readonly version: VersionRow };
+export type TreeRecord =
+  | { readonly kind: "dataset"; readonly dataset: TreeDataset }
+  | { readonly kind: "version"; readonly dataset: DatasetName; readonly version: VersionRow }
+  | { readonly kind: "versions"; readonly dataset: DatasetName; readonly columns: VersionColumns };
 
 export interface ScanTreeOptions extends ZfsRunOptions {
   /** Read placeholder marks too (a receiving side plans with them). */

@@ -7,7 +7,7 @@
  */
 import { columnsEntry, ENDPOINTS, listTreeArgs, TREE_COLUMN_VERSIONS, TREE_RECORD_ENTRIES, type TreeDatasetEntry, type TreeVersionEntry } from "../../api/index.ts";
 import { RpcError, defineEndpoint, encodeRecord, type OctetProducer } from "../../rpc/index.ts";
-import { ZfsError, quote, scanTree, type DatasetName, type TreeRecord, type VersionRow } from "../../zfs/index.ts";
+import { ZfsError, quote, rowAt, scanTree, sliceColumns, type DatasetName, type TreeRecord, type VersionColumns, type VersionRow } from "../../zfs/index.ts";
 import type { ServerContext } from "../context.ts";
 import { isBeingReceived } from "../receive-lock.ts";
 import { readableRecords } from "../readable-records.ts";
@@ -39,8 +39,8 @@ export function listTreeEndpoint(ctx: ServerContext) {
 
 // --- internal ---
 
-/** A dataset's entry, or a version with its dataset named as the client knows it. */
-type Viewed = { readonly dataset: TreeDatasetEntry } | { readonly of: string; readonly version: VersionRow };
+/** A dataset's entry, or versions (one, or some in columns) with their dataset named as the client knows it. */
+type Viewed = { readonly dataset: TreeDatasetEntry } | { readonly of: string; readonly version: VersionRow } | { readonly of: string; readonly columns: VersionColumns };
 
 /** The client's names as they are below receive_root; one too long for zfs cannot exist there. */
 function receivedNames(ctx: ServerContext, names: readonly DatasetName[]): DatasetName[] {
@@ -68,7 +68,7 @@ function pullView(ctx: ServerContext): View {
   };
   return (record) => {
     if (record.kind === "dataset") return mayRead(record.dataset.name) ? { dataset: datasetEntry(record, record.dataset.name, false) } : null;
-    return mayRead(record.dataset) ? { of: record.dataset, version: record.version } : null;
+    return mayRead(record.dataset) ? versionsOf(record, record.dataset) : null;
   };
 }
 
@@ -90,8 +90,12 @@ function receivedView(ctx: ServerContext, root: DatasetName): View {
       return { dataset: datasetEntry(record, clientName(name), true) };
     }
     const ds = record.dataset;
-    return ds === root || hidden.has(ds) ? null : { of: clientName(ds), version: record.version };
+    return ds === root || hidden.has(ds) ? null : versionsOf(record, clientName(ds));
   };
+}
+
+function versionsOf(record: Exclude<TreeRecord, { kind: "dataset" }>, of: string): Viewed {
+  return record.kind === "version" ? { of, version: record.version } : { of, columns: record.columns };
 }
 
 function datasetEntry(record: Extract<TreeRecord, { kind: "dataset" }>, name: string, received: boolean): TreeDatasetEntry {
@@ -128,23 +132,38 @@ function treeProducer(batches: AsyncGenerator<readonly TreeRecord[], void, undef
   let failure: string | null = null;
   let stopped: string | null = null;
   async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
+    /** Records encoded and not yet yielded. */
+    const ready: Uint8Array[] = [];
     let batch: unknown[] = [];
     let bytes = 0;
-    let group: { of: string; rows: VersionRow[]; bytes: number } | null = null;
-    const add = (entry: unknown, size: number): Uint8Array | null => {
+    let group: ColumnsGroup | null = null;
+    const add = (entry: unknown, size: number): void => {
       batch.push(entry);
       bytes += size;
-      if (batch.length < TREE_RECORD_ENTRIES && bytes < RECORD_TARGET_BYTES) return null;
-      const record = encodeRecord(batch);
+      if (batch.length < TREE_RECORD_ENTRIES && bytes < RECORD_TARGET_BYTES) return;
+      ready.push(encodeRecord(batch));
       batch = [];
       bytes = 0;
-      return record;
     };
-    const closeGroup = (): Uint8Array | null => {
-      if (!group) return null;
-      const { of, rows, bytes: size } = group;
+    const closeGroup = (): void => {
+      if (!group) return;
+      const { of, pieces, bytes: size } = group;
       group = null;
-      return add(columnsEntry(of, rows), size);
+      add(columnsEntry(of, pieces), size);
+    };
+    /** Versions of `of` into column entries, each of one dataset and at most TREE_COLUMN_VERSIONS. */
+    const gather = (of: string, piece: VersionColumns | VersionRow): void => {
+      const n = "bookmark" in piece ? piece.bookmark.length : 1;
+      for (let at = 0; at < n; ) {
+        if (group && (group.of !== of || group.length === TREE_COLUMN_VERSIONS)) closeGroup();
+        group ??= { of, pieces: [], length: 0, bytes: of.length };
+        const take = Math.min(n - at, TREE_COLUMN_VERSIONS - group.length);
+        const part = "bookmark" in piece ? (take === n ? piece : sliceColumns(piece, at, at + take)) : piece;
+        group.pieces.push(part);
+        group.length += take;
+        group.bytes += COLUMN_BYTES * take + ("bookmark" in part ? namesLength(part.names) : part.name.length);
+        at += take;
+      }
     };
     try {
       for await (const records of batches) {
@@ -152,25 +171,22 @@ function treeProducer(batches: AsyncGenerator<readonly TreeRecord[], void, undef
           if (stopped !== null) return; // leaving the loop kills zfs
           const viewed = view(record);
           if (viewed === null) continue;
-          let full: Uint8Array | null;
           if ("dataset" in viewed) {
-            full = closeGroup();
-            if (full) yield full;
-            full = add(viewed.dataset, ENTRY_BYTES + viewed.dataset.name.length + (viewed.dataset.resume_token?.length ?? 0));
-          } else if (!options.columns) {
-            full = add(versionEntry(viewed.version, viewed.of), ENTRY_BYTES + viewed.of.length + viewed.version.name.length);
+            closeGroup();
+            add(viewed.dataset, ENTRY_BYTES + viewed.dataset.name.length + (viewed.dataset.resume_token?.length ?? 0));
+          } else if (options.columns) {
+            gather(viewed.of, "version" in viewed ? viewed.version : viewed.columns);
+          } else if ("version" in viewed) {
+            add(versionEntry(viewed.version, viewed.of), ENTRY_BYTES + viewed.of.length + viewed.version.name.length);
           } else {
-            full = group && (group.of !== viewed.of || group.rows.length === TREE_COLUMN_VERSIONS) ? closeGroup() : null;
-            group ??= { of: viewed.of, rows: [], bytes: viewed.of.length };
-            group.rows.push(viewed.version);
-            group.bytes += COLUMN_BYTES + viewed.version.name.length;
+            for (let i = 0; i < viewed.columns.bookmark.length; i++) add(versionEntry(rowAt(viewed.columns, i), viewed.of), ENTRY_BYTES + viewed.of.length + viewed.columns.names[i]!.length);
           }
-          if (full) yield full;
+          while (ready.length > 0) yield ready.shift()!;
         }
       }
-      const last = closeGroup();
-      if (last) yield last;
-      if (batch.length > 0) yield encodeRecord(batch);
+      closeGroup();
+      if (batch.length > 0) ready.push(encodeRecord(batch));
+      while (ready.length > 0) yield ready.shift()!;
     } catch (err) {
       // A receive_root not created yet holds nothing pushed: an empty listing.
       if (!(options.emptyIfMissing && err instanceof ZfsError && err.isDatasetMissing)) failure = (err as Error).message;
@@ -185,6 +201,20 @@ function treeProducer(batches: AsyncGenerator<readonly TreeRecord[], void, undef
       return stopped ?? failure;
     },
   };
+}
+
+/** Versions of one dataset on their way into one column entry. */
+interface ColumnsGroup {
+  readonly of: string;
+  readonly pieces: (VersionColumns | VersionRow)[];
+  length: number;
+  bytes: number;
+}
+
+function namesLength(names: readonly string[]): number {
+  let n = 0;
+  for (const name of names) n += name.length;
+  return n;
 }
 
 /** Where a record is cut short of TREE_RECORD_ENTRIES: far below MAX_RECORD_BYTES, whatever one entry adds. */
