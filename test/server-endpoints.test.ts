@@ -190,6 +190,22 @@ describe("send is checked on its stream, not on a listing", () => {
     expect(fake.calls().slice(before).map((argv) => (isEncryptionListing(argv) ? "datasets" : argv[0]))).toEqual(["datasets", "send", "send", "send"]);
   });
 
+  test("a list_tree of the whole tree is also the session's listing of encryption: no further listing, and an encrypted dataset is still refused", async () => {
+    await Bun.$`${fake.bin} create -o encryption=aes-256-gcm tank/a/enc`.quiet();
+    await Bun.$`${fake.bin} snapshot tank/a/enc@e1`.quiet();
+    try {
+      await using s = await session();
+      expect([...(await s.remote.listTree({ columns: true })).keys()]).toEqual(["tank/a", "tank/a/enc"]);
+      const before = fake.calls().length;
+      expect((await s.remote.send(sendArgs({ dataset: "tank/a", to: "s1" }, "args"), () => {})).error).toBeNull();
+      const refused = await s.remote.send(sendArgs({ dataset: "tank/a/enc", to: "e1" }, "args"), () => {}).catch((e) => e);
+      expect(refused).toMatchObject({ name: "RpcError", status: "permission_denied", message: expect.stringContaining('"tank/a/enc" is encrypted (aes-256-gcm)') });
+      expect(fake.calls().slice(before).map((argv) => argv[0])).toEqual(["send"]);
+    } finally {
+      await Bun.$`${fake.bin} destroy -r tank/a/enc`.quiet();
+    }
+  });
+
   test("sends that ask for what zfs sends cost one zfs send each and no listing", async () => {
     await using s = await session();
     const calls = await callsOf(async () => {

@@ -5,7 +5,7 @@
  * (openzfs/zfs#14153: `zfs send -t` takes its flags from the token).
  */
 import { RpcError } from "../rpc/index.ts";
-import { getProperties, quote, type DatasetName } from "../zfs/index.ts";
+import { getProperties, quote, type DatasetName, type TreeRecord } from "../zfs/index.ts";
 import { withZfsErrors, type ServerContext } from "./context.ts";
 import { readableRecords } from "./readable-records.ts";
 import { sessionCache } from "./session-cache.ts";
@@ -17,11 +17,27 @@ import { sessionCache } from "./session-cache.ts";
  */
 const encryptionCache = sessionCache(async (ctx: ServerContext) => {
   const encryption = new Map<string, string>();
-  for await (const batch of readableRecords(ctx, { versions: false, encryption: true })) {
-    for (const record of batch) if (record.kind === "dataset" && record.dataset.encryption !== null) encryption.set(record.dataset.name, record.dataset.encryption);
-  }
+  for await (const batch of readableRecords(ctx, { versions: false, encryption: true })) noteEncryption(encryption, batch);
   return encryption;
 });
+
+/**
+ * What the identity may read (readableRecords), each dataset's `encryption` listed with it; once
+ * every record has been read, that is the session's listing of encryption too. A session that
+ * listed its tree for the client (list_tree) then spends no second listing on its first send.
+ */
+export async function* readableRecordsNotingEncryption(ctx: ServerContext, options: { versions: boolean }): AsyncGenerator<readonly TreeRecord[], void, undefined> {
+  const encryption = new Map<string, string>();
+  for await (const batch of readableRecords(ctx, { ...options, encryption: true })) {
+    noteEncryption(encryption, batch);
+    yield batch;
+  }
+  encryptionCache.offer(ctx, encryption);
+}
+
+function noteEncryption(into: Map<string, string>, batch: readonly TreeRecord[]): void {
+  for (const record of batch) if (record.kind === "dataset" && record.dataset.encryption !== null) into.set(record.dataset.name, record.dataset.encryption);
+}
 
 /**
  * @throws RpcError permission_denied when `dataset` is encrypted, the send is not raw, and the

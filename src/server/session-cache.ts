@@ -8,6 +8,8 @@ export interface SessionCache<T> {
   get(ctx: ServerContext): Promise<T>;
   /** Drops the session's value: the next `get` computes it afresh. */
   forget(ctx: ServerContext): void;
+  /** The session's value, unless it has one already: what the session learnt doing something else. */
+  offer(ctx: ServerContext, value: T): void;
 }
 
 export function sessionCache<T>(load: (ctx: ServerContext) => Promise<T>): SessionCache<T> {
@@ -23,5 +25,8 @@ export function sessionCache<T>(load: (ctx: ServerContext) => Promise<T>): Sessi
       return pending;
     },
     forget: (ctx) => void values.delete(ctx),
+    offer(ctx, value) {
+      if (!values.has(ctx)) values.set(ctx, Promise.resolve(value));
+    },
   };
 }

@@ -10,7 +10,7 @@ import { RpcError, defineEndpoint, encodeRecord, type OctetProducer } from "../.
 import { ZfsError, quote, rowAt, scanTree, sliceColumns, type DatasetName, type TreeRecord, type VersionColumns, type VersionRow } from "../../zfs/index.ts";
 import type { ServerContext } from "../context.ts";
 import { isBeingReceived } from "../receive-lock.ts";
-import { readableRecords } from "../readable-records.ts";
+import { readableRecordsNotingEncryption } from "../encryption-policy.ts";
 
 export function listTreeEndpoint(ctx: ServerContext) {
   return defineEndpoint({
@@ -24,7 +24,7 @@ export function listTreeEndpoint(ctx: ServerContext) {
       const columns = args.columns ?? false;
       if (!args.received) {
         // Named datasets outside the ACL are not even listed (the view would drop them anyway).
-        const records = only ? scanTree(ctx.runner, only.filter((ds) => ctx.acl.mayRead(ds)), { versions, rootsOnly: true, missingRootsOk: true }) : readableRecords(ctx, { versions });
+        const records = only ? scanTree(ctx.runner, only.filter((ds) => ctx.acl.mayRead(ds)), { versions, rootsOnly: true, missingRootsOk: true }) : readableRecordsNotingEncryption(ctx, { versions });
         return treeProducer(records, pullView(ctx), { columns });
       }
       const root = ctx.acl.receiveRoot;
