@@ -33,7 +33,7 @@ async function session(f: FakeZfs, client: Record<string, unknown>) {
   ]);
   const runner = new ZfsRunner({ bin: f.bin });
   const children = new ChildRegistry();
-  const ctx = { identity: "b1", acl: aclForIdentity(config, "b1"), runner, caps: await runner.capabilities(), software: "zferry/test", children, log, lockDir: config.locks.dir };
+  const ctx = { identity: "b1", acl: aclForIdentity(config, "b1"), runner, caps: await runner.capabilities(), software: "zferry/test", children, log, lockDir: config.locks.dir, job: {} };
   const served = serve(serverConn, serverEndpoints(ctx), { log }).finally(() => serverConn.close());
   const remote = new RemoteSession(new RpcClient(clientConn));
   return {

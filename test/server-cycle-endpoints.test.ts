@@ -41,7 +41,7 @@ async function session(identity: "b1" | "b2" | "b3"): Promise<RpcClient & AsyncD
   ]);
   const runner = new ZfsRunner({ bin: fake.bin });
   const children = new ChildRegistry();
-  const ctx = { identity, acl: aclForIdentity(config, identity), runner, caps: await runner.capabilities(), software: "zferry/test", children, log, lockDir: config.locks.dir };
+  const ctx = { identity, acl: aclForIdentity(config, identity), runner, caps: await runner.capabilities(), software: "zferry/test", children, log, lockDir: config.locks.dir, job: {} };
   const served = serve(serverConn, serverEndpoints(ctx), { log }).finally(() => serverConn.close());
   const client = new RpcClient(clientConn) as RpcClient & AsyncDisposable;
   client[Symbol.asyncDispose] = async () => {

@@ -45,7 +45,7 @@ async function session(caps: Partial<ZfsCapabilities> = {}): Promise<Session> {
   ]);
   const runner = new ZfsRunner({ bin: fake.bin });
   const children = new ChildRegistry();
-  const ctx = { identity: "backup1", acl: aclForIdentity(config, "backup1"), runner, caps: { ...fullCaps, ...caps }, software: "zferry/test", children, log, lockDir: config.locks.dir };
+  const ctx = { identity: "backup1", acl: aclForIdentity(config, "backup1"), runner, caps: { ...fullCaps, ...caps }, software: "zferry/test", children, log, lockDir: config.locks.dir, job: {} };
   const lines: string[] = [];
   const served = serve(serverConn, serverEndpoints(ctx), { log, onCallDone: (e) => lines.push(`${e.endpoint} ${e.status} ${e.message ?? ""}`) }).finally(() => serverConn.close());
   const remote = new RemoteSession(new RpcClient(clientConn));

@@ -17,6 +17,11 @@ export interface ServerContext {
   readonly log: ConsolaInstance;
   /** Where receive locks live (receive-lock.ts). */
   readonly lockDir: string;
+  /**
+   * What the sessions of one job share, for what holds for a whole job (jobCache): the sessions
+   * of local connect's workers, one job's, in its process. A spawned stdinserver serves one session.
+   */
+  readonly job: object;
 }
 
 /**

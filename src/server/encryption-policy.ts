@@ -8,14 +8,15 @@ import { RpcError } from "../rpc/index.ts";
 import { getProperties, quote, type DatasetName, type TreeRecord } from "../zfs/index.ts";
 import { withZfsErrors, type ServerContext } from "./context.ts";
 import { readableRecords } from "./readable-records.ts";
-import { sessionCache } from "./session-cache.ts";
+import { jobCache } from "./session-cache.ts";
 
 /**
- * The `encryption` of every filesystem the identity may read, listed once per session on the first
- * send that needs it: datasets alone, no snapshots. It is fixed when a dataset is created, so the
- * session's listing holds for the session.
+ * The `encryption` of every filesystem the identity may read, listed once per session (once per
+ * job for local connect's workers) on the first send that needs it: datasets alone, no snapshots.
+ * It is fixed when a dataset is created, so the listing holds as long as a session does, and one
+ * session may serve a whole job.
  */
-const encryptionCache = sessionCache(async (ctx: ServerContext) => {
+const encryptionCache = jobCache(async (ctx: ServerContext) => {
   const encryption = new Map<string, string>();
   for await (const batch of readableRecords(ctx, { versions: false, encryption: true })) noteEncryption(encryption, batch);
   return encryption;

@@ -16,7 +16,7 @@ import { prepareServer, runStdinServer } from "./stdinserver.ts";
  * @throws UnknownIdentityError when the config has no such client
  */
 export function serveInProcess(config: Config, identity: string): ServerDuplex {
-  const prepared = prepareServer(config, identity);
+  const prepared = { ...prepareServer(config, identity), job: jobOf(config, identity) };
   const label = `local stdinserver ${identity}`;
   const log = debugOnlyLogger(label);
   const [client, server] = pipeDuplexPair([label, "in-process"]);
@@ -36,4 +36,18 @@ export function serveInProcess(config: Config, identity: string): ServerDuplex {
       await exited;
     },
   };
+}
+
+/**
+ * What the sessions of one job share (ServerContext.job): its workers serve one identity with one
+ * config, which each command loads once for the one job (or cycle) it runs.
+ */
+const jobs = new WeakMap<Config, Map<string, object>>();
+
+function jobOf(config: Config, identity: string): object {
+  let byIdentity = jobs.get(config);
+  if (!byIdentity) jobs.set(config, (byIdentity = new Map()));
+  let job = byIdentity.get(identity);
+  if (!job) byIdentity.set(identity, (job = {}));
+  return job;
 }

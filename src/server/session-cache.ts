@@ -1,6 +1,7 @@
 /**
  * A value computed once per session (per ServerContext) on first use, such as a listing that
- * many calls of the session check against. A failed computation is not kept: the next call tries again.
+ * many calls of the session check against; or once per job (jobCache). A failed computation is
+ * not kept: the next call tries again.
  */
 import type { ServerContext } from "./context.ts";
 
@@ -13,20 +14,33 @@ export interface SessionCache<T> {
 }
 
 export function sessionCache<T>(load: (ctx: ServerContext) => Promise<T>): SessionCache<T> {
-  const values = new WeakMap<ServerContext, Promise<T>>();
+  return keyedCache(load, (ctx) => ctx);
+}
+
+/**
+ * The same, computed once for all the sessions of one job (ServerContext.job): for a value that
+ * holds as long as a session does, which the job's workers' sessions need each.
+ */
+export function jobCache<T>(load: (ctx: ServerContext) => Promise<T>): SessionCache<T> {
+  return keyedCache(load, (ctx) => ctx.job);
+}
+
+function keyedCache<T>(load: (ctx: ServerContext) => Promise<T>, keyOf: (ctx: ServerContext) => object): SessionCache<T> {
+  const values = new WeakMap<object, Promise<T>>();
   return {
     get(ctx) {
-      let pending = values.get(ctx);
+      const key = keyOf(ctx);
+      let pending = values.get(key);
       if (!pending) {
         pending = load(ctx);
-        values.set(ctx, pending);
-        pending.catch(() => values.delete(ctx));
+        values.set(key, pending);
+        pending.catch(() => values.delete(key));
       }
       return pending;
     },
-    forget: (ctx) => void values.delete(ctx),
+    forget: (ctx) => void values.delete(keyOf(ctx)),
     offer(ctx, value) {
-      if (!values.has(ctx)) values.set(ctx, Promise.resolve(value));
+      if (!values.has(keyOf(ctx))) values.set(keyOf(ctx), Promise.resolve(value));
     },
   };
 }

@@ -19,6 +19,8 @@ export interface PreparedServer {
   readonly runner: ZfsRunner;
   /** The zfs probe runs while the handshake is exchanged; it settles before the first call. */
   readonly caps: Promise<ZfsCapabilities>;
+  /** ServerContext.job: this session's own, unless the caller shares one between sessions. */
+  readonly job: object;
 }
 
 /**
@@ -30,7 +32,7 @@ export function prepareServer(config: Config, identity: string): PreparedServer 
   const runner = new ZfsRunner({ bin: config.zfs.bin });
   const caps = runner.capabilities();
   caps.catch(() => {}); // reported by runStdinServer
-  return { acl, runner, caps };
+  return { acl, runner, caps, job: {} };
 }
 
 export interface StdinServerOptions {
@@ -68,7 +70,7 @@ export async function runStdinServer(options: StdinServerOptions): Promise<numbe
     await conn.close().catch(() => {});
     return 2;
   }
-  const ctx: ServerContext = { identity, acl: prepared.acl, runner: prepared.runner, caps, software, children, log, lockDir: lockDirOf(config) };
+  const ctx: ServerContext = { identity, acl: prepared.acl, runner: prepared.runner, caps, software, children, log, lockDir: lockDirOf(config), job: prepared.job };
   log.debug(`Client ${JSON.stringify(identity)} connected (${conn.peer.software})`);
   try {
     const outcome = await serve(conn, serverEndpoints(ctx), { log, onCallDone: (entry) => logCall(log, identity, entry) });
