@@ -1,9 +1,9 @@
 /**
- * The lines of a tree's `zfs list -H -p` (tree-listing.ts), parsed as fast as they come: a wide
- * listing has hundreds of thousands, nearly all versions of the dataset printed just before them.
- * Such a version reuses that dataset's checked name and has only its short name checked; every
- * other line takes the general path (makeRecord), which checks the whole name. Both accept and
- * refuse the same lines.
+ * A line of a tree's `zfs list -H -p` as a record: the lines the byte scanner (_list-scan.ts) does
+ * not read into columns itself, datasets above all, and what it refuses (this says why). A version
+ * of the dataset printed just before it reuses that dataset's checked name and has only its short
+ * name checked; every other line takes the general path (makeRecord), which checks the whole name.
+ * Both accept and refuse the same lines.
  */
 import { parseApproxBytes, parseUint64, tabFields } from "./_parse.ts";
 import { makeRecord } from "./_tree-record.ts";
