@@ -38,7 +38,7 @@ export function listingScanner(argv: readonly string[], columns: readonly string
   let dataset: { name: DatasetName; bytes: Uint8Array } | null = null;
   /** Its versions' short names so far, by position: the next dataset's versions mostly have the same ones. */
   let position = 0;
-  const names: { bytes: Uint8Array; name: VersionShortName }[] = [];
+  const names: VersionShortName[] = [];
 
   /** One output's columns (one chunk's lines at most), and the records made so far. */
   let out: ChunkColumns;
@@ -107,17 +107,22 @@ export function listingScanner(argv: readonly string[], columns: readonly string
     return true;
   };
 
-  /** The short name at `buf[start, end)` (checked: NAME_BYTE), one string for the same name at the same position. */
+  /**
+   * The short name at `buf[start, end)`, checked ASCII (NAME_BYTE): the string the dataset before
+   * had at the same position when it is the same, else an interned one.
+   */
   const shortName = (buf: Uint8Array, start: number, end: number): VersionShortName => {
     const known = names[position];
-    position++;
-    if (known && known.bytes.length === end - start) {
+    if (known !== undefined && known.length === end - start) {
       let same = true;
-      for (let k = 0; k < known.bytes.length && same; k++) same = known.bytes[k] === buf[start + k];
-      if (same) return known.name;
+      for (let k = 0; k < known.length && same; k++) same = known.charCodeAt(k) === buf[start + k];
+      if (same) {
+        position++;
+        return known;
+      }
     }
     const name = intern(decoder.decode(buf.subarray(start, end))) as VersionShortName;
-    names[position - 1] = { bytes: buf.slice(start, end), name };
+    names[position++] = name;
     return name;
   };
 
@@ -139,14 +144,14 @@ export function listingScanner(argv: readonly string[], columns: readonly string
       let lines = 0;
       for (let at = chunk.indexOf(NL); at >= 0; at = chunk.indexOf(NL, at + 1)) lines++;
       if (lines === 0) {
-        rest = rest ? concat(rest, chunk) : chunk.slice();
+        rest = rest ? Buffer.concat([rest, chunk]) : chunk.slice();
         return [];
       }
       begin(lines);
       let start = 0;
       let nl = chunk.indexOf(NL);
       if (rest) {
-        const joined = concat(rest, chunk.subarray(0, nl));
+        const joined = Buffer.concat([rest, chunk.subarray(0, nl)]);
         rest = null;
         line(joined, 0, joined.length);
         start = nl + 1;
@@ -247,13 +252,6 @@ function readShortUint(buf: Uint8Array, start: number, end: number): number {
     value = value * 10 + digit;
   }
   return value;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** The columns of one chunk's versions; each run of one dataset's is a view of some of its rows. */

@@ -129,11 +129,15 @@ describe("listingScanner", () => {
     "tank/a/b@s1\tsnapshot\t15\t5\t1700000003\t98304\t4096\t-\t-",
     "tank/a@late\tsnapshot\t16\t6\t1700000004\t98304\t4096\t-\t-",
     "tank/a/b@s2\tsnapshot\t17\t7\t1700000005\t98304\t4096\t-\t-",
+    // A name of the same length as the one at its place in the dataset before, and the same one.
+    "tank/c\tfilesystem\t18\t8\t1700000006\t98304\t0\t1700000008\t-",
+    "tank/c@s9\tsnapshot\t19\t9\t1700000007\t98304\t4096\t-\t-",
+    "tank/c#b1\tbookmark\t20\t9\t1700000007\t-\t-\t-\t-",
   ].join("\n");
 
   test("a listing cut into chunks at every byte reads as it does whole, with or without its last newline", () => {
     const whole = parsedByLine(TREE);
-    expect(whole).toHaveLength(8);
+    expect(whole).toHaveLength(11);
     for (const text of [TREE, `${TREE}\n`]) {
       for (let cut = 0; cut <= text.length; cut++) expect(scanned(text, [cut])).toEqual(whole);
       expect(scanned(text, [...text].map((_, i) => i))).toEqual(whole);
@@ -150,14 +154,16 @@ describe("listingScanner", () => {
       "tank/a/b: s1",
       "tank/a: row late",
       "tank/a/b: s2",
+      "tank/c",
+      "tank/c: s9,b1",
     ]);
   });
 
   test("an error names the line by its number in the whole listing, whatever the chunks", () => {
-    const text = `${TREE}\ntank/a/b@s3\tsnapshot\tx\t8\t1700000006\t98304\t4096\t-\t-\n`;
+    const text = `${TREE}\ntank/c@s3\tsnapshot\tx\t10\t1700000008\t98304\t4096\t-\t-\n`;
     const error = parsedByLine(text);
     expect(error).toStartWith("ZfsError: ");
-    expect(error).toContain("line 9 ");
+    expect(error).toContain("line 12 ");
     expect(scanned(text, [10, 300, 400])).toEqual(error);
   });
 });
