@@ -4,12 +4,12 @@
  * (packed-versions.ts), without a string per field, a record or a bigint each: decoding,
  * splitting and parsing them one by one was most of what planning ten thousand filesystems cost.
  *
- * Every other line (a dataset, a version not right after its dataset, anything this reading
- * does not take as it is) is decoded and read by listLineParser, which also says what is wrong
- * with a line it refuses. Both take the same lines, to the same values.
+ * Every other line (a dataset, a version not right after its dataset, anything this reading does
+ * not take as it is) is decoded and read whole by makeRecord, which checks every name and says
+ * what is wrong with a line it refuses. Both take the same lines, to the same values.
  */
-import { parseOrThrow } from "./_parse.ts";
-import { listLineParser } from "./_list-line.ts";
+import { parseOrThrow, tabFields } from "./_parse.ts";
+import { makeRecord } from "./_tree-record.ts";
 import { MAX_NAME_LENGTH, type DatasetName, type VersionShortName } from "./names.ts";
 import { LITTLE_ENDIAN, sliceColumns, type VersionColumns } from "./packed-versions.ts";
 import type { TreeRecord } from "./tree-types.ts";
@@ -27,8 +27,15 @@ export interface ListingScanner {
  * @throws ZfsError (from push or end) naming the line zfs printed that is not what was asked
  */
 export function listingScanner(argv: readonly string[], columns: readonly string[], intern: (s: string) => string): ListingScanner {
-  const parseLine = listLineParser(columns, intern);
-  const fields = columns.map(fieldOf);
+  const at = new Map(columns.map((c, i) => [c, i]));
+  const parseLine = (line: string): TreeRecord => {
+    const values = tabFields(line, columns.length);
+    return makeRecord(values[0]!, (column) => {
+      const i = at.get(column);
+      return i === undefined ? undefined : values[i];
+    }, intern);
+  };
+  const fields = columns.map((c) => FIELDS[c] ?? Field.Other);
   const fast = ["type", "guid", "createtxg", "creation"].every((c) => columns.indexOf(c) > 0);
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
@@ -172,6 +179,13 @@ export function listingScanner(argv: readonly string[], columns: readonly string
   };
 }
 
+/** The records of a listing's output, chunk by chunk (never the whole listing); errors as listingScanner. */
+export async function* scanListing(chunks: AsyncIterable<Uint8Array>, argv: readonly string[], columns: readonly string[], intern: (s: string) => string): AsyncGenerator<TreeRecord[], void, undefined> {
+  const scanner = listingScanner(argv, columns, intern);
+  for await (const chunk of chunks) yield scanner.push(chunk);
+  yield scanner.end();
+}
+
 // --- internal ---
 
 const NL = 0x0a;
@@ -190,24 +204,7 @@ for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_
 const Field = { Other: 0, Type: 1, Guid: 2, Createtxg: 3, Creation: 4, Referenced: 5, Written: 6 } as const;
 type Field = (typeof Field)[keyof typeof Field];
 
-function fieldOf(column: string): Field {
-  switch (column) {
-    case "type":
-      return Field.Type;
-    case "guid":
-      return Field.Guid;
-    case "createtxg":
-      return Field.Createtxg;
-    case "creation":
-      return Field.Creation;
-    case "referenced":
-      return Field.Referenced;
-    case "written":
-      return Field.Written;
-    default:
-      return Field.Other;
-  }
-}
+const FIELDS: Readonly<Record<string, Field>> = { type: Field.Type, guid: Field.Guid, createtxg: Field.Createtxg, creation: Field.Creation, referenced: Field.Referenced, written: Field.Written };
 
 /** Whether `buf[start, end)` is exactly `text`. */
 function isText(buf: Uint8Array, start: number, end: number, text: Uint8Array): boolean {

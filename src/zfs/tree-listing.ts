@@ -13,7 +13,7 @@
  * holds the whole listing.
  */
 import { parseOrThrow, tabFields } from "./_parse.ts";
-import { listingScanner, type ListingScanner } from "./_list-scan.ts";
+import { scanListing } from "./_list-scan.ts";
 import { SNAPSHOTS_CHANGED, datasetFilter, depthArgs, interner, listingChunks, listingLines } from "./_tree-record.ts";
 import { ZfsError } from "./errors.ts";
 import { versionOf, type DatasetName } from "./names.ts";
@@ -138,8 +138,7 @@ async function* scanParsable(
       }
       return;
     }
-    const scanner = listingScanner(argv, columns, intern);
-    for await (const records of withEnd(listingChunks(runner, argv, roots, options), scanner)) {
+    for await (const records of scanListing(listingChunks(runner, argv, roots, options), argv, columns, intern)) {
       const sets = marked ? await local : null;
       const batch: TreeRecord[] = [];
       for (const record of records) {
@@ -165,12 +164,6 @@ async function* scanParsable(
     throw err;
   }
   await local;
-}
-
-/** The records of each chunk of a listing's output, and of its last line when that has no newline. */
-async function* withEnd(chunks: AsyncGenerator<Uint8Array, void, undefined>, scanner: ListingScanner): AsyncGenerator<TreeRecord[], void, undefined> {
-  for await (const chunk of chunks) yield scanner.push(chunk);
-  yield scanner.end();
 }
 
 type PropertyValues = Map<string, { value: string; source: string }>;

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { listLineParser } from "./_list-line.ts";
 import { listingScanner } from "./_list-scan.ts";
-import { parseOrThrow } from "./_parse.ts";
+import { parseOrThrow, tabFields } from "./_parse.ts";
 import { interner, makeRecord } from "./_tree-record.ts";
 import { rowAt } from "./packed-versions.ts";
 import type { TreeRecord } from "./tree-types.ts";
@@ -9,23 +8,7 @@ import type { TreeRecord } from "./tree-types.ts";
 const COLUMNS = ["name", "type", "guid", "createtxg", "creation", "referenced", "written", "snapshots_changed", "receive_resume_token"];
 const DATASET = "tank/a\tfilesystem\t11\t2\t1700000000\t98304\t0\t1700000005\t-";
 
-/** The general path, which checks the whole name of every line. */
-function general(line: string) {
-  const fields = line.split("\t");
-  if (fields.length !== COLUMNS.length) throw new SyntaxError("fields");
-  return makeRecord(fields[0]!, (c) => (COLUMNS.includes(c) ? fields[COLUMNS.indexOf(c)] : undefined), interner());
-}
-
-/** What `parse` makes of `line` after the dataset line, or the kind of error it throws. */
-function outcome(parse: (line: string) => unknown, line: string): unknown {
-  try {
-    return parse(line);
-  } catch (err) {
-    return (err as Error).constructor.name;
-  }
-}
-
-/** Lines after DATASET: those both readers take, and those both refuse. */
+/** Lines after DATASET: those the scanner and the general path both take, and those both refuse. */
 const LINES: [string, string][] = [
     ["a snapshot of the dataset before it", "tank/a@s1\tsnapshot\t12\t3\t1700000001\t98304\t4096\t-\t-"],
     ["a bookmark of it", "tank/a#b1\tbookmark\t12\t3\t1700000001\t-\t-\t-\t-"],
@@ -59,23 +42,6 @@ const LINES: [string, string][] = [
     ["a short name with a tab's neighbour, a space", "tank/a@s 1\tsnapshot\t12\t3\t1700000001\t98304\t4096\t-\t-"],
 ];
 
-describe("listLineParser", () => {
-  test.each(LINES)("%s: as the general path reads it", (_label, line) => {
-    const parse = listLineParser(COLUMNS, interner());
-    parse(DATASET);
-    expect(outcome(parse, line)).toEqual(outcome(general, line));
-  });
-
-  test("a version's record: its fields parsed, its dataset named by the dataset line before it", () => {
-    const intern = interner();
-    const parse = listLineParser(COLUMNS, intern);
-    const dataset = parse(DATASET);
-    const version = parse("tank/a@s1\tsnapshot\t12\t3\t1700000001\t98304\t4096\t-\t-");
-    expect(version as unknown).toEqual({ kind: "version", dataset: "tank/a", version: { kind: "snapshot", name: "s1", guid: 12n, createtxg: 3n, creation: 1700000001, referenced: 98304, written: 4096 } });
-    expect(dataset.kind === "dataset" && version.kind === "version" && version.dataset === dataset.dataset.name).toBe(true);
-  });
-});
-
 /** What the scanner makes of `lines` fed as `chunks` cuts them: versions as rows, or the error's message. */
 function scanned(text: string, cuts: readonly number[] = []): unknown {
   const scanner = listingScanner(ARGV, COLUMNS, interner());
@@ -100,12 +66,22 @@ function scanned(text: string, cuts: readonly number[] = []): unknown {
   return out;
 }
 
-/** What listLineParser makes of each line, as the listing reports it. */
+/** What the general path (makeRecord, each line whole) makes of each line, as the listing reports it. */
 function parsedByLine(text: string): unknown {
-  const parse = listLineParser(COLUMNS, interner());
+  const intern = interner();
   const out: unknown[] = [];
   try {
-    text.split("\n").filter((l) => l !== "").forEach((line, i) => out.push(parseOrThrow(ARGV, line, i, () => parse(line))));
+    text
+      .split("\n")
+      .filter((l) => l !== "")
+      .forEach((line, i) =>
+        out.push(
+          parseOrThrow(ARGV, line, i, () => {
+            const fields = tabFields(line, COLUMNS.length);
+            return makeRecord(fields[0]!, (c) => (COLUMNS.includes(c) ? fields[COLUMNS.indexOf(c)] : undefined), intern);
+          }),
+        ),
+      );
   } catch (err) {
     return `${(err as Error).constructor.name}: ${(err as Error).message}`;
   }
@@ -115,9 +91,15 @@ function parsedByLine(text: string): unknown {
 const ARGV = ["list", "-H", "-p", "-o", COLUMNS.join(","), "-r", "tank"];
 
 describe("listingScanner", () => {
-  test.each(LINES)("%s: as listLineParser reads it", (_label, line) => {
+  test.each(LINES)("%s: as the general path reads it", (_label, line) => {
     const text = `${DATASET}\n${line}\n`;
     expect(scanned(text)).toEqual(parsedByLine(text));
+  });
+
+  test("a version's record: its fields parsed, its dataset named by the dataset line before it", () => {
+    const [dataset, version] = scanned(`${DATASET}\ntank/a@s1\tsnapshot\t12\t3\t1700000001\t98304\t4096\t-\t-\n`) as TreeRecord[];
+    expect(version as unknown).toEqual({ kind: "version", dataset: "tank/a", version: { kind: "snapshot", name: "s1", guid: 12n, createtxg: 3n, creation: 1700000001, referenced: 98304, written: 4096 } });
+    expect(dataset!.kind === "dataset" && version!.kind === "version" && version!.dataset === dataset!.dataset.name).toBe(true);
   });
 
   const TREE = [
