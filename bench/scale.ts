@@ -22,7 +22,7 @@ import { compileFakeZfs, createFakeZfs } from "../test/fake-zfs/fixture.ts";
 import type { FakeDataset, FakeState } from "../test/fake-zfs/state.ts";
 import { createTestPool, ensureZfsFuse, zfsCli } from "../test/harness/pool.ts";
 import { startSshd } from "../test/harness/sshd.ts";
-import { BUN, REPO, benchRuns, compareThroughput, median, printFigure, printHeader, sampleRss, timeShell, type Figure } from "./lib.ts";
+import { BUN, REPO, benchRuns, compareThroughput, median, printFigure, printHeader, timeShell, watchProcess, type Figure } from "./lib.ts";
 
 const quick = process.argv.includes("--quick");
 const N = Number(process.env.BENCH_SCALE_N ?? (quick ? 40 : 200));
@@ -153,9 +153,10 @@ async function parallelSshFigure(dir: string, zferry: string): Promise<Figure> {
 
 /**
  * A fake tree of FAKE_FS × FAKE_SNAPS, already replicated, as OpenZFS 2.2+ shows it (with
- * snapshots_changed): the first no-op lists every snapshot and keeps the unchanged marks, the
- * next ones list datasets alone; then the first no-op again with the fake's listings replayed.
- * Wall time and the peak RSS of the job's process (client and server) of each.
+ * snapshots_changed): a first no-op (no unchanged marks kept) lists every snapshot and keeps the
+ * marks, a no-op after it lists datasets alone; then the first no-op again with the fake's
+ * listings replayed. Three runs of each; wall time and the peak RSS of the job's process (client
+ * and server).
  */
 async function fakeFigure(dir: string, zferry: string): Promise<string> {
   const program = compileFakeZfs(join(dir, "fake-zfs"));
@@ -179,43 +180,56 @@ async function fakeFigure(dir: string, zferry: string): Promise<string> {
   fake.setState(state);
   const job = (bin: string) => config(dir, `[zfs]\nbin = ${JSON.stringify(bin)}\n[clients.b]\nfilesystems = { "tank<" = true }\n[jobs.p]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "backup/pull"\n`);
   const file = job(fake.bin);
-  const cold = await fakeNoOp(zferry, file);
-  // The fake prints a listing only once it has read its state (41 MB) and parsed the tree asked
-  // about, some 1.2 s a side on these machines: the job waits for that. The first run's listings are
-  // replayed as recorded, so that zferry's own cost shows apart, and timed alone, side by side, as
-  // the job starts them.
+  const marks = join(dir, "locks", "job.p.unchanged.json");
+  const firstRun = async () => {
+    rmSync(marks, { force: true }); // each run lists every snapshot
+    return await fakeNoOp(zferry, file);
+  };
+  const cold: Run[] = [];
+  for (let i = 0; i < 3; i++) cold.push(await firstRun());
+  // The fake's listings take CPU the job's process needs too (two cores here). They are replayed
+  // as recorded, so that zferry's own cost shows apart, and timed alone, side by side, as the job
+  // starts them.
   const listings = uniqueCalls(fake.calls().filter((argv) => (argv[0] === "list" || argv[0] === "get") && argv.includes("-r")));
-  const warm: { seconds: number; job: number }[] = [];
+  const warm: Run[] = [];
   for (let i = 0; i < 3; i++) warm.push(await fakeNoOp(zferry, file));
-  const fakeListing = await timeListings(fake.bin, listings);
+  const fakeListing: number[] = [];
+  for (let i = 0; i < 3; i++) fakeListing.push(await timeListings(fake.bin, listings));
   const replay = replayZfs(dir, fake.bin, listings);
   const replayFile = job(replay);
-  const replayed: { seconds: number; job: number }[] = [];
+  const replayed: Run[] = [];
   for (let i = 0; i < 3; i++) {
-    rmSync(join(dir, "locks", "job.p.unchanged.json"), { force: true }); // each run lists every snapshot
+    rmSync(marks, { force: true });
     replayed.push(await fakeNoOp(zferry, replayFile));
   }
-  const peak = (rs: typeof warm) => Math.max(...rs.map((r) => r.job)).toFixed(0);
-  const secs = (rs: typeof warm) => rs.map((r) => r.seconds.toFixed(2)).join(", ");
+  const peak = (rs: Run[]) => Math.max(...rs.map((r) => r.job)).toFixed(0);
+  const secs = (rs: Run[]) => rs.map((r) => r.seconds.toFixed(2)).join(", ");
+  const cpu = (rs: Run[]) => median(rs.map((r) => r.cpu)).toFixed(2);
   return (
-    `fake zfs, no-op of ${FAKE_FS} filesystems × ${FAKE_SNAPS} snapshots: first run (lists every snapshot) ${cold.seconds.toFixed(2)} s, ${peak([cold])} MiB; ` +
-    `with the unchanged marks ${median(warm.map((r) => r.seconds)).toFixed(2)} s (median of ${warm.length}; ${secs(warm)}), ${peak(warm)} MiB; ` +
-    `the fake's own listings of both sides at once ${fakeListing.toFixed(2)} s; ` +
-    `first run with those listings replayed as recorded (zferry's own cost) ${median(replayed.map((r) => r.seconds)).toFixed(2)} s (median of ${replayed.length}; ${secs(replayed)}), ${peak(replayed)} MiB ` +
-    `(peak RSS of the job's process, client and its local stdinserver)`
+    `fake zfs, no-op of ${FAKE_FS} filesystems × ${FAKE_SNAPS} snapshots: first run (no marks kept, lists every snapshot) ${median(cold.map((r) => r.seconds)).toFixed(2)} s (median of ${cold.length}; ${secs(cold)}), ${peak(cold)} MiB, job CPU ${cpu(cold)} s; ` +
+    `with the unchanged marks ${median(warm.map((r) => r.seconds)).toFixed(2)} s (median of ${warm.length}; ${secs(warm)}), ${peak(warm)} MiB, job CPU ${cpu(warm)} s; ` +
+    `the fake's own listings of both sides at once ${median(fakeListing).toFixed(2)} s (median of ${fakeListing.length}); ` +
+    `first run with those listings replayed as recorded (zferry's own cost) ${median(replayed.map((r) => r.seconds)).toFixed(2)} s (median of ${replayed.length}; ${secs(replayed)}), ${peak(replayed)} MiB, job CPU ${cpu(replayed)} s ` +
+    `(peak RSS and CPU time of the job's process, client and its local stdinserver, JIT and GC threads included)`
   );
 }
 
-/** One no-op run of the 10 000-filesystem job: its wall time and its process's peak RSS. */
-async function fakeNoOp(zferry: string, file: string): Promise<{ seconds: number; job: number }> {
+type Run = Awaited<ReturnType<typeof fakeNoOp>>;
+
+/**
+ * One no-op run of the 10 000-filesystem job: its wall time, and its process's peak RSS and CPU
+ * time (local connect serves the stdinserver inside the job's process: one process holds both
+ * ends; its zfs processes are not counted).
+ */
+async function fakeNoOp(zferry: string, file: string): Promise<{ seconds: number; job: number; cpu: number }> {
   const t0 = performance.now();
   const proc = Bun.spawn([zferry, "pull", "p", "--config", file], { stdout: "pipe", stderr: "pipe" });
-  // Local connect serves the stdinserver inside the job's process: one process holds both ends.
-  const sampler = sampleRss((cmd) => (cmd.includes(file) && cmd.includes("\0pull\0") ? "job" : null));
+  const watch = watchProcess(proc.pid);
   const [out, err, code] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
-  const { job = 0 } = sampler.stop();
+  const seconds = (performance.now() - t0) / 1000;
+  const { peakMiB, cpuSeconds } = watch.stop();
   if (code !== 0 || !out.includes(`${FAKE_FS} up to date`)) throw new Error(`fake no-op failed (${code}): ${err.slice(-500)}${out.slice(-500)}`);
-  return { seconds: (performance.now() - t0) / 1000, job };
+  return { seconds, job: peakMiB, cpu: cpuSeconds };
 }
 
 function uniqueCalls(calls: string[][]): string[][] {

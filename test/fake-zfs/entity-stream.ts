@@ -63,6 +63,9 @@ export function streamEntities(names: readonly string[], o: { depth: number; kin
         if (kinds.has("bookmark")) for (const [bm, version] of byCreatetxg(ds.bookmarks)) group.push({ kind: "bookmark", name: `${name}#${bm}`, ds, version });
       }
       if (group.length > 0) yield group;
+      // Printed: what later lines look up of it is its properties (inheritance), not its
+      // versions, and a wide pool's versions would stay in memory to the end.
+      if (versions) state.datasets[name] = { ...ds, snapshots: {}, bookmarks: {} };
     }
   }
   return { state, failed, groups: groups() };
