@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { decodeCbor, encodeCbor, ValidationError } from "../rpc/index.ts";
-import { rowAt, type VersionRow, type VersionShortName } from "../zfs/index.ts";
-import { columnsEntry, treeColumnsEntry, TREE_COLUMN_VERSIONS } from "./tree-columns.ts";
+import { CborWriter, decodeCbor, encodeCbor, ValidationError } from "../rpc/index.ts";
+import { joinColumns, rowAt, sliceColumns, type VersionRow, type VersionShortName } from "../zfs/index.ts";
+import { columnsEntry, treeColumnsEntry, TREE_COLUMN_VERSIONS, writeColumnsEntry } from "./tree-columns.ts";
 import { treeRecord } from "./protocol.ts";
 
 const row = (name: string, txg: bigint, extra: Partial<VersionRow> = {}): VersionRow => ({
@@ -63,5 +63,48 @@ describe("list_tree column entries", () => {
     const value = decodeCbor(encodeCbor(spoil(good())), "test");
     expect(() => treeColumnsEntry(value, "entry")).toThrow(ValidationError);
     expect(() => treeColumnsEntry(value, "entry")).toThrow(message);
+  });
+});
+
+describe("writeColumnsEntry", () => {
+  const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+  const written = (dataset: string, pieces: Parameters<typeof columnsEntry>[1]) => {
+    const w = new CborWriter();
+    writeColumnsEntry(w, dataset, pieces);
+    return hex(w.written());
+  };
+  const many = Array.from({ length: TREE_COLUMN_VERSIONS }, (_, i) => row(`autosnap_${i}`, BigInt(i + 1), { referenced: i % 3 === 0 ? null : 2 ** 32 + i, written: i }));
+
+  test.each<[string, VersionRow[]]>([
+    ["sized rows", [row("s1", 5n), row("s2", 6n)]],
+    ["no sizes at all", [row("s1", 5n, { referenced: null, written: null })]],
+    ["bookmarks and sizes of 2^32 and more", [row("b1", 5n, { kind: "bookmark", referenced: null, written: null }), row("s1", 5n, { referenced: 2 ** 40, written: 2 ** 53 - 1 })]],
+    ["64-bit GUIDs and txgs", [row("s1", 0xffff_ffff_ffff_fff0n, { guid: 0xffff_ffff_ffff_ffffn })]],
+    [`${TREE_COLUMN_VERSIONS} versions`, many],
+  ])("writes the bytes encodeCbor writes of columnsEntry: %s", (_, rows) => {
+    const columns = joinColumns(rows);
+    expect(written("tank/a", [columns])).toBe(hex(encodeCbor(columnsEntry("tank/a", [columns]))));
+    // Rows, views of a larger table, and both mixed: joined as columnsEntry joins them.
+    expect(written("tank/a", rows)).toBe(hex(encodeCbor(columnsEntry("tank/a", rows))));
+    const wider = joinColumns([row("s0", 1n), ...rows]);
+    const view = sliceColumns(wider, 1, wider.bookmark.length);
+    expect(written("pool/a b:c", [view])).toBe(hex(encodeCbor(columnsEntry("pool/a b:c", [view]))));
+    expect(written("tank/a", [rows[0]!, sliceColumns(columns, 1, columns.bookmark.length)])).toBe(hex(encodeCbor(columnsEntry("tank/a", [rows[0]!, sliceColumns(columns, 1, columns.bookmark.length)]))));
+  });
+
+  test("what it writes reads back as the same versions", () => {
+    const w = new CborWriter();
+    writeColumnsEntry(w, "tank/a", many);
+    const entry = treeColumnsEntry(decodeCbor(w.written().slice(), "test"), "entry");
+    expect(rowsOf(entry.columns)).toEqual(many);
+  });
+
+  test("refuses a creation or size that is not an integer, as encodeCbor does, and a negative one", () => {
+    for (const bad of [row("s1", 5n, { creation: Number.NaN }), row("s1", 5n, { referenced: 1.5 })]) {
+      expect(() => encodeCbor(columnsEntry("tank/a", [bad]))).toThrow(TypeError);
+      expect(() => written("tank/a", [bad])).toThrow(TypeError);
+    }
+    // encodeCbor would write it, and a client refuses it as a size.
+    expect(() => written("tank/a", [row("s1", 5n, { written: -1 })])).toThrow(TypeError);
   });
 });

@@ -11,7 +11,8 @@
 export { RpcClient, type CallOptions } from "./client.ts";
 export { decodeCbor, encodeCbor } from "./codec.ts";
 export { RpcConnection, type ConnectionOptions } from "./connection.ts";
-export { MAX_RECORD_BYTES, RecordDecoder, encodeRecord } from "./record-stream.ts";
+export { CborWriter } from "./cbor-writer.ts";
+export { MAX_RECORD_BYTES, RecordBuilder, RecordDecoder, encodeRecord } from "./record-stream.ts";
 export { EndpointRegistry, defineEndpoint, type Endpoint, type HandlerContext, type IncomingOctets } from "./endpoint.ts";
 export { PeerResetError, RpcError, STATUSES, StreamError, type ErrorStatus, type Status } from "./errors.ts";
 export { BODY_KINDS, clampErrorText, type BodyKind, type RequestHeader, type ResponseHeader, type Trailer } from "./messages.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ProtocolError } from "../wire/index.ts";
 import { encodeCbor } from "./codec.ts";
-import { MAX_RECORD_BYTES, RecordDecoder, encodeRecord } from "./record-stream.ts";
+import { MAX_RECORD_BYTES, RecordBuilder, RecordDecoder, encodeRecord } from "./record-stream.ts";
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
@@ -54,5 +54,23 @@ describe("record streams", () => {
     const decoder = new RecordDecoder("test body");
     expect(decoder.push(body.subarray(0, body.byteLength - 1)).length).toBe(2);
     expect(() => decoder.end()).toThrow("the body ended inside record 3");
+  });
+
+  test("a builder writes the record encodeRecord writes of the same items, and starts over after each", () => {
+    const builder = new RecordBuilder();
+    expect(Buffer.from(builder.take()).toString("hex")).toBe(Buffer.from(encodeRecord([])).toString("hex"));
+    for (const items of [[{ type: "filesystem", name: "tank/a" }, 18446744073709551615n], Array.from({ length: 600 }, (_, i) => ({ n: i, s: `s${i}` }))]) {
+      for (const item of items) builder.add((w) => w.value(item));
+      expect(builder.count).toBe(items.length);
+      const record = builder.take();
+      expect(Buffer.from(record).toString("hex")).toBe(Buffer.from(encodeRecord(items)).toString("hex"));
+      expect([builder.count, builder.size]).toEqual([0, 0]);
+    }
+  });
+
+  test("a builder refuses a record over the limit", () => {
+    const builder = new RecordBuilder();
+    builder.add((w) => w.bytes(new Uint8Array(MAX_RECORD_BYTES)));
+    expect(() => builder.take()).toThrow(RangeError);
   });
 });

@@ -5,6 +5,7 @@
  * while it decodes it; the sender encodes each as it goes. docs/protocol.md § Record streams.
  */
 import { ProtocolError } from "../wire/index.ts";
+import { CborWriter } from "./cbor-writer.ts";
 import { decodeCbor, encodeCbor } from "./codec.ts";
 
 /** Largest record, CBOR bytes; a sender batches entries well below it. */
@@ -21,6 +22,51 @@ export function encodeRecord(value: unknown): Uint8Array {
   if (length > MAX_RECORD_BYTES) throw new RangeError(`a record of ${length} bytes exceeds ${MAX_RECORD_BYTES}`);
   new DataView(out.buffer, out.byteOffset).setUint32(0, length);
   return out;
+}
+
+/**
+ * A record whose CBOR is an array written item by item (CborWriter), for a sender of bulk items:
+ * the same bytes as encodeRecord of the array, without the array built first.
+ */
+export class RecordBuilder {
+  readonly #items = new CborWriter();
+  #count = 0;
+
+  /** Items written since the last take(). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** CBOR bytes of those items. */
+  get size(): number {
+    return this.#items.size;
+  }
+
+  /** Writes one item of the array: `write` writes exactly one CBOR item. */
+  add(write: (w: CborWriter) => void): void {
+    write(this.#items);
+    this.#count++;
+  }
+
+  /**
+   * The record of the items written so far (none: an empty array); the builder starts over.
+   * @throws RangeError when it would exceed MAX_RECORD_BYTES
+   */
+  take(): Uint8Array {
+    const header = new CborWriter(9); // an array's head is at most 9 bytes
+    header.arrayHeader(this.#count);
+    const head = header.written();
+    const items = this.#items.written();
+    const length = head.length + items.length;
+    if (length > MAX_RECORD_BYTES) throw new RangeError(`a record of ${length} bytes exceeds ${MAX_RECORD_BYTES}`);
+    const out = new Uint8Array(LENGTH_BYTES + length);
+    new DataView(out.buffer).setUint32(0, length);
+    out.set(head, LENGTH_BYTES);
+    out.set(items, LENGTH_BYTES + head.length);
+    this.#items.clear();
+    this.#count = 0;
+    return out;
+  }
 }
 
 /**

@@ -5,8 +5,8 @@
  * never held whole. The ACL filters each line before it is encoded: nothing outside it is sent,
  * not even a name.
  */
-import { columnsEntry, ENDPOINTS, listTreeArgs, TREE_COLUMN_VERSIONS, TREE_RECORD_ENTRIES, type TreeDatasetEntry, type TreeVersionEntry } from "../../api/index.ts";
-import { RpcError, defineEndpoint, encodeRecord, type OctetProducer } from "../../rpc/index.ts";
+import { ENDPOINTS, listTreeArgs, TREE_COLUMN_VERSIONS, TREE_RECORD_ENTRIES, writeColumnsEntry, type TreeDatasetEntry, type TreeVersionEntry } from "../../api/index.ts";
+import { RecordBuilder, RpcError, defineEndpoint, type CborWriter, type OctetProducer } from "../../rpc/index.ts";
 import { ZfsError, quote, rowAt, scanTree, sliceColumns, type DatasetName, type TreeRecord, type VersionColumns, type VersionRow } from "../../zfs/index.ts";
 import type { ServerContext } from "../context.ts";
 import { isBeingReceived } from "../receive-lock.ts";
@@ -125,8 +125,9 @@ function versionEntry(v: VersionRow, dataset: string): TreeVersionEntry {
 
 /**
  * The listing as an octet body, encoded as zfs prints: records of up to TREE_RECORD_ENTRIES
- * entries and some RECORD_TARGET_BYTES; with `columns`, a dataset's versions gathered into column
- * entries of up to TREE_COLUMN_VERSIONS.
+ * entries and some RECORD_TARGET_BYTES, each entry written as it comes (RecordBuilder); with
+ * `columns`, a dataset's versions gathered into column entries of up to TREE_COLUMN_VERSIONS,
+ * written straight from their columns.
  */
 function treeProducer(batches: AsyncGenerator<readonly TreeRecord[], void, undefined>, view: View, options: { emptyIfMissing?: boolean; columns?: boolean } = {}): OctetProducer {
   let failure: string | null = null;
@@ -134,58 +135,51 @@ function treeProducer(batches: AsyncGenerator<readonly TreeRecord[], void, undef
   async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
     /** Records encoded and not yet yielded. */
     const ready: Uint8Array[] = [];
-    let batch: unknown[] = [];
-    let bytes = 0;
+    const record = new RecordBuilder();
     let group: ColumnsGroup | null = null;
-    const add = (entry: unknown, size: number): void => {
-      batch.push(entry);
-      bytes += size;
-      if (batch.length < TREE_RECORD_ENTRIES && bytes < RECORD_TARGET_BYTES) return;
-      ready.push(encodeRecord(batch));
-      batch = [];
-      bytes = 0;
+    const add = (write: (w: CborWriter) => void): void => {
+      record.add(write);
+      if (record.count >= TREE_RECORD_ENTRIES || record.size >= RECORD_TARGET_BYTES) ready.push(record.take());
     };
     const closeGroup = (): void => {
       if (!group) return;
-      const { of, pieces, bytes: size } = group;
+      const { of, pieces } = group;
       group = null;
-      add(columnsEntry(of, pieces), size);
+      add((w) => writeColumnsEntry(w, of, pieces));
     };
     /** Versions of `of` into column entries, each of one dataset and at most TREE_COLUMN_VERSIONS. */
     const gather = (of: string, piece: VersionColumns | VersionRow): void => {
       const n = "bookmark" in piece ? piece.bookmark.length : 1;
       for (let at = 0; at < n; ) {
         if (group && (group.of !== of || group.length === TREE_COLUMN_VERSIONS)) closeGroup();
-        group ??= { of, pieces: [], length: 0, bytes: of.length };
+        group ??= { of, pieces: [], length: 0 };
         const take = Math.min(n - at, TREE_COLUMN_VERSIONS - group.length);
-        const part = "bookmark" in piece ? (take === n ? piece : sliceColumns(piece, at, at + take)) : piece;
-        group.pieces.push(part);
+        group.pieces.push("bookmark" in piece ? (take === n ? piece : sliceColumns(piece, at, at + take)) : piece);
         group.length += take;
-        group.bytes += COLUMN_BYTES * take + ("bookmark" in part ? namesLength(part.names) : part.name.length);
         at += take;
       }
     };
     try {
       for await (const records of batches) {
-        for (const record of records) {
+        for (const listed of records) {
           if (stopped !== null) return; // leaving the loop kills zfs
-          const viewed = view(record);
+          const viewed = view(listed);
           if (viewed === null) continue;
           if ("dataset" in viewed) {
             closeGroup();
-            add(viewed.dataset, ENTRY_BYTES + viewed.dataset.name.length + (viewed.dataset.resume_token?.length ?? 0));
+            add((w) => w.value(viewed.dataset));
           } else if (options.columns) {
             gather(viewed.of, "version" in viewed ? viewed.version : viewed.columns);
           } else if ("version" in viewed) {
-            add(versionEntry(viewed.version, viewed.of), ENTRY_BYTES + viewed.of.length + viewed.version.name.length);
+            add((w) => w.value(versionEntry(viewed.version, viewed.of)));
           } else {
-            for (let i = 0; i < viewed.columns.bookmark.length; i++) add(versionEntry(rowAt(viewed.columns, i), viewed.of), ENTRY_BYTES + viewed.of.length + viewed.columns.names[i]!.length);
+            for (let i = 0; i < viewed.columns.bookmark.length; i++) add((w) => w.value(versionEntry(rowAt(viewed.columns, i), viewed.of)));
           }
           while (ready.length > 0) yield ready.shift()!;
         }
       }
       closeGroup();
-      if (batch.length > 0) ready.push(encodeRecord(batch));
+      if (record.count > 0) ready.push(record.take());
       while (ready.length > 0) yield ready.shift()!;
     } catch (err) {
       // A receive_root not created yet holds nothing pushed: an empty listing.
@@ -208,18 +202,7 @@ interface ColumnsGroup {
   readonly of: string;
   readonly pieces: (VersionColumns | VersionRow)[];
   length: number;
-  bytes: number;
-}
-
-function namesLength(names: readonly string[]): number {
-  let n = 0;
-  for (const name of names) n += name.length;
-  return n;
 }
 
 /** Where a record is cut short of TREE_RECORD_ENTRIES: far below MAX_RECORD_BYTES, whatever one entry adds. */
 const RECORD_TARGET_BYTES = 256 << 10;
-/** What an entry costs beyond its names, at most (a map entry's keys and numbers). */
-const ENTRY_BYTES = 120;
-/** What a version costs in a column entry beyond its name, at most. */
-const COLUMN_BYTES = 48;
