@@ -132,40 +132,6 @@ export function sampleRss(classify: (cmdline: string) => string | null): { stop(
   };
 }
 
-/**
- * Follows one process by its pid, reading only its own /proc entries every 20 ms: its peak RSS
- * (the kernel's high-water mark, VmHWM) and its CPU time (user + system, its threads included,
- * not its children's), as last read before it exited. Cheap enough to leave the CPU to what is
- * measured, where sampleRss reads every process's command line.
- */
-export function watchProcess(pid: number): { stop(): { peakMiB: number; cpuSeconds: number } } {
-  let peakMiB = 0;
-  let cpuSeconds = 0;
-  const read = (): void => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (m) peakMiB = Math.max(peakMiB, Number(m[1]) / 1024);
-      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    } catch {
-      // gone (or a zombie without a status): the last reading stands
-    }
-  };
-  read();
-  const timer = setInterval(read, 20);
-  return {
-    stop() {
-      clearInterval(timer);
-      return { peakMiB, cpuSeconds };
-    },
-  };
-}
-
-/** USER_HZ, the unit of /proc/PID/stat's times: 100 on Linux for every architecture it runs on. */
-const CLOCK_TICKS = 100;
-
 function rssMiB(pid: string): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

@@ -21,8 +21,9 @@ import { join } from "node:path";
 import { compileFakeZfs, createFakeZfs } from "../test/fake-zfs/fixture.ts";
 import type { FakeDataset, FakeState } from "../test/fake-zfs/state.ts";
 import { createTestPool, ensureZfsFuse, zfsCli } from "../test/harness/pool.ts";
+import { watchProcess } from "../test/helpers/process-watch.ts";
 import { startSshd } from "../test/harness/sshd.ts";
-import { BUN, REPO, benchRuns, compareThroughput, median, printFigure, printHeader, timeShell, watchProcess, type Figure } from "./lib.ts";
+import { BUN, REPO, benchRuns, compareThroughput, median, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
 
 const quick = process.argv.includes("--quick");
 const N = Number(process.env.BENCH_SCALE_N ?? (quick ? 40 : 200));
@@ -227,9 +228,9 @@ async function fakeNoOp(zferry: string, file: string): Promise<{ seconds: number
   const watch = watchProcess(proc.pid);
   const [out, err, code] = await Promise.all([proc.stdout.text(), proc.stderr.text(), proc.exited]);
   const seconds = (performance.now() - t0) / 1000;
-  const { peakMiB, cpuSeconds } = watch.stop();
+  const { peakBytes, cpuSeconds } = watch.stop();
   if (code !== 0 || !out.includes(`${FAKE_FS} up to date`)) throw new Error(`fake no-op failed (${code}): ${err.slice(-500)}${out.slice(-500)}`);
-  return { seconds, job: peakMiB, cpu: cpuSeconds };
+  return { seconds, job: peakBytes / (1 << 20), cpu: cpuSeconds };
 }
 
 function uniqueCalls(calls: string[][]): string[][] {

@@ -11,7 +11,6 @@
  * (the child's peak RSS is checked).
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { createConsola } from "consola/core";
 import { RpcConnection, decodeCbor, encodeCbor, serve } from "../src/rpc/index.ts";
 import { closeQuietly, makePipe } from "../src/sys/pipe.ts";
@@ -19,6 +18,7 @@ import { FdSink, FdSource, memoryPair, type ByteSink, type Duplex } from "../src
 import { FrameReader, FrameType, MAX_FRAME_PAYLOAD, MAX_HEADER_BYTES, MAX_VALUE_BYTES, type Hello } from "../src/wire/index.ts";
 import { testRegistry } from "./helpers/test-endpoints.ts";
 import { prng } from "./helpers/prng.ts";
+import { watchProcess } from "./helpers/process-watch.ts";
 
 const FIXTURE = `${import.meta.dir}/fixtures/rpc-test-server.ts`;
 /** Longest any single wait may take before the case counts as a hang. */
@@ -103,10 +103,10 @@ function childServer(options: ServerOptions): Server {
   const source = new FdSource(fromChild.readFd);
   const sink = serialSink(new FdSink(toChild.writeFd, { closeOnEnd: true }));
   const stderr = new Response(proc.stderr as ReadableStream).text();
-  const peak = watchPeakRss(proc.pid);
+  const peak = watchProcess(proc.pid, 5);
   const done = (async (): Promise<ServerRun> => {
     const exitCode = await proc.exited;
-    return { exitCode, log: await stderr, maxRSS: peak.stop() };
+    return { exitCode, log: await stderr, maxRSS: peak.stop().peakBytes };
   })();
   return {
     duplex: { source, sink, label: `child ${proc.pid}`, close: () => sink.end() },
@@ -117,31 +117,6 @@ function childServer(options: ServerOptions): Server {
       await sink.end(); // pending writes have failed with EPIPE by now
       source.close();
       closeQuietly(fromChild.readFd);
-    },
-  };
-}
-
-/**
- * Follows a process's peak RSS (VmHWM in /proc/<pid>/status) while it lives. Bun's
- * `resourceUsage().maxRSS` cannot serve: after fork+exec it also counts the parent's RSS at fork
- * time, so it grows with the test runner. VmHWM belongs to the child's own address space.
- */
-function watchPeakRss(pid: number): { stop(): number } {
-  let peak = 0;
-  const sample = () => {
-    try {
-      const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
-    } catch {
-      // gone: the last sample stands
-    }
-  };
-  sample();
-  const timer = setInterval(sample, 5);
-  return {
-    stop() {
-      clearInterval(timer);
-      return peak;
     },
   };
 }
