@@ -59,12 +59,15 @@ describe("CborWriter writes what encodeCbor writes", () => {
     expect(() => w.uint(0.5)).toThrow(TypeError);
   });
 
-  test("clear() starts over; written() is what was written since", () => {
+  test("truncate() drops what was written after a size; written() is what is left and written since", () => {
     const w = new CborWriter();
     w.value("first");
-    w.clear();
+    w.truncate();
     w.value([1, 2]);
     expect(w.size).toBe(3);
+    w.value("tail");
+    w.truncate(3);
     expect(hex(w.written())).toBe(hex(encodeCbor([1, 2])));
+    expect(() => w.truncate(4)).toThrow(RangeError);
   });
 });

@@ -24,14 +24,15 @@ export class CborWriter {
     return this.#length;
   }
 
-  /** What was written: a view of the writer's buffer, valid until the next write or clear(). */
+  /** What was written: a view of the writer's buffer, valid until the next write or truncate(). */
   written(): Uint8Array {
     return this.#buf.subarray(0, this.#length);
   }
 
-  /** Starts over, keeping the buffer. */
-  clear(): void {
-    this.#length = 0;
+  /** Drops what was written after the first `size` bytes (all of it for 0), keeping the buffer. */
+  truncate(size = 0): void {
+    if (size < 0 || size > this.#length) throw new RangeError(`cannot truncate ${this.#length} bytes to ${size}`);
+    this.#length = size;
   }
 
   /**

@@ -68,6 +68,14 @@ describe("record streams", () => {
     }
   });
 
+  test("an item whose writing fails leaves nothing of it in the record", () => {
+    const builder = new RecordBuilder();
+    builder.add((w) => w.value("kept"));
+    expect(() => builder.add((w) => w.value({ ok: 1, bad: 1.5 }))).toThrow(TypeError);
+    expect(builder.count).toBe(1);
+    expect(Buffer.from(builder.take()).toString("hex")).toBe(Buffer.from(encodeRecord(["kept"])).toString("hex"));
+  });
+
   test("a builder refuses a record over the limit", () => {
     const builder = new RecordBuilder();
     builder.add((w) => w.bytes(new Uint8Array(MAX_RECORD_BYTES)));

@@ -42,9 +42,18 @@ export class RecordBuilder {
     return this.#items.size;
   }
 
-  /** Writes one item of the array: `write` writes exactly one CBOR item. */
+  /**
+   * Writes one item of the array: `write` writes exactly one CBOR item. If it throws, what it
+   * wrote of the item is dropped, and the record holds the items before it.
+   */
   add(write: (w: CborWriter) => void): void {
-    write(this.#items);
+    const before = this.#items.size;
+    try {
+      write(this.#items);
+    } catch (err) {
+      this.#items.truncate(before);
+      throw err;
+    }
     this.#count++;
   }
 
@@ -63,7 +72,7 @@ export class RecordBuilder {
     new DataView(out.buffer).setUint32(0, length);
     out.set(head, LENGTH_BYTES);
     out.set(items, LENGTH_BYTES + head.length);
-    this.#items.clear();
+    this.#items.truncate();
     this.#count = 0;
     return out;
   }
