@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { CborWriter, decodeCbor, encodeCbor, ValidationError } from "../rpc/index.ts";
 import { joinColumns, rowAt, sliceColumns, type VersionRow, type VersionShortName } from "../zfs/index.ts";
-import { columnsEntry, treeColumnsEntry, TREE_COLUMN_VERSIONS, writeColumnsEntry } from "./tree-columns.ts";
+import { columnsEntryMap } from "../../test/helpers/wire-records.ts";
+import { treeColumnsEntry, TREE_COLUMN_VERSIONS, writeColumnsEntry } from "./tree-columns.ts";
 import { treeRecord } from "./protocol.ts";
 
 const row = (name: string, txg: bigint, extra: Partial<VersionRow> = {}): VersionRow => ({
@@ -27,7 +28,7 @@ function rowsOf(columns: ReturnType<typeof treeColumnsEntry>["columns"]): Versio
 describe("list_tree column entries", () => {
   test("carry every field of every version exactly, 64-bit GUIDs and txgs included", () => {
     const rows = [row("s1", 5n), row("b1", 5n, { kind: "bookmark", referenced: null, written: null }), row("s2", 0xffff_ffff_ffff_fff0n, { guid: 0xffff_ffff_ffff_ffffn, referenced: 2 ** 60 })];
-    const entry = roundTrip(columnsEntry("tank/a", rows));
+    const entry = roundTrip(columnsEntryMap("tank/a", rows));
     expect(entry.type).toBe("versions");
     expect(entry.dataset).toBe("tank/a");
     expect(rowsOf(entry.columns)).toEqual(rows);
@@ -35,17 +36,17 @@ describe("list_tree column entries", () => {
 
   test("without sizes, none are sent and none are read", () => {
     const rows = [row("s1", 1n, { referenced: null, written: null })];
-    const wire = columnsEntry("tank/a", rows);
+    const wire = columnsEntryMap("tank/a", rows);
     expect(wire).not.toHaveProperty("referenced");
     expect(rowsOf(roundTrip(wire).columns)).toEqual(rows);
   });
 
   test("a record may mix them with dataset entries", () => {
-    const record = decodeCbor(encodeCbor([{ type: "filesystem", name: "tank/a" }, columnsEntry("tank/a", [row("s1", 1n)])]), "test");
+    const record = decodeCbor(encodeCbor([{ type: "filesystem", name: "tank/a" }, columnsEntryMap("tank/a", [row("s1", 1n)])]), "test");
     expect(treeRecord(record, "record 1").map((e) => e.type)).toEqual(["filesystem", "versions"]);
   });
 
-  const good = () => columnsEntry("tank/a", [row("s1", 1n), row("s2", 2n)]);
+  const good = () => columnsEntryMap("tank/a", [row("s1", 1n), row("s2", 2n)]);
   test.each<[string, (e: Record<string, unknown>) => unknown, string]>([
     ["names shorter than kinds", (e) => ({ ...e, names: ["s1"] }), '"entry.names": expected 2 items for 2 versions, got 1'],
     ["a GUID column of the wrong length", (e) => ({ ...e, guids: new Uint8Array(15) }), '"entry.guids": expected 16 bytes for 2 versions, got 15'],
@@ -68,7 +69,7 @@ describe("list_tree column entries", () => {
 
 describe("writeColumnsEntry", () => {
   const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
-  const written = (dataset: string, pieces: Parameters<typeof columnsEntry>[1]) => {
+  const written = (dataset: string, pieces: Parameters<typeof columnsEntryMap>[1]) => {
     const w = new CborWriter();
     writeColumnsEntry(w, dataset, pieces);
     return hex(w.written());
@@ -81,15 +82,15 @@ describe("writeColumnsEntry", () => {
     ["bookmarks and sizes of 2^32 and more", [row("b1", 5n, { kind: "bookmark", referenced: null, written: null }), row("s1", 5n, { referenced: 2 ** 40, written: 2 ** 53 - 1 })]],
     ["64-bit GUIDs and txgs", [row("s1", 0xffff_ffff_ffff_fff0n, { guid: 0xffff_ffff_ffff_ffffn })]],
     [`${TREE_COLUMN_VERSIONS} versions`, many],
-  ])("writes the bytes encodeCbor writes of columnsEntry: %s", (_, rows) => {
+  ])("writes the bytes encodeCbor writes of columnsEntryMap: %s", (_, rows) => {
     const columns = joinColumns(rows);
-    expect(written("tank/a", [columns])).toBe(hex(encodeCbor(columnsEntry("tank/a", [columns]))));
-    // Rows, views of a larger table, and both mixed: joined as columnsEntry joins them.
-    expect(written("tank/a", rows)).toBe(hex(encodeCbor(columnsEntry("tank/a", rows))));
+    expect(written("tank/a", [columns])).toBe(hex(encodeCbor(columnsEntryMap("tank/a", [columns]))));
+    // Rows, views of a larger table, and both mixed: joined as the map form joins them.
+    expect(written("tank/a", rows)).toBe(hex(encodeCbor(columnsEntryMap("tank/a", rows))));
     const wider = joinColumns([row("s0", 1n), ...rows]);
     const view = sliceColumns(wider, 1, wider.bookmark.length);
-    expect(written("pool/a b:c", [view])).toBe(hex(encodeCbor(columnsEntry("pool/a b:c", [view]))));
-    expect(written("tank/a", [rows[0]!, sliceColumns(columns, 1, columns.bookmark.length)])).toBe(hex(encodeCbor(columnsEntry("tank/a", [rows[0]!, sliceColumns(columns, 1, columns.bookmark.length)]))));
+    expect(written("pool/a b:c", [view])).toBe(hex(encodeCbor(columnsEntryMap("pool/a b:c", [view]))));
+    expect(written("tank/a", [rows[0]!, sliceColumns(columns, 1, columns.bookmark.length)])).toBe(hex(encodeCbor(columnsEntryMap("tank/a", [rows[0]!, sliceColumns(columns, 1, columns.bookmark.length)]))));
   });
 
   test("what it writes reads back as the same versions", () => {
@@ -101,7 +102,7 @@ describe("writeColumnsEntry", () => {
 
   test("refuses a creation or size that is not an integer, as encodeCbor does, and a negative one", () => {
     for (const bad of [row("s1", 5n, { creation: Number.NaN }), row("s1", 5n, { referenced: 1.5 })]) {
-      expect(() => encodeCbor(columnsEntry("tank/a", [bad]))).toThrow(TypeError);
+      expect(() => encodeCbor(columnsEntryMap("tank/a", [bad]))).toThrow(TypeError);
       expect(() => written("tank/a", [bad])).toThrow(TypeError);
     }
     // encodeCbor would write it, and a client refuses it as a size.

@@ -19,32 +19,12 @@ export interface TreeColumnsEntry {
 }
 
 /**
- * The wire form of some versions of `dataset` (at most TREE_COLUMN_VERSIONS, as zfs listed them):
- * columns as a listing read them, or rows, in that order. The server writes it with
- * writeColumnsEntry, byte for byte what encodeCbor writes of this map (the tests hold the two
- * together).
- */
-export function columnsEntry(dataset: string, pieces: readonly (VersionColumns | VersionRow)[]): Record<string, unknown> {
-  const c = pieces.length === 1 && "bookmark" in pieces[0]! ? pieces[0] : joinColumns(pieces);
-  const sized = c.referenced.some((v) => !Number.isNaN(v)) || c.written.some((v) => !Number.isNaN(v));
-  const size = (column: Float64Array) => Array.from(column, (v) => (Number.isNaN(v) ? null : v));
-  return {
-    type: "versions",
-    dataset,
-    kinds: c.bookmark,
-    names: c.names,
-    guids: u64Bytes(c.guid),
-    createtxgs: u64Bytes(c.createtxg),
-    creations: Array.from(c.creation),
-    ...(sized ? { referenced: size(c.referenced), written: size(c.written) } : {}),
-  };
-}
-
-/**
- * Writes the column entry of `dataset`'s versions `pieces` (as columnsEntry) straight from their
- * columns: the bytes encodeCbor writes for columnsEntry's map, without that map or its arrays of
- * numbers (a listing of 300 000 snapshots has them by the hundred thousand).
- * @throws TypeError for a creation or size that is not a non-negative integer (as encodeCbor)
+ * Writes the column entry of `dataset`'s versions `pieces` (at most TREE_COLUMN_VERSIONS, as zfs
+ * listed them: columns as a listing read them, or rows, in that order) straight from their
+ * columns: the map docs/protocol.md § Record streams describes, in the bytes encodeCbor would
+ * write of it (the tests compare them), without building that map or its arrays of numbers (a
+ * listing of 300 000 snapshots has them by the hundred thousand).
+ * @throws TypeError for a creation or size that is not a non-negative integer
  */
 export function writeColumnsEntry(w: CborWriter, dataset: string, pieces: readonly (VersionColumns | VersionRow)[]): void {
   const c = pieces.length === 1 && "bookmark" in pieces[0]! ? pieces[0] : joinColumns(pieces);

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { columnsEntry } from "../api/index.ts";
-import { encodeRecord } from "../rpc/index.ts";
+import { columnsEntryMap, recordOf } from "../../test/helpers/wire-records.ts";
 import type { VersionShortName } from "../zfs/index.ts";
 import { ProtocolError } from "../wire/index.ts";
 import { treeCollector } from "./remote-tree.ts";
@@ -10,7 +9,7 @@ const snap = (dataset: string, name: string, txg: number) => ({ type: "snapshot"
 
 function collect(...records: unknown[][]) {
   const c = treeCollector("test listing");
-  for (const r of records) c.sink(encodeRecord(r));
+  for (const r of records) c.sink(recordOf(r));
   return c.done();
 }
 
@@ -50,12 +49,12 @@ describe("a list_tree body in columns, as the client reads it", () => {
   const rows = (...names: [string, number][]) => names.map(([name, txg]) => ({ kind: "snapshot" as const, name: name as VersionShortName, guid: BigInt(txg) + 100n, createtxg: BigInt(txg), creation: 1, referenced: null, written: null }));
 
   test("column entries join the dataset listed before them, and read back as version entries", () => {
-    const tree = collect([fs("tank/a"), columnsEntry("tank/a", rows(["s2", 2]))], [columnsEntry("tank/a", rows(["s1", 1])), fs("tank/b"), snap("tank/b", "t1", 5)]);
+    const tree = collect([fs("tank/a"), columnsEntryMap("tank/a", rows(["s2", 2]))], [columnsEntryMap("tank/a", rows(["s1", 1])), fs("tank/b"), snap("tank/b", "t1", 5)]);
     expect([...tree.get("tank/a")!.versions] as unknown[]).toEqual([snap("tank/a", "s1", 1), snap("tank/a", "s2", 2)]);
     expect(tree.get("tank/b")!.versions.map((v) => v.name)).toEqual(["t1"]);
   });
 
   test("a hostile server's columns of a dataset it did not list before are refused", () => {
-    expect(() => collect([fs("tank/a"), columnsEntry("tank/secret", rows(["s1", 1]))])).toThrow('a version of "tank/secret", which it did not list before');
+    expect(() => collect([fs("tank/a"), columnsEntryMap("tank/secret", rows(["s1", 1]))])).toThrow('a version of "tank/secret", which it did not list before');
   });
 });

@@ -22,16 +22,11 @@ const encoder = new Encoder({ useRecords: false, variableMapSize: true, tagUint8
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true, int64AsType: "bigint" } as ConstructorParameters<typeof Decoder>[0]);
 
 /**
- * Encodes a value; the result is a fresh copy (cbor-x returns views of a shared buffer), after
- * `headroom` bytes left for the caller (a record's length: one copy, not two).
+ * Encodes a value; the result is a fresh copy (cbor-x returns views of a shared buffer).
  * @throws TypeError for a number that is not an integer: zferry's messages carry no floats
  */
-export function encodeCbor(value: unknown, headroom = 0): Uint8Array {
-  const cbor = encoder.encode(preparedForCbor(value));
-  if (headroom === 0) return new Uint8Array(cbor);
-  const out = new Uint8Array(headroom + cbor.byteLength);
-  out.set(cbor, headroom);
-  return out;
+export function encodeCbor(value: unknown): Uint8Array {
+  return new Uint8Array(encoder.encode(preparedForCbor(value)));
 }
 
 /** Integers cbor-x writes with their shortest head as a JavaScript number: [-2^32, 2^32). */

@@ -12,7 +12,7 @@ export { RpcClient, type CallOptions } from "./client.ts";
 export { decodeCbor, encodeCbor } from "./codec.ts";
 export { RpcConnection, type ConnectionOptions } from "./connection.ts";
 export { CborWriter } from "./cbor-writer.ts";
-export { MAX_RECORD_BYTES, RecordBuilder, RecordDecoder, encodeRecord } from "./record-stream.ts";
+export { MAX_RECORD_BYTES, RecordBuilder, RecordDecoder } from "./record-stream.ts";
 export { EndpointRegistry, defineEndpoint, type Endpoint, type HandlerContext, type IncomingOctets } from "./endpoint.ts";
 export { PeerResetError, RpcError, STATUSES, StreamError, type ErrorStatus, type Status } from "./errors.ts";
 export { BODY_KINDS, clampErrorText, type BodyKind, type RequestHeader, type ResponseHeader, type Trailer } from "./messages.ts";

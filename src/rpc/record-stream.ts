@@ -6,27 +6,15 @@
  */
 import { ProtocolError } from "../wire/index.ts";
 import { CborWriter } from "./cbor-writer.ts";
-import { decodeCbor, encodeCbor } from "./codec.ts";
+import { decodeCbor } from "./codec.ts";
 
 /** Largest record, CBOR bytes; a sender batches entries well below it. */
 export const MAX_RECORD_BYTES = 1 << 20;
 const LENGTH_BYTES = 4;
 
 /**
- * One record: its length and its CBOR.
- * @throws RangeError when the value encodes to more than MAX_RECORD_BYTES
- */
-export function encodeRecord(value: unknown): Uint8Array {
-  const out = encodeCbor(value, LENGTH_BYTES);
-  const length = out.byteLength - LENGTH_BYTES;
-  if (length > MAX_RECORD_BYTES) throw new RangeError(`a record of ${length} bytes exceeds ${MAX_RECORD_BYTES}`);
-  new DataView(out.buffer, out.byteOffset).setUint32(0, length);
-  return out;
-}
-
-/**
  * A record whose CBOR is an array written item by item (CborWriter), for a sender of bulk items:
- * the same bytes as encodeRecord of the array, without the array built first.
+ * the bytes encodeCbor would write of the array, without the array built first.
  */
 export class RecordBuilder {
   readonly #items = new CborWriter();
