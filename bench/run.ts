@@ -4,13 +4,18 @@
  * BENCH_GIB (default 2) sets the stream size, BENCH_RUNS (default 5) the runs per subject.
  * `npm run bench -- wan [--quick]` runs the slow-link figures alone (they are not in the full run:
  * a 2 GiB stream through a 100 MB/s link takes a while per run); `npm run bench -- scale [--quick]`
- * the wide-tree figures (thousands of filesystems).
+ * the wide-tree figures (thousands of filesystems). Like the test suite, it first installs or starts
+ * what it needs on this host (zfs-fuse, OpenSSH, zstd; test/provision/host.ts).
  */
+import { provisionHost } from "../test/provision/host.ts";
 import { codecFigures } from "./codec.ts";
 import { printFigure, printHeader } from "./lib.ts";
 import { memoryFigures, pullLocalFigure, pullSshFigures } from "./pull.ts";
 import { relayFigures } from "./relay.ts";
 import { startFigures } from "./start.ts";
+
+// The OpenZFS bench provisions the guest's packages itself (test/openzfs/guest.ts).
+if (process.argv[2] !== "openzfs") await provisionHost({ openzfs: false });
 
 // `npm run bench -- wan [--quick]`: only the slow-link figures (bench/wan.ts).
 if (process.argv[2] === "wan") {
