@@ -117,8 +117,8 @@ const PARALLEL_BYTES = Number(process.env.BENCH_PARALLEL_MIB ?? (quick ? 128 : 5
 const CIPHER = "Ciphers=aes128-gcm@openssh.com";
 
 /**
- * Filesystems in parallel over one ssh connection: a pull of PARALLEL_FS fake filesystems of
- * PARALLEL_BYTES each with concurrency 4 (four stdinserver sessions over one shared connection),
+ * Filesystems in parallel over ssh: a pull of PARALLEL_FS fake filesystems of PARALLEL_BYTES each
+ * with concurrency 4 (four stdinserver sessions, two per shared connection by default),
  * against the same filesystems sent by four `zfs send | ssh … 'cat > /dev/null'` pipelines at a
  * time (four connections). Fresh fakes each run, so every run is an initial pull.
  */

@@ -1,8 +1,8 @@
 /**
  * Parallel filesystems end to end: `zferry pull` / `push` of a wide nested tree with
  * concurrency 4 through a real sshd (forced command `zferry stdinserver`) on zfs-fuse. Parents
- * arrive before children, all workers share one ssh connection (one authentication in sshd's
- * log), a filesystem that fails leaves the others done, and a run killed midway is completed by
+ * arrive before children, workers share ssh connections as `sessions_per_connection` says (counted
+ * as authentications in sshd's log), a filesystem that fails leaves the others done, and a run killed midway is completed by
  * the next one.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -66,11 +66,13 @@ describe.skipIf(!ready)("parallel filesystems over ssh (zfs-fuse, concurrency 4)
     sshd = await startSshd([{ command: `env ZFERRY_CONFIG=${serverToml} ${process.execPath} ${CLI} stdinserver b1` }]);
     clientToml = join(dir, "client.toml");
     const connect = connectToml(sshd.sshConnect(0));
+    // The pull puts all four workers on one connection; the push keeps the default, two per connection.
+    const connectOne = connectToml({ ...sshd.sshConnect(0), sessions_per_connection: 4 });
     writeFileSync(
       clientToml,
       [
         `[locks]\ndir = ${JSON.stringify(join(dir, "client-locks"))}\n`,
-        `[jobs.wide]\ntype = "pull"\nconnect = ${connect}\nroot = ${JSON.stringify(`${dst.name}/back`)}\nconcurrency = 4\n`,
+        `[jobs.wide]\ntype = "pull"\nconnect = ${connectOne}\nroot = ${JSON.stringify(`${dst.name}/back`)}\nconcurrency = 4\n`,
         `[jobs.up]\ntype = "push"\nconnect = ${connect}\nfilesystems = ${tomlTable({ [`${src.name}/w<`]: true })}\nconcurrency = 4\n`,
       ].join("\n"),
     );
@@ -100,7 +102,7 @@ describe.skipIf(!ready)("parallel filesystems over ssh (zfs-fuse, concurrency 4)
       const before = authentications();
       const run = await zferry(["pull", "wide", "--config", clientToml]);
       expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({ exitCode: 0, stderr: "" });
-      expect(authentications() - before).toBe(1); // four workers, one connection
+      expect(authentications() - before).toBe(1); // four workers, one connection (sessions_per_connection = 4)
       const pulled = await snapshotGuids(`${dst.name}/back/${src.name}`);
       expect(pulled).toEqual(Object.fromEntries(TREE.map((rel) => [`${rel}@s1`, source[`${rel}@s1`]!])));
       // q is not offered: it became a placeholder, q/only a real receive below it.
@@ -135,10 +137,13 @@ describe.skipIf(!ready)("parallel filesystems over ssh (zfs-fuse, concurrency 4)
   );
 
   test(
-    "a push of the tree with four workers lands every filesystem with the source's GUIDs",
+    "a push of the tree with four workers on two connections lands every filesystem with the source's GUIDs",
     async () => {
+      const before = authentications();
       const run = await zferry(["push", "up", "--config", clientToml]);
       expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({ exitCode: 0, stderr: "" });
+      // w first, then its five children at once: four workers, two sessions per connection by default.
+      expect(authentications() - before).toBe(2);
       const pushed = await snapshotGuids(`${dst.name}/sink/${src.name}`);
       const source = await snapshotGuids(src.name);
       const wide = TREE.filter((r) => r.startsWith("w"));

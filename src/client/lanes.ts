@@ -1,45 +1,48 @@
 /**
  * A job's connections, one per worker (parallel-tree.ts): the session the job opened first, and
- * more opened on demand over the same ssh connection (ssh-share.ts). All of them close with the job.
+ * more opened on demand, sharing ssh connections where they can (ssh-share.ts). All of them close
+ * with the job.
  */
 import type { Config, JobConfig } from "../config/index.ts";
 import type { LaneSource } from "./parallel-tree.ts";
 import { openJobSession, type JobSession } from "./session.ts";
-import { sshShare, type SshShare } from "./ssh-share.ts";
+import { sshConnections, type SshConnections } from "./ssh-share.ts";
 
 export interface FirstLane {
   readonly session: JobSession;
-  /** The shared ssh connection's socket, when there is one. */
-  readonly share: SshShare | null;
-  /** Closes the session, then removes the socket's directory. */
+  /** The job's shared ssh connections, when it shares any. */
+  readonly connections: SshConnections | null;
+  /** Closes the session, then removes the connections' sockets. */
   close(): Promise<void>;
 }
 
 export interface JobLanes extends LaneSource<JobSession>, AsyncDisposable {}
 
-/** Opens the job's first session, the master of the shared connection where there will be others. */
+/** Opens the job's first session, the master of its first shared connection where it shares any. */
 export async function openFirstLane(config: Config, job: JobConfig): Promise<FirstLane> {
-  const share = job.connect.type === "ssh" && job.concurrency > 1 ? sshShare(job.connect) : null;
+  const connections = job.connect.type === "ssh" ? sshConnections(job.connect, job.concurrency) : null;
   try {
-    const session = await openJobSession(config, job, { sshOptions: share?.master ?? [] });
+    const open = (sshOptions: readonly string[]) => openJobSession(config, job, { sshOptions });
+    const session = await (connections ? connections.session(open) : open([]));
     const close = async () => {
       await session.close();
-      share?.[Symbol.dispose]();
+      connections?.[Symbol.dispose]();
     };
-    return { session, share, close };
+    return { session, connections, close };
   } catch (err) {
-    share?.[Symbol.dispose]();
+    connections?.[Symbol.dispose]();
     throw err;
   }
 }
 
-/** The lanes of a job whose first session is `first`; disposing closes the ones it opened (not `first`). */
-export function jobLanes(config: Config, job: JobConfig, first: JobSession, share: SshShare | null): JobLanes {
+/** The lanes of a job whose first lane is `first`; disposing closes the ones it opened (not `first`'s). */
+export function jobLanes(config: Config, job: JobConfig, first: FirstLane): JobLanes {
   const opened: JobSession[] = [];
+  const open = (sshOptions: readonly string[]) => openJobSession(config, job, { sshOptions });
   return {
-    first,
+    first: first.session,
     async open() {
-      const session = await openJobSession(config, job, { sshOptions: share?.session ?? [] });
+      const session = await (first.connections ? first.connections.session(open) : open([]));
       opened.push(session);
       return session;
     },

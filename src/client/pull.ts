@@ -62,7 +62,7 @@ export async function runPull(config: Config, job: PullJobConfig, options: RunJo
   // Siblings may share a missing parent: placeholders are made one filesystem at a time.
   const parents = serial();
   const received: Received[] = [];
-  await using lanes = jobLanes(config, job, session, first.share);
+  await using lanes = jobLanes(config, job, first);
   // `return await`: the sessions must stay open until every filesystem is done (await using).
   return await runPlanned(
     planned,

@@ -52,7 +52,7 @@ export async function runPush(config: Config, job: PushJobConfig, options: RunJo
 
   const compression = agreeCompression(job, { info, flags: session.flags, note: output.line });
   const ctx = { runner, caps, resumable: canResume, send: job.send, progress: output.progress, signal, compression, bandwidthLimit: job.bandwidthLimit };
-  await using lanes = jobLanes(config, job, session, first.share);
+  await using lanes = jobLanes(config, job, first);
   // `return await`: the sessions must stay open until every filesystem is done (await using).
   return await runPlanned(
     planned,

@@ -5,7 +5,7 @@ import { readDatasetName, readFilter } from "./_datasets.ts";
 import { readReceivePolicy } from "./_receive.ts";
 import { NO_COMPRESSION, readCompression } from "./_compression.ts";
 import { parseRateBytes } from "./rate.ts";
-import { DEFAULT_CONCURRENCY, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_SSH_PORT, DEFAULT_SSH_USER, MAX_CONCURRENCY } from "./defaults.ts";
+import { DEFAULT_CONCURRENCY, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_SESSIONS_PER_CONNECTION, DEFAULT_SSH_PORT, DEFAULT_SSH_USER, MAX_CONCURRENCY, MAX_SESSIONS_PER_CONNECTION } from "./defaults.ts";
 import { readKeepRules, readSnapshotPrefix } from "./_keep.ts";
 import type { KeepRule } from "../retention/index.ts";
 import { parseIdentity } from "./identity.ts";
@@ -15,7 +15,7 @@ import { SEND_FLAG_NAMES, type SendOptions } from "./send-flags.ts";
 import { checkSshOption } from "./ssh-options.ts";
 
 const JOB_KEYS = ["type", "connect", "root", "filesystems", "initial", "send", "receive", "concurrency", "compression", "bandwidth_limit", "snapshot", "keep_sender", "keep_receiver"] as const;
-const SSH_KEYS = ["type", "host", "user", "port", "identity_file", "options", "handshake_timeout"] as const;
+const SSH_KEYS = ["type", "host", "user", "port", "identity_file", "options", "handshake_timeout", "sessions_per_connection"] as const;
 const LOCAL_KEYS = ["type", "identity"] as const;
 /** Host names, IPv4 and IPv6 literals (with a zone); never a leading "-", which ssh would take for an option. */
 const HOST = /^(?!-)[A-Za-z0-9._:%-]{1,253}$/;
@@ -74,6 +74,7 @@ function readConnect(value: unknown, where: At): ConnectConfig {
     identityFile: optional<string | undefined>(table, "identity_file", where, readKeyPath, undefined),
     options: optional(table, "options", where, readSshOptions, []),
     handshakeTimeoutMs: optional(table, "handshake_timeout", where, readDuration, DEFAULT_HANDSHAKE_TIMEOUT_MS),
+    sessionsPerConnection: optional(table, "sessions_per_connection", where, (v, w) => readInteger(v, w, { min: 1, max: MAX_SESSIONS_PER_CONNECTION }), DEFAULT_SESSIONS_PER_CONNECTION),
   };
 }
 

@@ -28,7 +28,7 @@ send_decrypted = true
 
 [jobs.prod]
 type = "pull"
-connect = { type = "ssh", host = "prod.example", user = "root", port = 22, identity_file = "/root/.ssh/id_zferry", options = ["Ciphers=aes128-gcm@openssh.com"], handshake_timeout = "30s" }
+connect = { type = "ssh", host = "prod.example", user = "root", port = 22, identity_file = "/root/.ssh/id_zferry", options = ["Ciphers=aes128-gcm@openssh.com"], handshake_timeout = "30s", sessions_per_connection = 4 }
 root = "pool/backups/prod"
 filesystems = { "tank/data<" = true }
 initial = "most_recent"
@@ -98,7 +98,7 @@ describe("parseConfig", () => {
         prod: {
           name: "prod",
           type: "pull",
-          connect: { type: "ssh", host: "prod.example", user: "root", port: 22, identityFile: "/root/.ssh/id_zferry", options: ["Ciphers=aes128-gcm@openssh.com"], handshakeTimeoutMs: 30_000 },
+          connect: { type: "ssh", host: "prod.example", user: "root", port: 22, identityFile: "/root/.ssh/id_zferry", options: ["Ciphers=aes128-gcm@openssh.com"], handshakeTimeoutMs: 30_000, sessionsPerConnection: 4 },
           root: "pool/backups/prod",
           filesystems: '{ "tank/data<" = true }',
           initial: "most_recent",
@@ -169,7 +169,7 @@ describe("parseConfig", () => {
     const config = load(`[clients.c]\nfilesystems = {}\n[jobs.j]\ntype = "pull"\nroot = "pool/b"\n${SSH}\n`);
     expect(config.clients.c).toMatchObject({ receiveRoot: undefined, sendFlags: [], receive: { properties: false, keep: [] } });
     expect(config.jobs.j).toMatchObject({
-      connect: { type: "ssh", host: "h", user: "root", port: 22, identityFile: undefined, options: [] },
+      connect: { type: "ssh", host: "h", user: "root", port: 22, identityFile: undefined, options: [], handshakeTimeoutMs: 10_000, sessionsPerConnection: 2 },
       initial: "most_recent",
       send: { raw: false, compressed: false, large_blocks: false, embedded: false, properties: false },
       receive: { properties: false, keep: [] },
@@ -336,6 +336,8 @@ describe("parseConfig rejects", () => {
     ["push without filesystems", `[jobs.j]\ntype = "push"\n${SSH}`, "jobs.j.filesystems", "missing required key"],
     ["push root invalid", `[jobs.j]\ntype = "push"\nroot = "1pool"\nfilesystems = {}\n${SSH}`, "jobs.j.root", 'invalid dataset name "1pool": the pool name must begin with a letter'],
     ["job filter pattern", `${PULL}${SSH}\nfilesystems = { "a/b c<<" = true }`, 'jobs.j.filesystems."a/b c<<"', 'invalid pattern: invalid dataset name "a/b c<": character "<" is not allowed'],
+    ["no sessions per connection", `${PULL}connect = { type = "ssh", host = "h", sessions_per_connection = 0 }`, "jobs.j.connect.sessions_per_connection", "0 is out of range 1..10"],
+    ["more sessions per connection than sshd allows by default", `${PULL}connect = { type = "ssh", host = "h", sessions_per_connection = 11 }`, "jobs.j.connect.sessions_per_connection", "11 is out of range 1..10"],
     ["concurrency zero", `${PULL}${SSH}\nconcurrency = 0`, "jobs.j.concurrency", "0 is out of range 1..32"],
     ["concurrency too high", `${PULL}${SSH}\nconcurrency = 33`, "jobs.j.concurrency", "33 is out of range 1..32"],
     ["initial unknown", `${PULL}${SSH}\ninitial = "fail"`, "jobs.j.initial", '"fail" is not one of: "most_recent", "all"'],

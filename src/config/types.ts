@@ -92,6 +92,8 @@ export interface SshConnectConfig {
   readonly options: readonly string[];
   /** How long to wait for the server's handshake line, ssh's own connection setup included. */
   readonly handshakeTimeoutMs: number;
+  /** Workers' sessions sharing one ssh connection (`sessions_per_connection`); 1 shares none. */
+  readonly sessionsPerConnection: number;
 }
 
 /** Both ends on one machine: the job serves IDENTITY of the same config inside its own process. */

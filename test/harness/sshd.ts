@@ -54,6 +54,7 @@ export interface SshConnectTable {
   port: number;
   identity_file: string;
   options: string[];
+  sessions_per_connection?: number;
 }
 
 /** True when this process can start sshd: root, and the binary is installed. */
