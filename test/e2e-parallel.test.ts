@@ -137,6 +137,30 @@ describe.skipIf(!ready)("parallel filesystems over ssh (zfs-fuse, concurrency 4)
   );
 
   test(
+    "where sshd allows one session per connection, ssh logs in on its own for each session refused over a shared one",
+    async () => {
+      const serverToml = join(dir, "server.toml");
+      await using narrow = await startSshd([{ command: `env ZFERRY_CONFIG=${serverToml} ${process.execPath} ${CLI} stdinserver b1` }], { config: ["MaxSessions 1"] });
+      await zfsCli(["create", "-o", "mountpoint=none", `${dst.name}/narrow`]);
+      const toml = join(dir, "narrow.toml");
+      writeFileSync(toml, `[locks]\ndir = ${JSON.stringify(join(dir, "client-locks"))}\n[jobs.narrow]\ntype = "pull"\nconnect = ${connectToml(narrow.sshConnect(0))}\nroot = ${JSON.stringify(`${dst.name}/narrow`)}\nfilesystems = ${tomlTable({ [`${src.name}/w<`]: true })}\nconcurrency = 4\n`);
+      const run = await zferry(["pull", "narrow", "--config", toml]);
+      expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({ exitCode: 0, stderr: "" });
+      // Four workers, two per connection: each connection's second session is refused ("no more
+      // sessions"), and that worker's ssh connects by itself: four logins, four workers.
+      const log = narrow.log().split("\n");
+      expect(log.filter((l) => l.includes("no more sessions")).length).toBe(2);
+      expect(log.filter((l) => l.includes("Accepted publickey")).length).toBe(4);
+      const pulled = await snapshotGuids(`${dst.name}/narrow/${src.name}`);
+      const source = await snapshotGuids(src.name);
+      const wide = TREE.filter((r) => r.startsWith("w"));
+      expect(Object.keys(pulled).sort()).toEqual(wide.map((r) => `${r}@s2`).sort()); // initial = "most_recent"
+      for (const [name, guid] of Object.entries(pulled)) expect({ name, guid }).toEqual({ name, guid: source[name]! });
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
     "a push of the tree with four workers on two connections lands every filesystem with the source's GUIDs",
     async () => {
       const before = authentications();

@@ -84,7 +84,16 @@ export async function runPlanned<P extends PlannedFilesystem, L>(planned: readon
   try {
     await runTree(
       tasks,
-      { concurrency: options.concurrency, lanes: options.lanes, stopped: () => options.signal?.aborted ?? false },
+      {
+        concurrency: options.concurrency,
+        lanes: options.lanes,
+        stopped: () => options.signal?.aborted ?? false,
+        // The job goes on with fewer workers than `concurrency` (sshd's MaxStartups, a lost
+        // connection); the last one's stop is told per filesystem left (orphaned, below).
+        workerStopped: (why, left) => {
+          if (left > 0) options.output.error(`zferry: ${action} ${job}: a worker stopped, ${left} go on: ${why.message}`);
+        },
+      },
       async (p, lane) => {
         const fsStarted = now();
         const moved: Moved = { snapshots: 0, bytes: 0, requests: [] };

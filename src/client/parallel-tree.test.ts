@@ -14,7 +14,7 @@ function lanes(options: { openable?: number } = {}): LaneSource<Lane> & { opened
     first,
     opened,
     async open() {
-      if (opened.length >= (options.openable ?? Infinity)) throw new Error("MaxSessions reached");
+      if (opened.length >= (options.openable ?? Infinity)) throw new Error("Connection refused");
       const lane = { id: opened.length + 1, broken: null };
       opened.push(lane);
       return lane;
@@ -86,20 +86,26 @@ describe("runTree", () => {
 
   test("a lane that cannot be opened stops its worker only; the others do the work", async () => {
     const done: string[] = [];
-    await runTree(["a", "b", "c", "d"].map(task), { concurrency: 4, lanes: lanes({ openable: 1 }) }, async (t) => {
+    const stopped: [string, number][] = [];
+    const workerStopped = (why: Error, left: number) => void stopped.push([why.message, left]);
+    await runTree(["a", "b", "c", "d"].map(task), { concurrency: 4, lanes: lanes({ openable: 1 }), workerStopped }, async (t) => {
       await Bun.sleep(2);
       done.push(t.name);
     }, () => expect.unreachable());
     expect(done.sort()).toEqual(["a", "b", "c", "d"]);
+    expect(stopped).toEqual([["Connection refused", 3], ["Connection refused", 2]]);
   });
 
   test("when every lane broke, what is left is handed back with the reason", async () => {
     const l = lanes({ openable: 0 });
     const orphaned: [string, string | undefined][] = [];
-    await runTree(["a", "a/x", "b"].map(task), { concurrency: 2, lanes: l }, async (_t, lane) => {
+    const stopped: [string, number][] = [];
+    const workerStopped = (why: Error, left: number) => void stopped.push([why.message, left]);
+    await runTree(["a", "a/x", "b"].map(task), { concurrency: 2, lanes: l, workerStopped }, async (_t, lane) => {
       lane.broken = new Error("connection reset");
     }, (t, why) => orphaned.push([t.name, why?.message]));
     expect(orphaned).toEqual([["a/x", "connection reset"], ["b", "connection reset"]]);
+    expect(stopped.map(([, left]) => left).sort()).toEqual([0, 1]);
   });
 
   test("stopping hands back what has not started", async () => {

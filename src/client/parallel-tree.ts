@@ -26,7 +26,13 @@ export interface TreeTask {
  */
 export async function runTree<T extends TreeTask, L>(
   tasks: readonly T[],
-  options: { concurrency: number; lanes: LaneSource<L>; stopped?: () => boolean },
+  options: {
+    concurrency: number;
+    lanes: LaneSource<L>;
+    stopped?: () => boolean;
+    /** A worker stopped because its lane could not be opened or broke; `left` workers go on. */
+    workerStopped?: (why: Error, left: number) => void;
+  },
   run: (task: T, lane: L) => Promise<void>,
   orphaned: (task: T, why: Error | null) => void,
 ): Promise<void> {
@@ -73,6 +79,12 @@ export async function runTree<T extends TreeTask, L>(
       });
     }
   };
+  let workers = 0;
+  const stop = (why: Error) => {
+    lastBreak = why;
+    workers--;
+    if (!options.stopped?.()) options.workerStopped?.(why, workers);
+  };
   const worker = async (lane: L | null): Promise<void> => {
     let current = lane;
     for (;;) {
@@ -84,18 +96,16 @@ export async function runTree<T extends TreeTask, L>(
           try {
             current = await options.lanes.open();
           } catch (err) {
-            lastBreak = err as Error;
             handedBack = true;
             ready.putBack(task); // another worker takes it
-            return;
+            return stop(err as Error);
           }
         }
         const broke = options.lanes.broken(current);
         if (broke) {
-          lastBreak = broke;
           handedBack = true;
           ready.putBack(task);
-          return;
+          return stop(broke);
         }
         await run(task, current);
       } finally {
@@ -105,7 +115,7 @@ export async function runTree<T extends TreeTask, L>(
       }
     }
   };
-  const workers = Math.max(1, Math.min(options.concurrency, tasks.length));
+  workers = Math.max(1, Math.min(options.concurrency, tasks.length));
   await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? options.lanes.first : null)));
   // Left over: every lane broke, or the job was stopped. Children wait on nothing any more.
   const left = [...ready.all(), ...[...waiting.values()].flat()];

@@ -20,7 +20,8 @@ export const MAX_CONCURRENCY = 32;
  * large filesystems by four workers ran at 0.80× four separate `zfs send | ssh` pipelines on one
  * connection, at 0.99× on two connections of two sessions (medians of four runs; one session per
  * connection: 0.98×). Two halves the logins and keeps encryption on more than one core.
- * The most is sshd's default MaxSessions (10): a session it refuses stops its worker.
+ * The most is sshd's default MaxSessions (10); a session sshd refuses over a shared connection,
+ * ssh opens with a login of its own.
  */
 export const DEFAULT_SESSIONS_PER_CONNECTION = 2;
 export const MAX_SESSIONS_PER_CONNECTION = 10;

@@ -70,8 +70,11 @@ export function canRunSshd(): boolean {
  * Starts sshd and resolves once it accepts TCP connections.
  * @throws Error with sshd's log when it exits or does not listen within `timeoutMs`
  */
-export async function startSshd(lines: readonly AuthorizedCommand[], options: { timeoutMs?: number } = {}): Promise<Sshd> {
-  const { timeoutMs = 20_000 } = options;
+/**
+ * @param options.config more sshd_config lines (e.g. `MaxSessions 1`)
+ */
+export async function startSshd(lines: readonly AuthorizedCommand[], options: { timeoutMs?: number; config?: readonly string[] } = {}): Promise<Sshd> {
+  const { timeoutMs = 20_000, config = [] } = options;
   if (lines.length === 0) throw new RangeError("startSshd needs at least one authorized_keys line");
   // sshd refuses to start without its privilege separation directory.
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
@@ -91,7 +94,7 @@ export async function startSshd(lines: readonly AuthorizedCommand[], options: { 
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 1; ; attempt++) {
       const port = freePort();
-      const started = await launch({ dir, port, hostKey, authorizedKeys, deadline });
+      const started = await launch({ dir, port, hostKey, authorizedKeys, deadline, config });
       if (started.ok) return harness({ dir, port, hostKey, clientKeyPaths, ...started });
       if (!started.bindFailed || attempt >= 5) throw new Error(`sshd did not start: ${started.reason}\n${started.log}`);
     }
@@ -107,8 +110,8 @@ type Launch =
   | { ok: true; proc: Bun.Subprocess<"ignore", "ignore", "pipe">; log: () => string }
   | { ok: false; bindFailed: boolean; reason: string; log: string };
 
-async function launch(args: { dir: string; port: number; hostKey: string; authorizedKeys: string; deadline: number }): Promise<Launch> {
-  const { dir, port, hostKey, authorizedKeys, deadline } = args;
+async function launch(args: { dir: string; port: number; hostKey: string; authorizedKeys: string; deadline: number; config: readonly string[] }): Promise<Launch> {
+  const { dir, port, hostKey, authorizedKeys, deadline, config } = args;
   const configPath = join(dir, "sshd_config");
   writeFileSync(
     configPath,
@@ -131,6 +134,7 @@ async function launch(args: { dir: string; port: number; hostKey: string; author
       // Tests open many connections at once; the default 10:30:100 drops some of them.
       "MaxStartups 100:30:200",
       "LogLevel INFO",
+      ...config,
       "",
     ].join("\n"),
   );
