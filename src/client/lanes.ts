@@ -22,8 +22,7 @@ export interface JobLanes extends LaneSource<JobSession>, AsyncDisposable {}
 export async function openFirstLane(config: Config, job: JobConfig): Promise<FirstLane> {
   const connections = job.connect.type === "ssh" ? sshConnections(job.connect, job.concurrency) : null;
   try {
-    const open = (sshOptions: readonly string[]) => openJobSession(config, job, { sshOptions });
-    const session = await (connections ? connections.session(open) : open([]));
+    const session = await openLane(config, job, connections);
     const close = async () => {
       await session.close();
       connections?.[Symbol.dispose]();
@@ -38,11 +37,10 @@ export async function openFirstLane(config: Config, job: JobConfig): Promise<Fir
 /** The lanes of a job whose first lane is `first`; disposing closes the ones it opened (not `first`'s). */
 export function jobLanes(config: Config, job: JobConfig, first: FirstLane): JobLanes {
   const opened: JobSession[] = [];
-  const open = (sshOptions: readonly string[]) => openJobSession(config, job, { sshOptions });
   return {
     first: first.session,
     async open() {
-      const session = await (first.connections ? first.connections.session(open) : open([]));
+      const session = await openLane(config, job, first.connections);
       opened.push(session);
       return session;
     },
@@ -51,4 +49,12 @@ export function jobLanes(config: Config, job: JobConfig, first: FirstLane): JobL
       await Promise.all(opened.map((s) => s.close()));
     },
   };
+}
+
+// --- internal ---
+
+/** One more session of the job, on its shared connections where it has them. */
+function openLane(config: Config, job: JobConfig, connections: SshConnections | null): Promise<JobSession> {
+  const open = (sshOptions: readonly string[]) => openJobSession(config, job, { sshOptions });
+  return connections ? connections.session(open) : open([]);
 }
