@@ -55,20 +55,26 @@ function installed(pkg: string): boolean {
   return q.exitCode === 0 && q.stdout.toString().includes("install ok installed");
 }
 
-/** Starts the zfs-fuse daemon unless it runs, and waits until `zpool list` answers. */
+/**
+ * Starts the zfs-fuse daemon unless it runs, and waits until `zpool list` answers. A daemon that
+ * is still exporting its pools after being stopped shows up as running but never answers: once
+ * it is gone, a new one is started.
+ */
 async function startZfsFuse(): Promise<void> {
-  if (Bun.spawnSync(["pgrep", "-x", "zfs-fuse"]).exitCode === 0) {
-    step("zfs-fuse: running");
-  } else {
-    await step("zfs-fuse: starting the daemon", async () => {
+  const running = () => Bun.spawnSync(["pgrep", "-x", "zfs-fuse"]).exitCode === 0;
+  const answers = () => Bun.spawnSync(["zpool", "list"], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+  const start = () =>
+    step("zfs-fuse: starting the daemon", async () => {
       // A pid file left by a dead zfs-fuse makes the new one refuse to start.
       if (existsSync("/run/zfs-fuse.pid")) rmSync("/run/zfs-fuse.pid");
       await run(["zfs-fuse", "--pidfile", "/run/zfs-fuse.pid"]);
     });
-  }
+  if (running()) step("zfs-fuse: running");
+  else await start();
   const deadline = Date.now() + 30_000;
-  while (Bun.spawnSync(["zpool", "list"], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) {
+  while (!answers()) {
     if (Date.now() > deadline) throw new Error("zfs-fuse: `zpool list` did not answer within 30 s");
+    if (!running()) await start();
     await Bun.sleep(250);
   }
 }
