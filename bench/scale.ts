@@ -3,7 +3,7 @@
  * itself needs, on zfs-fuse with the compiled binary and a local connect (no ssh):
  *
  * - no-op check of N filesystems (all up to date) against one `zfs list -t snapshot -r` of
- *   each side;
+ *   each side, once zfs-fuse's ARC has settled (see settleArc);
  * - incremental of N filesystems with one small change each against the shell loop
  *   `zfs send -i | zfs recv` over the same filesystems, sequential and 4 at a time;
  * - with the fake zfs (compiled): a no-op of 10 000 filesystems × 30 snapshots, wall time and the
@@ -150,7 +150,7 @@ async function settleArc(listings: string): Promise<string> {
     if (rate < SETTLED_MISS_RATE) return `zfs-fuse's ARC settled after ${k} listing(s) of both sides (time and ARC misses of each: ${rates.join("; ")})`;
   }
   return counters
-    ? `zfs-fuse's ARC did not settle in ${MAX_SETTLE_LISTINGS} listings of both sides (${rates.join("; ")}); the figures below are of an unsettled daemon`
+    ? `zfs-fuse's ARC did not settle in ${MAX_SETTLE_LISTINGS} listings of both sides (${rates.join("; ")}); the zfs-fuse figures above are of an unsettled daemon`
     : "zfs-fuse shows no ARC counters (/zfs-kstat): three untimed listings of both sides first";
 }
 
