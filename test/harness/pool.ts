@@ -13,6 +13,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startZfsFuse } from "../provision/host.ts";
 
 export interface TestPool {
   readonly name: string;
@@ -134,15 +135,12 @@ async function checkZfsFuse(): Promise<ZfsFuseStatus> {
   } catch {
     return { ok: false, reason: "/dev/fuse is missing" };
   }
-  // zfs-fuse daemonizes; its parent exits once the daemon is forked.
-  const started = Bun.spawnSync(["zfs-fuse"], { stdout: "ignore", stderr: "pipe" });
-  if (!started.success) return { ok: false, reason: `zfs-fuse failed to start: ${started.stderr.toString().trim()}` };
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (await zpoolAnswers()) return { ok: true };
-    await Bun.sleep(50); // the daemon gives no readiness signal; poll its socket through zpool
+  try {
+    await startZfsFuse();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
   }
-  return { ok: false, reason: "zfs-fuse started but zpool does not answer within 10 s" };
 }
 
 async function zpoolAnswers(): Promise<boolean> {

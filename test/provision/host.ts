@@ -58,9 +58,10 @@ function installed(pkg: string): boolean {
 /**
  * Starts the zfs-fuse daemon unless it runs, and waits until `zpool list` answers. A daemon that
  * is still exporting its pools after being stopped shows up as running but never answers: once
- * it is gone, a new one is started.
+ * it is gone, a new one is started. Needs root and /dev/fuse.
+ * @throws Error when the daemon does not answer within 30 s
  */
-async function startZfsFuse(): Promise<void> {
+export async function startZfsFuse(): Promise<void> {
   const running = () => Bun.spawnSync(["pgrep", "-x", "zfs-fuse"]).exitCode === 0;
   const answers = () => Bun.spawnSync(["zpool", "list"], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
   const start = () =>
