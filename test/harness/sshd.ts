@@ -68,10 +68,8 @@ export function canRunSshd(): boolean {
 
 /**
  * Starts sshd and resolves once it accepts TCP connections.
- * @throws Error with sshd's log when it exits or does not listen within `timeoutMs`
- */
-/**
  * @param options.config more sshd_config lines (e.g. `MaxSessions 1`)
+ * @throws Error with sshd's log when it exits or does not listen within `timeoutMs`
  */
 export async function startSshd(lines: readonly AuthorizedCommand[], options: { timeoutMs?: number; config?: readonly string[] } = {}): Promise<Sshd> {
   const { timeoutMs = 20_000, config = [] } = options;
