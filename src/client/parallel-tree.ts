@@ -79,7 +79,8 @@ export async function runTree<T extends TreeTask, L>(
       });
     }
   };
-  let workers = 0;
+  /** Workers still running; each stops when its lane cannot be opened or broke. */
+  let workers = Math.max(1, Math.min(options.concurrency, tasks.length));
   const stop = (why: Error) => {
     lastBreak = why;
     workers--;
@@ -115,7 +116,6 @@ export async function runTree<T extends TreeTask, L>(
       }
     }
   };
-  workers = Math.max(1, Math.min(options.concurrency, tasks.length));
   await Promise.all(Array.from({ length: workers }, (_, i) => worker(i === 0 ? options.lanes.first : null)));
   // Left over: every lane broke, or the job was stopped. Children wait on nothing any more.
   const left = [...ready.all(), ...[...waiting.values()].flat()];
