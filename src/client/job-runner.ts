@@ -6,7 +6,7 @@
  */
 import { requestIdOf } from "../rpc/index.ts";
 import { stepSnapshots, type Plan } from "./plan.ts";
-import { formatPlanTable } from "./plan-table.ts";
+import { formatPlanTable, formatRunPlan } from "./plan-table.ts";
 import type { ClientOutput } from "./output.ts";
 import { runTree, type LaneSource } from "./parallel-tree.ts";
 import { formatOutcome, type FilesystemOutcome, type JobResult } from "./summary.ts";
@@ -68,7 +68,7 @@ export interface Moved {
 /** Prints the plan, then (unless a dry run) replicates the filesystems, parents before children. */
 export async function runPlanned<P extends PlannedFilesystem, L>(planned: readonly P[], options: JobRunOptions<L>, replicate: Replicate<P, L>): Promise<JobResult> {
   const { output, dryRun, action, job, now, started } = options;
-  output.lineBlock(formatPlanTable(planned));
+  output.lineBlock(dryRun ? formatPlanTable(planned) : formatRunPlan(planned));
   const outcomes = new Map<string, FilesystemOutcome>();
   const tasks: (P & { readonly plan: ReplicatePlan })[] = [];
   for (const p of planned) {

@@ -1,11 +1,13 @@
 /**
- * The plan as a table, printed before a run and as the whole output of `--dry-run`:
+ * The plan as a table, the whole output of `--dry-run`:
  *
  *     FILESYSTEM     FROM → TO           SIZE
  *     tank/data      (full) → s2         ~1.2 MiB
  *     tank/data/sub  s1 → s3 (2 snapshots)   ?
  *     tank/old       up to date at s3
  *     tank/x         diverged: the target has snapshots newer than …
+ *
+ * Before a run the up-to-date rows are counted in one line instead (formatRunPlan).
  */
 import { formatBytes } from "./_format.ts";
 import { stepSnapshots, type Plan } from "./plan.ts";
@@ -25,6 +27,19 @@ export function formatPlanTable(rows: readonly PlanRow[]): string[] {
   const w0 = Math.max(header[0].length, ...cells.map((c) => c[0].length));
   const w1 = Math.max(header[1].length, ...cells.filter((c) => c[2] !== "").map((c) => c[1].length));
   return [header, ...cells].map(([name, change, size]) => (size === "" ? `${name.padEnd(w0)}  ${change}` : `${name.padEnd(w0)}  ${change.padEnd(w1)}  ${size}`).trimEnd());
+}
+
+/**
+ * The plan printed before a run: the filesystems it replicates, skips or refuses, then one line for
+ * those up to date. An hourly no-op of 10 000 filesystems is then a few lines in the journal, not
+ * 10 000 of them; `--dry-run` and `--json` still list each.
+ */
+export function formatRunPlan(rows: readonly PlanRow[]): string[] {
+  const shown = rows.filter((row) => row.plan?.kind !== "up_to_date");
+  const upToDate = rows.length - shown.length;
+  if (upToDate === 0) return formatPlanTable(rows);
+  const counted = `${upToDate} ${shown.length > 0 ? "more " : ""}filesystem${upToDate === 1 ? "" : "s"} up to date (--dry-run lists each)`;
+  return shown.length > 0 ? [...formatPlanTable(shown), counted] : [counted];
 }
 
 /** `s1 → s3 (2 snapshots)`, `(full) → s2`, `resume → s1`, or the reason nothing is sent. */

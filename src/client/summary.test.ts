@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { formatDuration } from "./_format.ts";
-import { formatPlanTable } from "./plan-table.ts";
+import { formatPlanTable, formatRunPlan, type PlanRow } from "./plan-table.ts";
 import type { PlanVersion } from "./plan.ts";
 import { failedCount, formatOutcome, formatSummary, type JobResult } from "./summary.ts";
 
@@ -63,6 +63,25 @@ describe("formatPlanTable", () => {
       "tank/old       up to date at s3",
       "tank/x         diverged: no common snapshot",
     ]);
+  });
+});
+
+describe("formatRunPlan", () => {
+  const upToDate = (name: string): PlanRow => ({ name, plan: { kind: "up_to_date", at: v("s3", 3n) } });
+  const changed: PlanRow = { name: "tank/a", plan: { kind: "replicate", initial: false, intoPlaceholder: false, steps: [{ kind: "incremental", from: v("s2", 2n), to: v("s3", 3n) }] }, estimates: [2048n] };
+  const skipped: PlanRow = { name: "tank", plan: { kind: "skip", reason: "the source has no snapshots yet" } };
+
+  test.each<[string, PlanRow[], string[]]>([
+    [
+      "lists what the run does and counts the rest, in a table only as wide as what it lists",
+      [skipped, upToDate("tank/a-filesystem-with-a-long-name"), changed, upToDate("tank/c")],
+      ["FILESYSTEM  FROM → TO  SIZE", "tank        skip: the source has no snapshots yet", "tank/a      s2 → s3    ~2.0 KiB", "2 more filesystems up to date (--dry-run lists each)"],
+    ],
+    ["a tree all up to date is one line", [upToDate("tank/b"), upToDate("tank/c")], ["2 filesystems up to date (--dry-run lists each)"]],
+    ["one up to date, in the singular", [changed, upToDate("tank/b")], ["FILESYSTEM  FROM → TO  SIZE", "tank/a      s2 → s3    ~2.0 KiB", "1 more filesystem up to date (--dry-run lists each)"]],
+    ["nothing up to date: the whole table", [skipped, changed], formatPlanTable([skipped, changed])],
+  ])("%s", (_, rows, lines) => {
+    expect(formatRunPlan(rows)).toEqual(lines);
   });
 });
 
