@@ -153,3 +153,47 @@ test("--json on a job with a snapshot cycle is a usage error that changes nothin
   expect(r.stdout).toBe("");
   expect(f.state()).toEqual(before);
 }, 60_000);
+
+test("protect and prune run `concurrency` filesystems at once", async () => {
+  const names = Array.from({ length: 6 }, (_, i) => `tank/w/f${i}`);
+  const f = (fake = createFakeZfs({ datasets: [...names.map((n) => `${n}@${OLD}`), "backup/c1", "backup/c3"] }));
+  // Each hold takes a while, and says when it started and ended.
+  const events = join(f.dir, "holds");
+  const slow = join(f.dir, "slow-zfs");
+  writeFileSync(slow, `#!/bin/sh\ncase "$1" in hold) echo "start $(date +%s%N)" >> ${events}; sleep 0.3; ${f.bin} "$@"; rc=$?; echo "end $(date +%s%N)" >> ${events}; exit $rc ;; esac\nexec ${f.bin} "$@"\n`, { mode: 0o755 });
+  const job = (n: number) => `
+[clients.b${n}]
+filesystems = { "tank/w<" = true }
+snapshot = { prefix = "zferry_" }
+prune = true
+
+[jobs.c${n}]
+type = "pull"
+connect = { type = "local", identity = "b${n}" }
+root = "backup/c${n}"
+filesystems = { "tank/w<" = true, "tank/w" = false }
+concurrency = ${n}
+snapshot = { prefix = "zferry_" }
+keep_receiver = [ { type = "last_n", count = 1 } ]
+`;
+  const file = join(f.dir, "zferry.toml");
+  writeFileSync(file, `[zfs]\nbin = ${JSON.stringify(slow)}\n${job(1)}${job(3)}`);
+  /** The most holds that ran at one time during `job`'s run. */
+  const mostAtOnce = async (name: string, hour: string): Promise<number> => {
+    writeFileSync(events, "");
+    const r = await run(file, name, `2026-12-01T${hour}:00:00Z`);
+    expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+    const marks = (await Bun.file(events).text()).trim().split("\n").map((l) => l.split(" ")).map(([what, at]) => ({ d: what === "start" ? 1 : -1, at: BigInt(at!) }));
+    expect(marks.filter((m) => m.d === 1).length).toBe(2 * names.length); // the server's hold and ours, for each filesystem
+    marks.sort((a, b) => (a.at === b.at ? a.d - b.d : a.at < b.at ? -1 : 1));
+    let now = 0;
+    let most = 0;
+    for (const m of marks) most = Math.max(most, (now += m.d));
+    return most;
+  };
+  expect(await mostAtOnce("c1", "10")).toBe(1);
+  const most = await mostAtOnce("c3", "11");
+  expect(most).toBeGreaterThan(1);
+  expect(most).toBeLessThanOrEqual(3);
+  for (const n of names) expect(holds(f, `backup/c3/${n}`)).toEqual({ zferry_20261201T110000Z: ["zferry_b3"] });
+}, 120_000);

@@ -14,7 +14,8 @@ import type { ClientOutput } from "./output.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { newestCommon, protectPulledBase } from "./protect-base.ts";
 import { runPull } from "./pull.ts";
-import { explainRpcError, openJobSession } from "./session.ts";
+import { forEachOnLanes } from "./lanes.ts";
+import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
 import { failedCount, formatSummary, type JobResult } from "./summary.ts";
 
 export interface CycleOptions {
@@ -92,55 +93,62 @@ async function takeSnapshots(config: Config, job: PullJobConfig, args: StepArgs 
 
 /**
  * Per filesystem that replicated: hold the new base on both sides, then prune each side by its
- * rules. A filesystem whose replication failed is left alone.
+ * rules, `concurrency` filesystems at a time. A filesystem whose replication failed is left alone.
+ * Returns what was (or, in a dry run, would be) destroyed.
  */
 async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArgs & { filesystems: readonly string[] }): Promise<string[]> {
-  const { prefix, dryRun, output, problems } = args;
+  const { output, problems } = args;
   const runner = new ZfsRunner({ bin: config.zfs.bin });
   const destroyed: string[] = [];
-  await using session = await openJobSession(config, job);
-  const identity = session.info.identity;
-  for (const name of args.filesystems) {
-    const source = parseDatasetName(name);
-    const target = parseDatasetName(`${job.root}/${name}`);
-    try {
-      const remote = await session.remote.listVersions(source);
-      const local = await listVersions(runner, target).catch((err: unknown) => {
-        if (dryRun && err instanceof ZfsError && err.isDatasetMissing) return []; // a dry run received nothing
-        throw err;
-      });
-      const base = newestCommon(remote, local);
-      const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
-      if (base && !dryRun) {
-        const others = localSnaps.map((s) => parseVersionShortName(s.name));
-        await protectPulledBase(session.remote, runner, { source, target, base: parseVersionShortName(base.name), identity, others });
-      }
-      if (job.keepSender) {
-        const snaps = remote.filter((v) => v.kind === "snapshot");
-        const decisions = decidePrune(job.keepSender, snaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null });
-        const doomed = report(output, source, decisions, dryRun);
-        if (!dryRun && doomed.length > 0) {
-          const r = await session.remote.rpc.callValue(ENDPOINTS.prune, { dataset: source, snapshots: doomed }, pruneResponse);
-          for (const k of r.kept) output.line(`kept ${source}@${k.name}: the server says ${k.reason}`);
-          destroyed.push(...r.destroyed.map((s) => `${source}@${s}`));
-        } else destroyed.push(...doomed.map((s) => `${source}@${s}`));
-      }
-      if (job.keepReceiver && localSnaps.length > 0) {
-        const names = localSnaps.filter((s) => s.name.startsWith(prefix)).map((s) => versionOf(target, "snapshot", parseVersionShortName(s.name)));
-        const counts = await holdCounts(runner, names);
-        const held = new Set(names.filter((n) => (counts.get(n.full) ?? 0) > 0).map((n) => n.name as string));
-        const decisions = decidePrune(job.keepReceiver, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: null, held });
-        const doomed = report(output, target, decisions, dryRun);
-        if (!dryRun) await destroySnapshots(runner, target, { names: doomed.map((s) => parseVersionShortName(s) as VersionShortName) });
-        destroyed.push(...doomed.map((s) => `${target}@${s}`));
-      }
-    } catch (err) {
-      const line = `${name}: protect/prune: ${explainRpcError(err, identity)}`;
-      problems.push(line);
-      output.error(`zferry: run ${job.name}: ${line}`);
-    }
+  const failed = (name: string, why: string) => {
+    problems.push(`${name}: protect/prune: ${why}`);
+    output.error(`zferry: run ${job.name}: ${name}: protect/prune: ${why}`);
+  };
+  await forEachOnLanes(
+    config,
+    job,
+    args.filesystems,
+    (name, session) => protectAndPruneOne(job, session, { ...args, runner, name, destroyed }).catch((err: unknown) => failed(name, explainRpcError(err, session.info.identity))),
+    (name, why) => failed(name, `not run: ${why?.message ?? "no connection left"}`),
+  );
+  return destroyed.sort();
+}
+
+/** One filesystem's protect and prune; adds what it destroyed to `args.destroyed`. */
+async function protectAndPruneOne(job: PullJobConfig, session: JobSession, args: StepArgs & { runner: ZfsRunner; name: string; destroyed: string[] }): Promise<void> {
+  const { prefix, dryRun, output, runner, destroyed } = args;
+  const source = parseDatasetName(args.name);
+  const target = parseDatasetName(`${job.root}/${args.name}`);
+  const remote = await session.remote.listVersions(source);
+  const local = await listVersions(runner, target).catch((err: unknown) => {
+    if (dryRun && err instanceof ZfsError && err.isDatasetMissing) return []; // a dry run received nothing
+    throw err;
+  });
+  const base = newestCommon(remote, local);
+  const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
+  if (base && !dryRun) {
+    const others = localSnaps.map((s) => parseVersionShortName(s.name));
+    await protectPulledBase(session.remote, runner, { source, target, base: parseVersionShortName(base.name), identity: session.info.identity, others });
   }
-  return destroyed;
+  if (job.keepSender) {
+    const snaps = remote.filter((v) => v.kind === "snapshot");
+    const decisions = decidePrune(job.keepSender, snaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null });
+    const doomed = report(output, source, decisions, dryRun);
+    if (!dryRun && doomed.length > 0) {
+      const r = await session.remote.rpc.callValue(ENDPOINTS.prune, { dataset: source, snapshots: doomed }, pruneResponse);
+      for (const k of r.kept) output.line(`kept ${source}@${k.name}: the server says ${k.reason}`);
+      destroyed.push(...r.destroyed.map((s) => `${source}@${s}`));
+    } else destroyed.push(...doomed.map((s) => `${source}@${s}`));
+  }
+  if (job.keepReceiver && localSnaps.length > 0) {
+    const names = localSnaps.filter((s) => s.name.startsWith(prefix)).map((s) => versionOf(target, "snapshot", parseVersionShortName(s.name)));
+    const counts = await holdCounts(runner, names);
+    const held = new Set(names.filter((n) => (counts.get(n.full) ?? 0) > 0).map((n) => n.name as string));
+    const decisions = decidePrune(job.keepReceiver, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: null, held });
+    const doomed = report(output, target, decisions, dryRun);
+    if (!dryRun) await destroySnapshots(runner, target, { names: doomed.map((s) => parseVersionShortName(s) as VersionShortName) });
+    destroyed.push(...doomed.map((s) => `${target}@${s}`));
+  }
 }
 
 /** Prints what goes (and, in a dry run, what stays and why); returns the names to destroy. */

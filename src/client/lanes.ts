@@ -4,7 +4,7 @@
  * with the job.
  */
 import type { Config, JobConfig } from "../config/index.ts";
-import type { LaneSource } from "./parallel-tree.ts";
+import { runTree, type LaneSource } from "./parallel-tree.ts";
 import { openJobSession, type JobSession } from "./session.ts";
 import { sshConnections, type SshConnections } from "./ssh-share.ts";
 
@@ -49,6 +49,30 @@ export function jobLanes(config: Config, job: JobConfig, first: FirstLane): JobL
       await Promise.all(opened.map((s) => s.close()));
     },
   };
+}
+
+/**
+ * Runs `step` once for each of `names`, `job.concurrency` at a time on sessions of their own
+ * (parallel-tree.ts: a parent before its children), all closed at the end: a backup cycle's
+ * protect and prune, which cost several zfs commands a filesystem on each side. `step` reports its
+ * own failures; a name no worker could take (every connection broke) goes to `notRun`.
+ * @throws Error when not even the first session opens
+ */
+export async function forEachOnLanes(
+  config: Config,
+  job: JobConfig,
+  names: readonly string[],
+  step: (name: string, session: JobSession) => Promise<void>,
+  notRun: (name: string, why: Error | null) => void,
+): Promise<void> {
+  const first = await openFirstLane(config, job);
+  try {
+    await using lanes = jobLanes(config, job, first);
+    const tasks = names.map((name) => ({ name }));
+    await runTree(tasks, { concurrency: job.concurrency, lanes }, (task, session) => step(task.name, session), (task, why) => notRun(task.name, why));
+  } finally {
+    await first.close();
+  }
 }
 
 // --- internal ---

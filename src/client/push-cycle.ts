@@ -26,7 +26,8 @@ import type { ClientOutput } from "./output.ts";
 import { newestCommon, protectLocal } from "./protect-base.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { runPush } from "./push.ts";
-import { explainRpcError, openJobSession } from "./session.ts";
+import { forEachOnLanes } from "./lanes.ts";
+import { explainRpcError, type JobSession } from "./session.ts";
 import { failedCount, formatSummary } from "./summary.ts";
 
 /** Runs the whole cycle of a push job. */
@@ -62,55 +63,66 @@ export async function runPushCycle(config: Config, job: PushJobConfig, options: 
 
 /**
  * Per filesystem that pushed: hold the new base here and on the server, then prune this side by
- * `keep_sender` and the server's copy by `keep_receiver`. A filesystem whose push failed is left alone.
+ * `keep_sender` and the server's copy by `keep_receiver`, `concurrency` filesystems at a time. A
+ * filesystem whose push failed is left alone. Returns what was (or would be) destroyed.
  */
-async function protectAndPrune(
-  config: Config,
-  job: PushJobConfig,
-  args: { runner: ZfsRunner; prefix: string; filesystems: readonly string[]; dryRun: boolean; output: ClientOutput; problems: string[] },
-): Promise<string[]> {
-  const { runner, prefix, dryRun, output, problems } = args;
+async function protectAndPrune(config: Config, job: PushJobConfig, args: PushStepArgs & { filesystems: readonly string[] }): Promise<string[]> {
+  const { output, problems } = args;
   const destroyed: string[] = [];
-  await using session = await openJobSession(config, job);
-  const identity = session.info.identity;
-  for (const name of args.filesystems) {
-    const source = parseDatasetName(name);
-    try {
-      const local = await listVersions(runner, source);
-      const remote = dryRun ? await session.remote.listVersions(source, { received: true }).catch(() => []) : await session.remote.listVersions(source, { received: true });
-      const base = newestCommon(local.map(entryOf), remote.map(versionOfEntry));
-      const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
-      if (base && !dryRun) {
-        const others = localSnaps.map((s) => parseVersionShortName(s.name));
-        await protectLocal(runner, source, { base: parseVersionShortName(base.name), identity, others });
-        await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: source, snapshot: base.name, received: true }, protectResponse);
-      }
-      if (job.keepSender && localSnaps.length > 0) {
-        const names = localSnaps.filter((s) => s.name.startsWith(prefix)).map((s) => versionOf(source, "snapshot", parseVersionShortName(s.name)));
-        const counts = await holdCounts(runner, names);
-        const held = new Set(names.filter((n) => (counts.get(n.full) ?? 0) > 0).map((n) => n.name as string));
-        const decisions = decidePrune(job.keepSender, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null, held });
-        const doomed = report(output, source, decisions, dryRun);
-        if (!dryRun) await destroySnapshots(runner, source, { names: doomed.map((s) => parseVersionShortName(s)) });
-        destroyed.push(...doomed.map((s) => `${source}@${s}`));
-      }
-      if (job.keepReceiver) {
-        const theirs = remote.filter((v) => v.kind === "snapshot");
-        const decisions = decidePrune(job.keepReceiver, theirs, { prefix, base: base?.name ?? null, replicatedUpTo: null });
-        const doomed = report(output, source, decisions, dryRun, "the server's copy of ");
-        if (!dryRun && doomed.length > 0) {
-          const r = await session.remote.rpc.callValue(ENDPOINTS.prune, { dataset: source, snapshots: doomed, received: true }, pruneResponse);
-          for (const k of r.kept) output.line(`kept the server's copy of ${source}@${k.name}: the server says ${k.reason}`);
-          destroyed.push(...r.destroyed.map((s) => `server:${source}@${s}`));
-        } else destroyed.push(...doomed.map((s) => `server:${source}@${s}`));
-      }
-    } catch (err) {
-      const line = `${name}: protect/prune: ${explainRpcError(err, identity)}`;
-      problems.push(line);
-      output.error(`zferry: run ${job.name}: ${line}`);
-    }
+  const failed = (name: string, why: string) => {
+    problems.push(`${name}: protect/prune: ${why}`);
+    output.error(`zferry: run ${job.name}: ${name}: protect/prune: ${why}`);
+  };
+  await forEachOnLanes(
+    config,
+    job,
+    args.filesystems,
+    (name, session) => protectAndPruneOne(job, session, { ...args, name, destroyed }).catch((err: unknown) => failed(name, explainRpcError(err, session.info.identity))),
+    (name, why) => failed(name, `not run: ${why?.message ?? "no connection left"}`),
+  );
+  return destroyed.sort();
+}
+
+interface PushStepArgs {
+  runner: ZfsRunner;
+  prefix: string;
+  dryRun: boolean;
+  output: ClientOutput;
+  problems: string[];
+}
+
+/** One filesystem's protect and prune; adds what it destroyed to `args.destroyed`. */
+async function protectAndPruneOne(job: PushJobConfig, session: JobSession, args: PushStepArgs & { name: string; destroyed: string[] }): Promise<void> {
+  const { runner, prefix, dryRun, output, destroyed } = args;
+  const source = parseDatasetName(args.name);
+  const local = await listVersions(runner, source);
+  const remote = dryRun ? await session.remote.listVersions(source, { received: true }).catch(() => []) : await session.remote.listVersions(source, { received: true });
+  const base = newestCommon(local.map(entryOf), remote.map(versionOfEntry));
+  const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
+  if (base && !dryRun) {
+    const others = localSnaps.map((s) => parseVersionShortName(s.name));
+    await protectLocal(runner, source, { base: parseVersionShortName(base.name), identity: session.info.identity, others });
+    await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: source, snapshot: base.name, received: true }, protectResponse);
   }
-  return destroyed;
+  if (job.keepSender && localSnaps.length > 0) {
+    const names = localSnaps.filter((s) => s.name.startsWith(prefix)).map((s) => versionOf(source, "snapshot", parseVersionShortName(s.name)));
+    const counts = await holdCounts(runner, names);
+    const held = new Set(names.filter((n) => (counts.get(n.full) ?? 0) > 0).map((n) => n.name as string));
+    const decisions = decidePrune(job.keepSender, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null, held });
+    const doomed = report(output, source, decisions, dryRun);
+    if (!dryRun) await destroySnapshots(runner, source, { names: doomed.map((s) => parseVersionShortName(s)) });
+    destroyed.push(...doomed.map((s) => `${source}@${s}`));
+  }
+  if (job.keepReceiver) {
+    const theirs = remote.filter((v) => v.kind === "snapshot");
+    const decisions = decidePrune(job.keepReceiver, theirs, { prefix, base: base?.name ?? null, replicatedUpTo: null });
+    const doomed = report(output, source, decisions, dryRun, "the server's copy of ");
+    if (!dryRun && doomed.length > 0) {
+      const r = await session.remote.rpc.callValue(ENDPOINTS.prune, { dataset: source, snapshots: doomed, received: true }, pruneResponse);
+      for (const k of r.kept) output.line(`kept the server's copy of ${source}@${k.name}: the server says ${k.reason}`);
+      destroyed.push(...r.destroyed.map((s) => `server:${source}@${s}`));
+    } else destroyed.push(...doomed.map((s) => `server:${source}@${s}`));
+  }
 }
 
 /** A local version in the wire's shape, for `newestCommon`. */
