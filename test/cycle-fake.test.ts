@@ -154,7 +154,7 @@ test("--json on a job with a snapshot cycle is a usage error that changes nothin
   expect(f.state()).toEqual(before);
 }, 60_000);
 
-test("protect and prune run `concurrency` filesystems at once", async () => {
+test("protect and prune run `concurrency` filesystems at once, from one listing of each side", async () => {
   const names = Array.from({ length: 6 }, (_, i) => `tank/w/f${i}`);
   const f = (fake = createFakeZfs({ datasets: [...names.map((n) => `${n}@${OLD}`), "backup/c1", "backup/c3"] }));
   // Each hold takes a while, and says when it started and ended.
@@ -178,10 +178,13 @@ keep_receiver = [ { type = "last_n", count = 1 } ]
 `;
   const file = join(f.dir, "zferry.toml");
   writeFileSync(file, `[zfs]\nbin = ${JSON.stringify(slow)}\n${job(1)}${job(3)}`);
-  /** The most holds that ran at one time during `job`'s run. */
+  let calls: string[][] = [];
+  /** The most holds that ran at one time during `job`'s run; `calls` are its zfs commands. */
   const mostAtOnce = async (name: string, hour: string): Promise<number> => {
     writeFileSync(events, "");
+    const before = f.calls().length;
     const r = await run(file, name, `2026-12-01T${hour}:00:00Z`);
+    calls = f.calls().slice(before);
     expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
     const marks = (await Bun.file(events).text()).trim().split("\n").map((l) => l.split(" ")).map(([what, at]) => ({ d: what === "start" ? 1 : -1, at: BigInt(at!) }));
     expect(marks.filter((m) => m.d === 1).length).toBe(2 * names.length); // the server's hold and ours, for each filesystem
@@ -196,4 +199,8 @@ keep_receiver = [ { type = "last_n", count = 1 } ]
   expect(most).toBeGreaterThan(1);
   expect(most).toBeLessThanOrEqual(3);
   for (const n of names) expect(holds(f, `backup/c3/${n}`)).toEqual({ zferry_20261201T110000Z: ["zferry_b3"] });
+  // Each side was listed once for all of them: the one listing of a filesystem's versions left is
+  // the server's own, before it moves its hold there.
+  const listedAlone = calls.filter((c) => c[0] === "list" && c.includes("-d")).map((c) => c.at(-1));
+  expect(listedAlone.sort()).toEqual([...names].sort());
 }, 120_000);

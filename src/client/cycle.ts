@@ -6,15 +6,16 @@
  * Replication itself is `runPull`; this file only adds the steps around it, each through its own
  * session, so the replication code stays as it is.
  */
-import { ENDPOINTS, pruneResponse, snapshotResponse } from "../api/index.ts";
+import { ENDPOINTS, pruneResponse, snapshotResponse, type VersionEntry } from "../api/index.ts";
 import type { Config, JobConfig, PullJobConfig } from "../config/index.ts";
 import { formatSnapshotName } from "../retention/index.ts";
-import { destroySnapshots, holdCounts, listVersions, parseDatasetName, parseVersionShortName, versionOf, ZfsError, ZfsRunner, type DatasetName, type VersionShortName } from "../zfs/index.ts";
+import { destroySnapshots, holdCounts, parseDatasetName, parseVersionShortName, versionOf, ZfsRunner, type DatasetName, type VersionShortName, type ZfsVersion } from "../zfs/index.ts";
+import { localVersions, serverVersions, type ListedVersions } from "./cycle-listing.ts";
+import { forEachOnLanes, openFirstLane } from "./lanes.ts";
 import type { ClientOutput } from "./output.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { newestCommon, protectPulledBase } from "./protect-base.ts";
 import { runPull } from "./pull.ts";
-import { forEachOnLanes } from "./lanes.ts";
 import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
 import { failedCount, formatSummary, type JobResult } from "./summary.ts";
 
@@ -100,30 +101,44 @@ async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArg
   const { output, problems } = args;
   const runner = new ZfsRunner({ bin: config.zfs.bin });
   const destroyed: string[] = [];
-  const failed = (name: string, why: string) => {
-    problems.push(`${name}: protect/prune: ${why}`);
-    output.error(`zferry: run ${job.name}: ${name}: protect/prune: ${why}`);
+  const failed = (what: string, why: string) => {
+    problems.push(`${what}: ${why}`);
+    output.error(`zferry: run ${job.name}: ${what}: ${why}`);
   };
-  await forEachOnLanes(
-    config,
-    job,
-    args.filesystems,
-    (name, session) => protectAndPruneOne(job, session, { ...args, runner, name, destroyed }).catch((err: unknown) => failed(name, explainRpcError(err, session.info.identity))),
-    (name, why) => failed(name, `not run: ${why?.message ?? "no connection left"}`),
-  );
+  const first = await openFirstLane(config, job);
+  try {
+    const identity = first.session.info.identity;
+    const sides = await Promise.all([serverVersions(first.session), localVersions(runner, job.root, { missingOk: args.dryRun })]).catch((err: unknown) => {
+      failed("protect/prune", `listing the filesystems: ${explainRpcError(err, identity)}`);
+      return null;
+    });
+    if (sides === null) return [];
+    const [sender, receiver] = sides;
+    await forEachOnLanes(
+      config,
+      job,
+      first,
+      args.filesystems,
+      (name, session) => protectAndPruneOne(job, session, { ...args, runner, name, sender, receiver, destroyed }).catch((err: unknown) => failed(`${name}: protect/prune`, explainRpcError(err, identity))),
+      (name, why) => failed(`${name}: protect/prune`, `not run: ${why?.message ?? "no connection left"}`),
+    );
+  } finally {
+    await first.close();
+  }
   return destroyed.sort();
 }
 
-/** One filesystem's protect and prune; adds what it destroyed to `args.destroyed`. */
-async function protectAndPruneOne(job: PullJobConfig, session: JobSession, args: StepArgs & { runner: ZfsRunner; name: string; destroyed: string[] }): Promise<void> {
+/** One filesystem's protect and prune, from the two sides' listings; adds what it destroyed to `args.destroyed`. */
+async function protectAndPruneOne(
+  job: PullJobConfig,
+  session: JobSession,
+  args: StepArgs & { runner: ZfsRunner; name: string; sender: ListedVersions<VersionEntry>; receiver: ListedVersions<ZfsVersion>; destroyed: string[] },
+): Promise<void> {
   const { prefix, dryRun, output, runner, destroyed } = args;
   const source = parseDatasetName(args.name);
   const target = parseDatasetName(`${job.root}/${args.name}`);
-  const remote = await session.remote.listVersions(source);
-  const local = await listVersions(runner, target).catch((err: unknown) => {
-    if (dryRun && err instanceof ZfsError && err.isDatasetMissing) return []; // a dry run received nothing
-    throw err;
-  });
+  const remote = args.sender.get(source);
+  const local = args.receiver.get(target);
   const base = newestCommon(remote, local);
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
   if (base && !dryRun) {

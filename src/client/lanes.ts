@@ -52,27 +52,23 @@ export function jobLanes(config: Config, job: JobConfig, first: FirstLane): JobL
 }
 
 /**
- * Runs `step` once for each of `names`, `job.concurrency` at a time on sessions of their own
- * (parallel-tree.ts: a parent before its children), all closed at the end: a backup cycle's
- * protect and prune, which cost several zfs commands a filesystem on each side. `step` reports its
- * own failures; a name no worker could take (every connection broke) goes to `notRun`.
- * @throws Error when not even the first session opens
+ * Runs `step` once for each of `names`, `job.concurrency` at a time: on `first` and on sessions
+ * opened as workers need them (parallel-tree.ts: a parent before its children), which close at the
+ * end; `first` stays its caller's. A backup cycle's protect and prune, several zfs commands a
+ * filesystem on each side. `step` reports its own failures; a name no worker could take (every
+ * connection broke) goes to `notRun`.
  */
 export async function forEachOnLanes(
   config: Config,
   job: JobConfig,
+  first: FirstLane,
   names: readonly string[],
   step: (name: string, session: JobSession) => Promise<void>,
   notRun: (name: string, why: Error | null) => void,
 ): Promise<void> {
-  const first = await openFirstLane(config, job);
-  try {
-    await using lanes = jobLanes(config, job, first);
-    const tasks = names.map((name) => ({ name }));
-    await runTree(tasks, { concurrency: job.concurrency, lanes }, (task, session) => step(task.name, session), (task, why) => notRun(task.name, why));
-  } finally {
-    await first.close();
-  }
+  await using lanes = jobLanes(config, job, first);
+  const tasks = names.map((name) => ({ name }));
+  await runTree(tasks, { concurrency: job.concurrency, lanes }, (task, session) => step(task.name, session), (task, why) => notRun(task.name, why));
 }
 
 // --- internal ---

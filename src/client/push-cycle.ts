@@ -13,7 +13,6 @@ import {
   destroySnapshots,
   holdCounts,
   listFilesystems,
-  listVersions,
   parseDatasetName,
   parseVersionShortName,
   versionOf,
@@ -21,12 +20,13 @@ import {
   type DatasetName,
   type ZfsVersion,
 } from "../zfs/index.ts";
+import { localVersions, NOTHING_LISTED, orNone, serverVersions, type ListedVersions } from "./cycle-listing.ts";
 import type { CycleOptions, CycleResult } from "./cycle.ts";
+import { forEachOnLanes, openFirstLane } from "./lanes.ts";
 import type { ClientOutput } from "./output.ts";
 import { newestCommon, protectLocal } from "./protect-base.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { runPush } from "./push.ts";
-import { forEachOnLanes } from "./lanes.ts";
 import { explainRpcError, type JobSession } from "./session.ts";
 import { failedCount, formatSummary } from "./summary.ts";
 
@@ -67,19 +67,36 @@ export async function runPushCycle(config: Config, job: PushJobConfig, options: 
  * filesystem whose push failed is left alone. Returns what was (or would be) destroyed.
  */
 async function protectAndPrune(config: Config, job: PushJobConfig, args: PushStepArgs & { filesystems: readonly string[] }): Promise<string[]> {
-  const { output, problems } = args;
+  const { runner, output, problems } = args;
   const destroyed: string[] = [];
-  const failed = (name: string, why: string) => {
-    problems.push(`${name}: protect/prune: ${why}`);
-    output.error(`zferry: run ${job.name}: ${name}: protect/prune: ${why}`);
+  const failed = (what: string, why: string) => {
+    problems.push(`${what}: ${why}`);
+    output.error(`zferry: run ${job.name}: ${what}: ${why}`);
   };
-  await forEachOnLanes(
-    config,
-    job,
-    args.filesystems,
-    (name, session) => protectAndPruneOne(job, session, { ...args, name, destroyed }).catch((err: unknown) => failed(name, explainRpcError(err, session.info.identity))),
-    (name, why) => failed(name, `not run: ${why?.message ?? "no connection left"}`),
-  );
+  const first = await openFirstLane(config, job);
+  try {
+    const identity = first.session.info.identity;
+    const roots = job.filesystems.roots() as DatasetName[] | null;
+    const server = serverVersions(first.session, { received: true });
+    // In a dry run the server may have no copy yet, nor a receive_root: no versions there.
+    const copies = args.dryRun ? server.then(orNone, () => NOTHING_LISTED) : server;
+    const sides = await Promise.all([localVersions(runner, roots, { missingOk: false }), copies]).catch((err: unknown) => {
+      failed("protect/prune", `listing the filesystems: ${explainRpcError(err, identity)}`);
+      return null;
+    });
+    if (sides === null) return [];
+    const [sender, receiver] = sides;
+    await forEachOnLanes(
+      config,
+      job,
+      first,
+      args.filesystems,
+      (name, session) => protectAndPruneOne(job, session, { ...args, name, sender, receiver, destroyed }).catch((err: unknown) => failed(`${name}: protect/prune`, explainRpcError(err, identity))),
+      (name, why) => failed(`${name}: protect/prune`, `not run: ${why?.message ?? "no connection left"}`),
+    );
+  } finally {
+    await first.close();
+  }
   return destroyed.sort();
 }
 
@@ -91,12 +108,16 @@ interface PushStepArgs {
   problems: string[];
 }
 
-/** One filesystem's protect and prune; adds what it destroyed to `args.destroyed`. */
-async function protectAndPruneOne(job: PushJobConfig, session: JobSession, args: PushStepArgs & { name: string; destroyed: string[] }): Promise<void> {
+/** One filesystem's protect and prune, from the two sides' listings; adds what it destroyed to `args.destroyed`. */
+async function protectAndPruneOne(
+  job: PushJobConfig,
+  session: JobSession,
+  args: PushStepArgs & { name: string; sender: ListedVersions<ZfsVersion>; receiver: ListedVersions<VersionEntry>; destroyed: string[] },
+): Promise<void> {
   const { runner, prefix, dryRun, output, destroyed } = args;
   const source = parseDatasetName(args.name);
-  const local = await listVersions(runner, source);
-  const remote = dryRun ? await session.remote.listVersions(source, { received: true }).catch(() => []) : await session.remote.listVersions(source, { received: true });
+  const local = args.sender.get(source);
+  const remote = args.receiver.get(source);
   const base = newestCommon(local.map(entryOf), remote.map(versionOfEntry));
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
   if (base && !dryRun) {
