@@ -16,7 +16,7 @@ export interface ListedVersions<T> {
  * The server's tree: what it offers a pull, or (`received`) what a push left below its receive_root.
  * A dataset it did not list is an error: the server no longer offers it.
  */
-export async function serverVersions(session: JobSession, options: { received?: boolean; datasets?: readonly string[] } = {}): Promise<ListedVersions<VersionEntry>> {
+export async function serverVersions(session: JobSession, options: { received?: boolean } = {}): Promise<ListedVersions<VersionEntry>> {
   const tree = await session.remote.listTree({ ...options, columns: session.info.tree_columns === true });
   return listed(tree, (node) => node.versions.map((v) => ({ name: v.name, kind: v.type, guid: v.guid, createtxg: v.createtxg, creation: v.creation })), (name) => `the server does not list ${quote(name)} (any more)`);
 }
