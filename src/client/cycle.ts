@@ -10,8 +10,7 @@ import { ENDPOINTS, pruneResponse, snapshotResponse, type VersionEntry } from ".
 import type { Config, JobConfig, PullJobConfig } from "../config/index.ts";
 import { formatSnapshotName } from "../retention/index.ts";
 import { destroySnapshots, holdCounts, parseDatasetName, parseVersionShortName, versionOf, ZfsRunner, type DatasetName, type VersionShortName, type ZfsVersion } from "../zfs/index.ts";
-import { localVersions, serverVersions, type ListedVersions } from "./cycle-listing.ts";
-import { forEachOnLanes, openFirstLane } from "./lanes.ts";
+import { forEachListed, localVersions, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { ClientOutput } from "./output.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { newestCommon, protectPulledBase } from "./protect-base.ts";
@@ -98,33 +97,15 @@ async function takeSnapshots(config: Config, job: PullJobConfig, args: StepArgs 
  * Returns what was (or, in a dry run, would be) destroyed.
  */
 async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArgs & { filesystems: readonly string[] }): Promise<string[]> {
-  const { output, problems } = args;
   const runner = new ZfsRunner({ bin: config.zfs.bin });
   const destroyed: string[] = [];
-  const failed = (what: string, why: string) => {
-    problems.push(`${what}: ${why}`);
-    output.error(`zferry: run ${job.name}: ${what}: ${why}`);
-  };
-  const first = await openFirstLane(config, job);
-  try {
-    const identity = first.session.info.identity;
-    const sides = await Promise.all([serverVersions(first.session), localVersions(runner, job.root, { missingOk: args.dryRun })]).catch((err: unknown) => {
-      failed("protect/prune", `listing the filesystems: ${explainRpcError(err, identity)}`);
-      return null;
-    });
-    if (sides === null) return [];
-    const [sender, receiver] = sides;
-    await forEachOnLanes(
-      config,
-      job,
-      first,
-      args.filesystems,
-      (name, session) => protectAndPruneOne(job, session, { ...args, runner, name, sender, receiver, destroyed }).catch((err: unknown) => failed(`${name}: protect/prune`, explainRpcError(err, identity))),
-      (name, why) => failed(`${name}: protect/prune`, `not run: ${why?.message ?? "no connection left"}`),
-    );
-  } finally {
-    await first.close();
-  }
+  await forEachListed(
+    config,
+    job,
+    args,
+    (session) => Promise.all([serverVersions(session), localVersions(runner, job.root, { missingOk: args.dryRun })]),
+    (name, session, [sender, receiver]) => protectAndPruneOne(job, session, { ...args, runner, name, sender, receiver, destroyed }),
+  );
   return destroyed.sort();
 }
 

@@ -4,7 +4,7 @@
  * with the job.
  */
 import type { Config, JobConfig } from "../config/index.ts";
-import { runTree, type LaneSource } from "./parallel-tree.ts";
+import type { LaneSource } from "./parallel-tree.ts";
 import { openJobSession, type JobSession } from "./session.ts";
 import { sshConnections, type SshConnections } from "./ssh-share.ts";
 
@@ -49,26 +49,6 @@ export function jobLanes(config: Config, job: JobConfig, first: FirstLane): JobL
       await Promise.all(opened.map((s) => s.close()));
     },
   };
-}
-
-/**
- * Runs `step` once for each of `names`, `job.concurrency` at a time: on `first` and on sessions
- * opened as workers need them (parallel-tree.ts: a parent before its children), which close at the
- * end; `first` stays its caller's. A backup cycle's protect and prune, several zfs commands a
- * filesystem on each side. `step` reports its own failures; a name no worker could take (every
- * connection broke) goes to `notRun`.
- */
-export async function forEachOnLanes(
-  config: Config,
-  job: JobConfig,
-  first: FirstLane,
-  names: readonly string[],
-  step: (name: string, session: JobSession) => Promise<void>,
-  notRun: (name: string, why: Error | null) => void,
-): Promise<void> {
-  await using lanes = jobLanes(config, job, first);
-  const tasks = names.map((name) => ({ name }));
-  await runTree(tasks, { concurrency: job.concurrency, lanes }, (task, session) => step(task.name, session), (task, why) => notRun(task.name, why));
 }
 
 // --- internal ---

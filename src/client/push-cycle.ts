@@ -20,14 +20,13 @@ import {
   type DatasetName,
   type ZfsVersion,
 } from "../zfs/index.ts";
-import { localVersions, NOTHING_LISTED, orNone, serverVersions, type ListedVersions } from "./cycle-listing.ts";
+import { forEachListed, localVersions, NOTHING_LISTED, orNone, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { CycleOptions, CycleResult } from "./cycle.ts";
-import { forEachOnLanes, openFirstLane } from "./lanes.ts";
 import type { ClientOutput } from "./output.ts";
 import { newestCommon, protectLocal } from "./protect-base.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { runPush } from "./push.ts";
-import { explainRpcError, type JobSession } from "./session.ts";
+import type { JobSession } from "./session.ts";
 import { failedCount, formatSummary } from "./summary.ts";
 
 /** Runs the whole cycle of a push job. */
@@ -67,36 +66,15 @@ export async function runPushCycle(config: Config, job: PushJobConfig, options: 
  * filesystem whose push failed is left alone. Returns what was (or would be) destroyed.
  */
 async function protectAndPrune(config: Config, job: PushJobConfig, args: PushStepArgs & { filesystems: readonly string[] }): Promise<string[]> {
-  const { runner, output, problems } = args;
+  const { runner, dryRun } = args;
   const destroyed: string[] = [];
-  const failed = (what: string, why: string) => {
-    problems.push(`${what}: ${why}`);
-    output.error(`zferry: run ${job.name}: ${what}: ${why}`);
-  };
-  const first = await openFirstLane(config, job);
-  try {
-    const identity = first.session.info.identity;
-    const roots = job.filesystems.roots() as DatasetName[] | null;
-    const server = serverVersions(first.session, { received: true });
+  const roots = job.filesystems.roots() as DatasetName[] | null;
+  const listSides = (session: JobSession) => {
+    const server = serverVersions(session, { received: true });
     // In a dry run the server may have no copy yet, nor a receive_root: no versions there.
-    const copies = args.dryRun ? server.then(orNone, () => NOTHING_LISTED) : server;
-    const sides = await Promise.all([localVersions(runner, roots, { missingOk: false }), copies]).catch((err: unknown) => {
-      failed("protect/prune", `listing the filesystems: ${explainRpcError(err, identity)}`);
-      return null;
-    });
-    if (sides === null) return [];
-    const [sender, receiver] = sides;
-    await forEachOnLanes(
-      config,
-      job,
-      first,
-      args.filesystems,
-      (name, session) => protectAndPruneOne(job, session, { ...args, name, sender, receiver, destroyed }).catch((err: unknown) => failed(`${name}: protect/prune`, explainRpcError(err, identity))),
-      (name, why) => failed(`${name}: protect/prune`, `not run: ${why?.message ?? "no connection left"}`),
-    );
-  } finally {
-    await first.close();
-  }
+    return Promise.all([localVersions(runner, roots, { missingOk: false }), dryRun ? server.then(orNone, () => NOTHING_LISTED) : server]);
+  };
+  await forEachListed(config, job, args, listSides, (name, session, [sender, receiver]) => protectAndPruneOne(job, session, { ...args, name, sender, receiver, destroyed }));
   return destroyed.sort();
 }
 
