@@ -70,6 +70,7 @@ test("five hourly runs snapshot, replicate, hold the base and prune both sides b
   for (const hour of ["10", "11", "12", "13", "14"]) {
     const r = await run(file, "pull", `2026-12-01T${hour}:00:00Z`);
     expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+    expect(r.stdout).toContain(`created @zferry_20261201T${hour}0000Z on 1 filesystem\n`);
   }
   // Sender: last_n(2) and the snapshot another tool holds; the base (14:00) carries b1's hold.
   expect(snaps(f, "tank/src")).toEqual([OLD, "zferry_20261201T130000Z", "zferry_20261201T140000Z"]);
@@ -134,7 +135,13 @@ keep_receiver = [ { type = "last_n", count = 3 } ]
   for (const hour of ["10", "11", "12", "13"]) {
     const r = await run(file, "up", `2026-12-01T${hour}:00:00Z`);
     expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+    expect(r.stdout).toContain(`created @zferry_20261201T${hour}0000Z on 1 filesystem\n`);
   }
+  // A snapshot zfs refuses (it exists already) is reported, never as created.
+  const again = await run(file, "up", "2026-12-01T13:00:00Z");
+  expect(again.stderr).toContain("snapshot:");
+  expect(again.stdout).not.toContain("created @");
+  expect(again.stdout).toContain("run up: 0 snapshots created");
   // Here: last_n(2), and the snapshot another tool holds; the base carries b1's hold.
   expect(snaps(f, "tank/src")).toEqual([OLD, "zferry_20261201T120000Z", "zferry_20261201T130000Z"]);
   expect(holds(f, "tank/src")).toEqual({ [OLD]: ["other-tool"], zferry_20261201T130000Z: ["zferry_b1"] });

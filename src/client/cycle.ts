@@ -16,7 +16,7 @@ import { decidePrune, type PruneDecision } from "./prune.ts";
 import { newestCommon, protectPulledBase } from "./protect-base.ts";
 import { runPull } from "./pull.ts";
 import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
-import { failedCount, formatSummary, type JobResult } from "./summary.ts";
+import { failedCount, formatCreated, formatSummary, type JobResult } from "./summary.ts";
 
 export interface CycleOptions {
   readonly dryRun: boolean;
@@ -82,7 +82,7 @@ async function takeSnapshots(config: Config, job: PullJobConfig, args: StepArgs 
   }
   try {
     const { created } = await session.remote.rpc.callValue(ENDPOINTS.snapshot, { datasets, name }, snapshotResponse);
-    for (const s of created) output.line(`created ${s}`);
+    output.line(formatCreated(name, created.length));
     return created;
   } catch (err) {
     problems.push(`snapshot: ${explainRpcError(err, session.info.identity)}`);

@@ -27,7 +27,7 @@ import { newestCommon, protectLocal } from "./protect-base.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { runPush } from "./push.ts";
 import type { JobSession } from "./session.ts";
-import { failedCount, formatSummary } from "./summary.ts";
+import { failedCount, formatCreated, formatSummary } from "./summary.ts";
 
 /** Runs the whole cycle of a push job. */
 export async function runPushCycle(config: Config, job: PushJobConfig, options: CycleOptions): Promise<CycleResult> {
@@ -38,10 +38,11 @@ export async function runPushCycle(config: Config, job: PushJobConfig, options: 
   const name = parseVersionShortName(formatSnapshotName(prefix, clock()));
   const datasets = (await listFilesystems(runner)).filter((ds) => job.filesystems.allows(ds)).sort();
   const created = datasets.map((ds) => `${ds}@${name}`);
-  for (const s of created) output.line(`${dryRun ? "would create" : "created"} ${s}${dryRun ? ` (snapshot prefix ${JSON.stringify(prefix)})` : ""}`);
-  if (!dryRun) {
+  if (dryRun) for (const s of created) output.line(`would create ${s} (snapshot prefix ${JSON.stringify(prefix)})`);
+  else {
     try {
       await createSnapshots(runner, datasets, { name });
+      output.line(formatCreated(name, created.length));
     } catch (err) {
       problems.push(`snapshot: ${(err as Error).message}`);
       output.error(`zferry: run ${job.name}: snapshot: ${(err as Error).message}`);

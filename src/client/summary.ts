@@ -70,3 +70,11 @@ export function formatOutcome(outcome: FilesystemOutcome, elapsedMs: number): st
   const s = outcome.snapshots === 1 ? "" : "s";
   return `done  ${outcome.name}  ${outcome.snapshots} snapshot${s}, ${formatBytes(outcome.bytes)} in ${formatDuration(elapsedMs)} (${formatRate(outcome.bytes, elapsedMs)})${wireNote(outcome.bytes, outcome.wireBytes ?? outcome.bytes)}`;
 }
+
+/**
+ * A cycle's snapshots in one line, `created @zferry_20261201T100000Z on 200 filesystems`: one name
+ * for all of them, and an hourly run of 10 000 filesystems is not 10 000 lines (a dry run lists each).
+ */
+export function formatCreated(name: string, count: number): string {
+  return `created @${name} on ${count} filesystem${count === 1 ? "" : "s"}`;
+}
