@@ -4,7 +4,7 @@
  * `concurrency` filesystems at a time on the job's sessions, as the replication goes. The server
  * still checks every hold and destroy against its own zfs.
  */
-import type { VersionEntry } from "../api/index.ts";
+import type { TreeVersionEntry, VersionEntry } from "../api/index.ts";
 import type { Config, JobConfig } from "../config/index.ts";
 import { quote, readTree, type DatasetName, type TreeNode, type ZfsRunner, type ZfsVersion } from "../zfs/index.ts";
 import { jobLanes, openFirstLane } from "./lanes.ts";
@@ -56,12 +56,14 @@ export interface ListedVersions<T> {
 }
 
 /**
- * The server's tree: what it offers a pull, or (`received`) what a push left below its receive_root.
- * A dataset it did not list is an error: the server no longer offers it.
+ * The server's tree: what it offers a pull, or (`received`) what a push left below its
+ * receive_root. A dataset it did not list is an error (the server no longer offers it), unless
+ * `missingOk`, which reads as no versions.
  */
-export async function serverVersions(session: JobSession, options: { received?: boolean } = {}): Promise<ListedVersions<VersionEntry>> {
-  const tree = await session.remote.listTree({ ...options, columns: session.info.tree_columns === true });
-  return listed(tree, (node) => node.versions.map((v) => ({ name: v.name, kind: v.type, guid: v.guid, createtxg: v.createtxg, creation: v.creation })), (name) => `the server does not list ${quote(name)} (any more)`);
+export async function serverVersions(session: JobSession, options: { received?: boolean; missingOk: boolean }): Promise<ListedVersions<VersionEntry>> {
+  const tree = await session.remote.listTree({ ...(options.received ? { received: true } : {}), columns: session.info.tree_columns === true });
+  const entry = (v: TreeVersionEntry): VersionEntry => ({ name: v.name, kind: v.type, guid: v.guid, createtxg: v.createtxg, creation: v.creation });
+  return listed(tree, (node) => node.versions.map(entry), options.missingOk ? null : (name) => `the server does not list ${quote(name)} (any more)`);
 }
 
 /**
@@ -75,19 +77,6 @@ export async function localVersions(runner: ZfsRunner, roots: DatasetName | read
 
 /** A listing of nothing: every dataset has no versions. */
 export const NOTHING_LISTED: ListedVersions<never> = { get: () => [] };
-
-/** The same listing, where a dataset it did not show has no versions. */
-export function orNone<T>(listing: ListedVersions<T>): ListedVersions<T> {
-  return {
-    get(name) {
-      try {
-        return listing.get(name);
-      } catch {
-        return [];
-      }
-    },
-  };
-}
 
 // --- internal ---
 

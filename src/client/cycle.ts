@@ -103,7 +103,7 @@ async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArg
     config,
     job,
     args,
-    (session) => Promise.all([serverVersions(session), localVersions(runner, job.root, { missingOk: args.dryRun })]),
+    (session) => Promise.all([serverVersions(session, { missingOk: false }), localVersions(runner, job.root, { missingOk: args.dryRun })]),
     (name, session, [sender, receiver]) => protectAndPruneOne(job, session, { ...args, runner, name, sender, receiver, destroyed }),
   );
   return destroyed.sort();

@@ -20,7 +20,7 @@ import {
   type DatasetName,
   type ZfsVersion,
 } from "../zfs/index.ts";
-import { forEachListed, localVersions, NOTHING_LISTED, orNone, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
+import { forEachListed, localVersions, NOTHING_LISTED, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { CycleOptions, CycleResult } from "./cycle.ts";
 import type { ClientOutput } from "./output.ts";
 import { newestCommon, protectLocal } from "./protect-base.ts";
@@ -71,9 +71,9 @@ async function protectAndPrune(config: Config, job: PushJobConfig, args: PushSte
   const destroyed: string[] = [];
   const roots = job.filesystems.roots() as DatasetName[] | null;
   const listSides = (session: JobSession) => {
-    const server = serverVersions(session, { received: true });
+    const server = serverVersions(session, { received: true, missingOk: dryRun });
     // In a dry run the server may have no copy yet, nor a receive_root: no versions there.
-    return Promise.all([localVersions(runner, roots, { missingOk: false }), dryRun ? server.then(orNone, () => NOTHING_LISTED) : server]);
+    return Promise.all([localVersions(runner, roots, { missingOk: false }), dryRun ? server.catch(() => NOTHING_LISTED) : server]);
   };
   await forEachListed(config, job, args, listSides, (name, session, [sender, receiver]) => protectAndPruneOne(job, session, { ...args, name, sender, receiver, destroyed }));
   return destroyed.sort();
