@@ -37,6 +37,7 @@ async function pacedRun(mode: "splice" | "copy"): Promise<{ samples: { t: number
   closeQuietly(out.writeFd);
   closeQuietly(src.readFd);
   expect(result.bytes).toBe(BYTES);
+  expect(await writer.exited).toBe(0);
   return { samples, wire: Number((await counted).trim()), elapsedMs };
 }
 

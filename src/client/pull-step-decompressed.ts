@@ -11,12 +11,10 @@ import {
   parseVersionShortName,
   quote,
   startDecompressedRecv,
-  type DatasetName,
   type DecompressedRecv,
   type DecompressedRecvResult,
   type WireCompression,
 } from "../zfs/index.ts";
-import type { Step } from "./plan.ts";
 import { checkStepHead, receiveCommand, receiveTargetOf, sendArgsFor, streamArgs, throwStepFailure, type PullStepContext, type StepArgs, type StepResult } from "./pull-step.ts";
 
 /** How long the children may take to exit after a failed transfer before they are killed. */

@@ -17,7 +17,6 @@ import {
   checkStreamHead,
   confinedReceive,
   decodeStreamHeader,
-  listVersions,
   parseVersionShortName,
   quote,
   recvArgv,
@@ -30,7 +29,6 @@ import {
   type StreamHeader,
   type ZfsCapabilities,
   type ZfsChildResult,
-  type ZfsRecvProcess,
   type ZfsRunner,
   type WireCompression,
 } from "../zfs/index.ts";

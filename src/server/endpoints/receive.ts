@@ -23,8 +23,6 @@ import {
   type DatasetName,
   type StreamHeader,
   type VersionName,
-  type ZfsChildResult,
-  type ZfsRecvProcess,
 } from "../../zfs/index.ts";
 import { receiveTarget, withZfsErrors, type ServerContext } from "../context.ts";
 import { lockReceiveTarget } from "../receive-lock.ts";
