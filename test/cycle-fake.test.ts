@@ -80,7 +80,17 @@ test("five hourly runs snapshot, replicate, hold the base and prune both sides b
   expect(holds(f, "backup/pull/tank/src")).toEqual({ zferry_20261201T140000Z: ["zferry_b1"] });
   // One destroy call per side and run, never one per snapshot.
   expect(f.calls().filter((c) => c[0] === "destroy").every((c) => c.length === 2)).toBe(true);
+  expect(holdCountReads(f)).toEqual(Array(5).fill("backup/pull/tank/src"));
 }, 120_000);
+
+/**
+ * The datasets whose snapshots' hold counts a `zfs get userrefs` read, one entry per call. The
+ * server reads them with its listing before a hold or destroy, and this side's protect once for
+ * its own hold and prune: one call per run and filesystem, all on this side.
+ */
+function holdCountReads(f: FakeZfs): string[] {
+  return f.calls().filter((c) => c[0] === "get" && c.includes("userrefs")).map((c) => [...new Set(c.filter((a) => a.includes("@")).map((a) => a.split("@")[0]))].join(" "));
+}
 
 test("--dry-run lists what it would create and destroy, and why, and changes nothing", async () => {
   const { fake: f, file } = setup();
@@ -149,6 +159,7 @@ keep_receiver = [ { type = "last_n", count = 3 } ]
   const sink = "backup/sink/tank/src";
   expect(snaps(f, sink)).toEqual(["zferry_20261201T110000Z", "zferry_20261201T120000Z", "zferry_20261201T130000Z"]);
   expect(holds(f, sink)).toEqual({ zferry_20261201T130000Z: ["zferry_b1"] });
+  expect(holdCountReads(f)).toEqual(Array(5).fill("tank/src"));
 }, 120_000);
 
 test("--json on a job with a snapshot cycle is a usage error that changes nothing", async () => {

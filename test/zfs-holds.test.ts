@@ -3,7 +3,7 @@
  * this machine's zfs-fuse (one call per name, `userrefs` instead of `zfs holds`).
  */
 import { expect, test } from "bun:test";
-import { ZfsError, ZfsRunner, createSnapshots, destroySnapshots, holdCounts, holdTag, parseDatasetName, parseVersionName, parseVersionShortName, placeHold, releaseHold } from "../src/zfs/index.ts";
+import { ZfsError, ZfsRunner, createSnapshots, destroySnapshots, holdCounts, holdTag, listHeldVersions, parseDatasetName, parseVersionName, parseVersionShortName, placeHold, releaseHold } from "../src/zfs/index.ts";
 import { createFakeZfs } from "./fake-zfs/fixture.ts";
 import { createFilesystem, createTestPool, ensureZfsFuse } from "./harness/pool.ts";
 
@@ -21,6 +21,9 @@ async function holdsCycle(runner: ZfsRunner, a: string, b: string): Promise<void
   await placeHold(runner, s1, { tag });
   await placeHold(runner, s1, { tag }); // already there: done
   expect(await holdCounts(runner, [s1, s2])).toEqual(new Map([[s1.full, 1], [s2.full, 0]]));
+  // The listing reads the same counts in the same command.
+  const listed = await listHeldVersions(runner, parseDatasetName(a));
+  expect(listed.map((x) => [x.name.full, x.userrefs])).toEqual([[s1.full, 1], [s2.full, 0]]);
   // A held snapshot is refused, and nothing in the same call is destroyed where zfs batches.
   const refused = await destroySnapshots(runner, parseDatasetName(a), { names: [short("zferry_20261201T103000Z")] }).catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(ZfsError);
@@ -38,6 +41,29 @@ test("holds and batched snapshot/destroy on the fake OpenZFS: one call each", as
   const calls = fake.calls().filter((c) => c[0] === "snapshot" || c[0] === "destroy");
   expect(calls).toContainEqual(["snapshot", "tank/a@zferry_20261201T103000Z", "tank/b@zferry_20261201T103000Z"]);
   expect(calls).toContainEqual(["destroy", "tank/a@zferry_20261201T103000Z,zferry_20261201T113000Z"]);
+});
+
+test("listHeldVersions on OpenZFS: one `zfs list` with userrefs; a bookmark counts 0 holds", async () => {
+  using fake = createFakeZfs({ datasets: ["tank/a@s1", "tank/a@s2"] });
+  const runner = new ZfsRunner({ bin: fake.bin });
+  await runner.run(["bookmark", "tank/a@s1", "tank/a#b1"]);
+  await placeHold(runner, v("tank/a@s2"), { tag: holdTag("b1") });
+  await placeHold(runner, v("tank/a@s2"), { tag: holdTag("b2") });
+  await runner.capabilities(); // probed once a runner, before this
+  const before = fake.calls().length;
+  const listed = await listHeldVersions(runner, parseDatasetName("tank/a"));
+  expect(listed.map((x) => [x.name.full, x.userrefs])).toEqual([["tank/a#b1", 0], ["tank/a@s1", 0], ["tank/a@s2", 2]]);
+  expect(fake.calls().slice(before)).toEqual([["list", "-H", "-p", "-o", "name,guid,createtxg,creation,userrefs", "-t", "snapshot,bookmark", "-d", "1", "-s", "createtxg", "tank/a"]]);
+});
+
+test("listHeldVersions refuses a hold count that is not one", async () => {
+  using fake = createFakeZfs({ datasets: ["tank/a@s1"] });
+  const out = "tank/a@s1\t1\t2\t3\t-\n";
+  const runner = new ZfsRunner({ bin: fake.bin });
+  const stub = Object.assign(Object.create(runner) as ZfsRunner, { run: async () => out });
+  const error = await listHeldVersions(stub, parseDatasetName("tank/a")).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ZfsError);
+  expect((error as ZfsError).message).toContain('userrefs "-" is not a count');
 });
 
 test.skipIf(!fuse.ok)("holds and snapshot/destroy on zfs-fuse: one name per call, userrefs counts holds", async () => {

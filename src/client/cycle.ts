@@ -9,11 +9,11 @@
 import { ENDPOINTS, pruneResponse, snapshotResponse, type VersionEntry } from "../api/index.ts";
 import type { Config, JobConfig, PullJobConfig } from "../config/index.ts";
 import { formatSnapshotName } from "../retention/index.ts";
-import { destroySnapshots, holdCounts, parseDatasetName, parseVersionShortName, versionOf, ZfsRunner, type DatasetName, type VersionShortName, type ZfsVersion } from "../zfs/index.ts";
+import { destroySnapshots, parseDatasetName, parseVersionShortName, ZfsRunner, type DatasetName, type VersionShortName, type ZfsVersion } from "../zfs/index.ts";
 import { forEachListed, localVersions, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { ClientOutput } from "./output.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
-import { newestCommon, protectPulledBase } from "./protect-base.ts";
+import { heldSnapshots, newestCommon, protectPulledBase } from "./protect-base.ts";
 import { runPull } from "./pull.ts";
 import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
 import { failedCount, formatCreated, formatSummary, type JobResult } from "./summary.ts";
@@ -122,10 +122,8 @@ async function protectAndPruneOne(
   const local = args.receiver.get(target);
   const base = newestCommon(remote, local);
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
-  if (base && !dryRun) {
-    const others = localSnaps.map((s) => parseVersionShortName(s.name));
-    await protectPulledBase(session.remote, runner, { source, target, base: parseVersionShortName(base.name), identity: session.info.identity, others });
-  }
+  const snapshots = localSnaps.map((s) => parseVersionShortName(s.name));
+  const holds = base && !dryRun ? await protectPulledBase(session.remote, runner, { source, target, base: parseVersionShortName(base.name), identity: session.info.identity, snapshots }) : null;
   if (job.keepSender) {
     const snaps = remote.filter((v) => v.kind === "snapshot");
     const decisions = decidePrune(job.keepSender, snaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null });
@@ -137,9 +135,7 @@ async function protectAndPruneOne(
     } else destroyed.push(...doomed.map((s) => `${source}@${s}`));
   }
   if (job.keepReceiver && localSnaps.length > 0) {
-    const names = localSnaps.filter((s) => s.name.startsWith(prefix)).map((s) => versionOf(target, "snapshot", parseVersionShortName(s.name)));
-    const counts = await holdCounts(runner, names);
-    const held = new Set(names.filter((n) => (counts.get(n.full) ?? 0) > 0).map((n) => n.name as string));
+    const held = await heldSnapshots(runner, target, snapshots.filter((s) => s.startsWith(prefix)), holds);
     const decisions = decidePrune(job.keepReceiver, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: null, held });
     const doomed = report(output, target, decisions, dryRun);
     if (!dryRun) await destroySnapshots(runner, target, { names: doomed.map((s) => parseVersionShortName(s) as VersionShortName) });

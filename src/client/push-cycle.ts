@@ -11,11 +11,9 @@ import { formatSnapshotName } from "../retention/index.ts";
 import {
   createSnapshots,
   destroySnapshots,
-  holdCounts,
   listFilesystems,
   parseDatasetName,
   parseVersionShortName,
-  versionOf,
   ZfsRunner,
   type DatasetName,
   type ZfsVersion,
@@ -23,7 +21,7 @@ import {
 import { forEachListed, localVersions, NOTHING_LISTED, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { CycleOptions, CycleResult } from "./cycle.ts";
 import type { ClientOutput } from "./output.ts";
-import { newestCommon, protectLocal } from "./protect-base.ts";
+import { heldSnapshots, newestCommon, protectLocal, type HoldCounts } from "./protect-base.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { runPush } from "./push.ts";
 import type { JobSession } from "./session.ts";
@@ -99,15 +97,14 @@ async function protectAndPruneOne(
   const remote = args.receiver.get(source);
   const base = newestCommon(local.map(entryOf), remote.map(versionOfEntry));
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
+  const snapshots = localSnaps.map((s) => parseVersionShortName(s.name));
+  let holds: HoldCounts | null = null;
   if (base && !dryRun) {
-    const others = localSnaps.map((s) => parseVersionShortName(s.name));
-    await protectLocal(runner, source, { base: parseVersionShortName(base.name), identity: session.info.identity, others });
+    holds = await protectLocal(runner, source, { base: parseVersionShortName(base.name), identity: session.info.identity, snapshots });
     await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: source, snapshot: base.name, received: true }, protectResponse);
   }
   if (job.keepSender && localSnaps.length > 0) {
-    const names = localSnaps.filter((s) => s.name.startsWith(prefix)).map((s) => versionOf(source, "snapshot", parseVersionShortName(s.name)));
-    const counts = await holdCounts(runner, names);
-    const held = new Set(names.filter((n) => (counts.get(n.full) ?? 0) > 0).map((n) => n.name as string));
+    const held = await heldSnapshots(runner, source, snapshots.filter((s) => s.startsWith(prefix)), holds);
     const decisions = decidePrune(job.keepSender, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null, held });
     const doomed = report(output, source, decisions, dryRun);
     if (!dryRun) await destroySnapshots(runner, source, { names: doomed.map((s) => parseVersionShortName(s)) });

@@ -61,7 +61,7 @@ describe("parseVersionGet", () => {
 
   test("a name missing a property is a ZfsError", () => {
     expect(() => parseVersionGet("tank/my data@a\tguid\t1\ntank/my data@a\tcreatetxg\t2\n", ds)).toThrow(
-      '"tank/my data@a": missing guid, createtxg or creation',
+      '"tank/my data@a": missing creation',
     );
   });
 

@@ -19,6 +19,11 @@ export interface ZfsVersion {
   readonly creation: number;
 }
 
+/** A version with how many holds it carries (`userrefs`; 0 for a bookmark, which holds cannot take). */
+export interface HeldVersion extends ZfsVersion {
+  readonly userrefs: number;
+}
+
 /** Names passed to one `zfs get` on old zfs; keeps argv far below ARG_MAX. */
 export const GET_BATCH_NAMES = 64;
 
@@ -38,11 +43,16 @@ export async function listFilesystems(runner: ZfsRunner, root?: DatasetName, opt
  * @throws ZfsError when zfs fails (`isDatasetMissing`) or prints something unparseable
  */
 export async function listVersions(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions = {}): Promise<ZfsVersion[]> {
-  const caps = await runner.capabilities();
-  const versions = caps.listParsable
-    ? await listVersionsParsable(runner, dataset, caps.bookmarks, options)
-    : await listVersionsViaGet(runner, dataset, options);
-  return versions.sort(compareVersions);
+  return listVersionsWith(runner, dataset, PLAIN, options);
+}
+
+/**
+ * `listVersions` with each version's hold count, read in the same zfs command: what a hold or
+ * destroy decides on, without a `zfs get userrefs` after the listing.
+ * @throws ZfsError as `listVersions`
+ */
+export async function listHeldVersions(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions = {}): Promise<HeldVersion[]> {
+  return listVersionsWith(runner, dataset, HELD, options);
 }
 
 /**
@@ -110,12 +120,7 @@ export async function listTree(runner: ZfsRunner, root: DatasetName, options: Zf
  * @throws ZfsError naming the first line that does not parse
  */
 export function parseVersionList(out: string, dataset: DatasetName, argv: readonly string[] = []): ZfsVersion[] {
-  return lines(out).map((line, i) =>
-    parseOrThrow(argv, line, i, () => {
-      const [name, guid, createtxg, creation] = tabFields(line, 4) as [string, string, string, string];
-      return makeVersion(dataset, name, { guid, createtxg, creation });
-    }),
-  );
+  return parseListRows(out, dataset, PLAIN, argv);
 }
 
 /**
@@ -124,6 +129,57 @@ export function parseVersionList(out: string, dataset: DatasetName, argv: readon
  * @throws ZfsError naming the first line that does not parse, or a name missing a property
  */
 export function parseVersionGet(out: string, dataset: DatasetName, argv: readonly string[] = []): ZfsVersion[] {
+  return parseGetRows(out, dataset, PLAIN, argv);
+}
+
+// --- internal ---
+
+/** The columns a version listing reads after the name, and how a row of them becomes a version. */
+interface VersionRows<T extends ZfsVersion> {
+  readonly columns: readonly string[];
+  readonly build: (version: ZfsVersion, raw: Readonly<Record<string, string>>) => T;
+}
+
+const PLAIN: VersionRows<ZfsVersion> = { columns: ["guid", "createtxg", "creation"], build: (version) => version };
+const HELD: VersionRows<HeldVersion> = { columns: [...PLAIN.columns, "userrefs"], build: (version, raw) => ({ ...version, userrefs: userrefsOf(version, raw.userrefs) }) };
+
+async function listVersionsWith<T extends ZfsVersion>(runner: ZfsRunner, dataset: DatasetName, rows: VersionRows<T>, options: ZfsRunOptions): Promise<T[]> {
+  const caps = await runner.capabilities();
+  const versions = caps.listParsable
+    ? await listVersionsParsable(runner, dataset, rows, caps.bookmarks, options)
+    : await listVersionsViaGet(runner, dataset, rows, options);
+  return versions.sort(compareVersions);
+}
+
+async function listVersionsParsable<T extends ZfsVersion>(runner: ZfsRunner, dataset: DatasetName, rows: VersionRows<T>, bookmarks: boolean, options: ZfsRunOptions): Promise<T[]> {
+  const types = bookmarks ? "snapshot,bookmark" : "snapshot";
+  const argv = ["list", "-H", "-p", "-o", ["name", ...rows.columns].join(","), "-t", types, "-d", "1", "-s", "createtxg", dataset];
+  return parseListRows(await runner.run(argv, options), dataset, rows, argv);
+}
+
+async function listVersionsViaGet<T extends ZfsVersion>(runner: ZfsRunner, dataset: DatasetName, rows: VersionRows<T>, options: ZfsRunOptions): Promise<T[]> {
+  const listArgv = ["list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", dataset];
+  const listOut = await runner.run(listArgv, options);
+  const names = lines(listOut).map((line, i) => parseOrThrow(listArgv, line, i, () => checkOwn(dataset, parseVersionName(line)).full));
+  const versions: T[] = [];
+  for (let i = 0; i < names.length; i += GET_BATCH_NAMES) {
+    const argv = ["get", "-H", "-p", "-o", "name,property,value", rows.columns.join(","), ...names.slice(i, i + GET_BATCH_NAMES)];
+    versions.push(...parseGetRows(await runner.run(argv, options), dataset, rows, argv));
+  }
+  return versions;
+}
+
+function parseListRows<T extends ZfsVersion>(out: string, dataset: DatasetName, rows: VersionRows<T>, argv: readonly string[]): T[] {
+  return lines(out).map((line, i) =>
+    parseOrThrow(argv, line, i, () => {
+      const [name, ...values] = tabFields(line, rows.columns.length + 1) as [string, ...string[]];
+      const raw = Object.fromEntries(rows.columns.map((c, j) => [c, values[j]!]));
+      return rows.build(makeVersion(dataset, name, raw), raw);
+    }),
+  );
+}
+
+function parseGetRows<T extends ZfsVersion>(out: string, dataset: DatasetName, rows: VersionRows<T>, argv: readonly string[]): T[] {
   const props = new Map<string, Record<string, string>>();
   lines(out).forEach((line, i) =>
     parseOrThrow(argv, line, i, () => {
@@ -133,43 +189,30 @@ export function parseVersionGet(out: string, dataset: DatasetName, argv: readonl
       entry[property] = value;
     }),
   );
-  return [...props].map(([name, p]) => {
+  return [...props].map(([name, raw]) => {
     try {
-      if (p.guid === undefined || p.createtxg === undefined || p.creation === undefined) {
-        throw new SyntaxError("missing guid, createtxg or creation");
-      }
-      return makeVersion(dataset, name, { guid: p.guid, createtxg: p.createtxg, creation: p.creation });
+      const missing = rows.columns.filter((c) => raw[c] === undefined);
+      if (missing.length > 0) throw new SyntaxError(`missing ${missing.join(", ")}`);
+      return rows.build(makeVersion(dataset, name, raw), raw);
     } catch (error) {
       throw zfsOutputError(argv, `${JSON.stringify(name)}: ${(error as Error).message}`, { cause: error });
     }
   });
 }
 
-// --- internal ---
-
-async function listVersionsParsable(runner: ZfsRunner, dataset: DatasetName, bookmarks: boolean, options: ZfsRunOptions) {
-  const types = bookmarks ? "snapshot,bookmark" : "snapshot";
-  const argv = ["list", "-H", "-p", "-o", "name,guid,createtxg,creation", "-t", types, "-d", "1", "-s", "createtxg", dataset];
-  return parseVersionList(await runner.run(argv, options), dataset, argv);
+/** A snapshot's `userrefs` is a count; a bookmark's is "-" (it cannot be held). */
+function userrefsOf(version: ZfsVersion, raw: string | undefined): number {
+  if (version.name.kind === "bookmark" && raw === "-") return 0;
+  const n = Number(raw);
+  if (raw === undefined || !/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new SyntaxError(`userrefs ${JSON.stringify(raw)} is not a count`);
+  return n;
 }
 
-async function listVersionsViaGet(runner: ZfsRunner, dataset: DatasetName, options: ZfsRunOptions) {
-  const listArgv = ["list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", dataset];
-  const listOut = await runner.run(listArgv, options);
-  const names = lines(listOut).map((line, i) => parseOrThrow(listArgv, line, i, () => checkOwn(dataset, parseVersionName(line)).full));
-  const versions: ZfsVersion[] = [];
-  for (let i = 0; i < names.length; i += GET_BATCH_NAMES) {
-    const argv = ["get", "-H", "-p", "-o", "name,property,value", "guid,createtxg,creation", ...names.slice(i, i + GET_BATCH_NAMES)];
-    versions.push(...parseVersionGet(await runner.run(argv, options), dataset, argv));
-  }
-  return versions;
-}
-
-function makeVersion(dataset: DatasetName, name: string, raw: { guid: string; createtxg: string; creation: string }): ZfsVersion {
+function makeVersion(dataset: DatasetName, name: string, raw: Record<string, string>): ZfsVersion {
   const version = checkOwn(dataset, parseVersionName(name));
-  const creation = Number(parseUint64(raw.creation, "creation"));
+  const creation = Number(parseUint64(raw.creation!, "creation"));
   if (!Number.isSafeInteger(creation)) throw new RangeError(`creation ${raw.creation} is out of range`);
-  return { name: version, guid: parseUint64(raw.guid, "guid"), createtxg: parseUint64(raw.createtxg, "createtxg"), creation };
+  return { name: version, guid: parseUint64(raw.guid!, "guid"), createtxg: parseUint64(raw.createtxg!, "createtxg"), creation };
 }
 
 function checkOwn(dataset: DatasetName, version: VersionName): VersionName {

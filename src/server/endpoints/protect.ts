@@ -1,6 +1,6 @@
 import { ENDPOINTS, protectArgs } from "../../api/index.ts";
 import { defineEndpoint } from "../../rpc/index.ts";
-import { holdCounts, holdTag, listVersions, moveCursor, placeHold, releaseHold, versionOf } from "../../zfs/index.ts";
+import { holdTag, listHeldVersions, moveCursor, placeHold, releaseHold, versionOf } from "../../zfs/index.ts";
 import { receiveTarget, requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
 
 /**
@@ -10,7 +10,7 @@ import { receiveTarget, requireReadable, withZfsErrors, type ServerContext } fro
  * `zfs release zferry_<identity> …` undoes it, and several identities keep their own bases.
  *
  * zfs-fuse cannot list tags (`zfs holds`), so the release is tried on every other snapshot that
- * carries any hold (`userrefs` > 0); "no such tag" there means it was not ours.
+ * carries any hold (`userrefs` > 0, read in the listing); "no such tag" there means it was not ours.
  *
  * Where zfs has bookmarks (OpenZFS) the base also gets the identity's bookmark cursor
  * (zfs/cursor.ts), and its older cursors go.
@@ -29,13 +29,10 @@ export function protectEndpoint(ctx: ServerContext) {
       return withZfsErrors(async () => {
         const base = versionOf(ds, "snapshot", args.snapshot);
         await placeHold(ctx.runner, base, { tag });
-        const versions = await listVersions(ctx.runner, ds);
-        const others = versions.filter((v) => v.name.kind === "snapshot" && v.name.name !== args.snapshot).map((v) => v.name);
-        const counts = await holdCounts(ctx.runner, others);
+        const versions = await listHeldVersions(ctx.runner, ds);
+        const held = versions.filter((v) => v.name.kind === "snapshot" && v.name.name !== args.snapshot && v.userrefs > 0);
         const released: string[] = [];
-        for (const snap of others) {
-          if ((counts.get(snap.full) ?? 0) > 0 && (await releaseHold(ctx.runner, snap, { tag }))) released.push(snap.name);
-        }
+        for (const { name } of held) if (await releaseHold(ctx.runner, name, { tag })) released.push(name.name);
         if (!ctx.caps.bookmarks) return { held: args.snapshot, released };
         const bookmarks = versions.filter((v) => v.name.kind === "bookmark").map((v) => v.name.name as string);
         const { cursor } = await moveCursor(ctx.runner, ds, { identity: ctx.identity, snapshot: args.snapshot, existing: bookmarks });

@@ -1,6 +1,6 @@
 import { ENDPOINTS, pruneArgs } from "../../api/index.ts";
 import { RpcError, defineEndpoint } from "../../rpc/index.ts";
-import { destroySnapshots, holdCounts, listVersions, quote, versionOf, type VersionShortName } from "../../zfs/index.ts";
+import { destroySnapshots, listHeldVersions, quote, type VersionShortName } from "../../zfs/index.ts";
 import { receiveTarget, requireReadable, withZfsErrors, type ServerContext } from "../context.ts";
 
 /**
@@ -25,13 +25,14 @@ export function pruneEndpoint(ctx: ServerContext) {
       const foreign = args.snapshots.find((s) => !s.startsWith(prefix));
       if (foreign !== undefined) throw new RpcError("permission_denied", `Cannot prune ${quote(`${ds}@${foreign}`)}: client ${quote(ctx.identity)} may only destroy snapshots named ${prefix}…`);
       return withZfsErrors(async () => {
-        const existing = new Set((await listVersions(ctx.runner, ds)).filter((v) => v.name.kind === "snapshot").map((v) => v.name.name));
+        // Hold counts come with the listing: a hold placed after it still fails the destroy ("dataset is busy").
+        const holds = new Map((await listHeldVersions(ctx.runner, ds)).filter((v) => v.name.kind === "snapshot").map((v) => [v.name.name as string, v.userrefs]));
         const kept: { name: string; reason: string }[] = [];
-        const present = [...new Set(args.snapshots)].filter((s) => existing.has(s) || !kept.push({ name: s, reason: "not found" }));
-        const counts = await holdCounts(ctx.runner, present.map((s) => versionOf(ds, "snapshot", s)));
         const doomed: VersionShortName[] = [];
-        for (const s of present) {
-          if ((counts.get(`${ds}@${s}`) ?? 0) > 0) kept.push({ name: s, reason: "held" });
+        for (const s of new Set(args.snapshots)) {
+          const userrefs = holds.get(s);
+          if (userrefs === undefined) kept.push({ name: s, reason: "not found" });
+          else if (userrefs > 0) kept.push({ name: s, reason: "held" });
           else doomed.push(s);
         }
         await destroySnapshots(ctx.runner, ds, { names: doomed });
