@@ -3,7 +3,8 @@
  * print one line per figure. Times are wall clock of whole pipelines; the machine is shared, so
  * only ratios measured side by side mean anything.
  */
-import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { cpus, tmpdir, totalmem } from "node:os";
 
 export const REPO = `${import.meta.dir}/..`;
@@ -23,6 +24,23 @@ export function benchRuns(): number {
 export function machineLine(): string {
   const c = cpus();
   return `${c.length} × ${c[0]?.model ?? "cpu"}, ${(totalmem() / GIB).toFixed(0)} GiB, Bun ${Bun.version}, ${process.platform} ${process.arch}`;
+}
+
+/** Compiles zferry as `npm run build` does, into `dir`; returns the binary's path. */
+export async function buildZferry(dir: string): Promise<string> {
+  const out = join(dir, "zferry");
+  const script: string = (await Bun.file(join(REPO, "package.json")).json()).scripts.build;
+  const args = script.split(" ").slice(1).map((a) => (a === "dist/zferry" ? out : a));
+  const proc = Bun.spawn([BUN, ...args], { cwd: REPO, stdout: "ignore", stderr: "pipe" });
+  if ((await proc.exited) !== 0) throw new Error(`build failed: ${await proc.stderr.text()}`);
+  return out;
+}
+
+/** A zferry config file in `dir`: `body` after quiet logging and job locks of its own. */
+export function benchConfig(dir: string, body: string): string {
+  const file = join(dir, `zferry-${Math.random().toString(36).slice(2)}.toml`);
+  writeFileSync(file, `[locks]\ndir = ${JSON.stringify(join(dir, "locks"))}\n[log]\nlevel = "warn"\n${body}`);
+  return file;
 }
 
 /** Runs `sh -c script` and returns its wall time in seconds; throws on a non-zero exit. */

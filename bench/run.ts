@@ -4,7 +4,8 @@
  * BENCH_GIB (default 2) sets the stream size, BENCH_RUNS (default 5) the runs per subject.
  * `npm run bench -- wan [--quick]` runs the slow-link figures alone (they are not in the full run:
  * a 2 GiB stream through a 100 MB/s link takes a while per run); `npm run bench -- scale [--quick]`
- * the wide-tree figures (thousands of filesystems). Like the test suite, it first installs or starts
+ * the wide-tree figures (thousands of filesystems); `npm run bench -- cycle` the backup cycle on a
+ * wide tree. Like the test suite, it first installs or starts
  * what it needs on this host (zfs-fuse, OpenSSH, zstd; test/provision/host.ts).
  */
 import { provisionHost } from "../test/provision/host.ts";
@@ -28,6 +29,13 @@ if (process.argv[2] === "wan") {
 if (process.argv[2] === "scale") {
   const { scaleBench } = await import("./scale.ts");
   await scaleBench();
+  process.exit(0);
+}
+
+// `npm run bench -- cycle`: the backup cycle on a wide tree (bench/cycle.ts).
+if (process.argv[2] === "cycle") {
+  const { cycleBench } = await import("./cycle.ts");
+  await cycleBench();
   process.exit(0);
 }
 

@@ -23,7 +23,7 @@ import type { FakeDataset, FakeState } from "../test/fake-zfs/state.ts";
 import { createTestPool, ensureZfsFuse, zfsCli } from "../test/harness/pool.ts";
 import { watchProcess } from "../test/helpers/process-watch.ts";
 import { startSshd } from "../test/harness/sshd.ts";
-import { BUN, REPO, benchRuns, compareThroughput, median, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
+import { benchConfig as config, benchRuns, buildZferry, compareThroughput, median, printFigure, printHeader, timeShell, type Figure } from "./lib.ts";
 
 const quick = process.argv.includes("--quick");
 const N = Number(process.env.BENCH_SCALE_N ?? (quick ? 40 : 200));
@@ -33,7 +33,7 @@ const FAKE_SNAPS = 30;
 export async function scaleBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "zferry-bench-scale-"));
   try {
-    const zferry = await buildBinary(dir);
+    const zferry = await buildZferry(dir);
     printHeader(`zferry scale bench (\`npm run bench -- scale${quick ? " --quick" : ""}\`): N = ${N} filesystems on zfs-fuse, local connect, compiled binary`);
     const notes: string[] = [];
     if (!process.argv.includes("--fake")) {
@@ -47,21 +47,6 @@ export async function scaleBench(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function buildBinary(dir: string): Promise<string> {
-  const out = join(dir, "zferry");
-  const script: string = (await Bun.file(join(REPO, "package.json")).json()).scripts.build;
-  const args = script.split(" ").slice(1).map((a) => (a === "dist/zferry" ? out : a));
-  const proc = Bun.spawn([BUN, ...args], { cwd: REPO, stdout: "ignore", stderr: "pipe" });
-  if ((await proc.exited) !== 0) throw new Error(`build failed: ${await proc.stderr.text()}`);
-  return out;
-}
-
-function config(dir: string, body: string): string {
-  const file = join(dir, `zferry-${Math.random().toString(36).slice(2)}.toml`);
-  writeFileSync(file, `[locks]\ndir = ${JSON.stringify(join(dir, "locks"))}\n[log]\nlevel = "warn"\n${body}`);
-  return file;
 }
 
 async function zfsFuseFigures(dir: string, zferry: string): Promise<{ figures: Figure[]; settled: string }> {
