@@ -63,6 +63,15 @@ describe.skipIf(!fuse.ok)("zfs layer on zfs-fuse", () => {
     expect(versions[0]!.createtxg < versions[1]!.createtxg).toBe(true);
   });
 
+  test("listVersions is one zfs command, and a parent's leaves its children's snapshots out", async () => {
+    const calls: string[][] = [];
+    const counting = Object.assign(Object.create(runner) as ZfsRunner, { run: (argv: string[], options?: object) => (calls.push(argv), runner.run(argv, options)) });
+    await runner.capabilities();
+    expect(await listVersions(counting, parseDatasetName(pool.name))).toEqual([]);
+    expect((await listVersions(counting, parseDatasetName(src))).map((x) => x.name.full)).toEqual([`${src}@s1`, `${src}@s2`]);
+    expect(calls.map((argv) => argv[0])).toEqual(["get", "get"]);
+  });
+
   test("listFilesystems, datasetExists and a missing dataset", async () => {
     expect(await listFilesystems(runner, parseDatasetName(pool.name))).toEqual([pool.name, src] as never);
     expect(await datasetExists(runner, parseDatasetName(`${pool.name}/nope`))).toBe(false);

@@ -44,14 +44,18 @@ describe("parseVersionList", () => {
 });
 
 describe("parseVersionGet", () => {
-  test("groups `zfs get -Hp` lines by name in first-seen order", () => {
+  test("groups `zfs get -Hp -d 1` lines by name in first-seen order, skipping the datasets", () => {
     const out = [
+      "tank/my data\tguid\t1",
+      "tank/my data\tcreatetxg\t2",
+      "tank/my data\tcreation\t1795554000",
       "tank/my data@b\tguid\t6893661144861224256",
       "tank/my data@b\tcreatetxg\t9",
       "tank/my data@b\tcreation\t1795554275",
       "tank/my data@a\tguid\t15608217786423863174",
       "tank/my data@a\tcreatetxg\t7",
       "tank/my data@a\tcreation\t1795554270",
+      "tank/my data/child\tguid\t3",
     ].join("\n");
     expect(parseVersionGet(out, ds).map((v) => [v.name.name as string, v.guid, v.createtxg])).toEqual([
       ["b", 6893661144861224256n, 9n],
@@ -63,6 +67,10 @@ describe("parseVersionGet", () => {
     expect(() => parseVersionGet("tank/my data@a\tguid\t1\ntank/my data@a\tcreatetxg\t2\n", ds)).toThrow(
       '"tank/my data@a": missing creation',
     );
+  });
+
+  test("a snapshot of another dataset is a ZfsError", () => {
+    expect(() => parseVersionGet("tank/my data/child@a\tguid\t1\ntank/my data/child@a\tcreatetxg\t2\ntank/my data/child@a\tcreation\t3\n", ds)).toThrow('is not a version of "tank/my data"');
   });
 
   test("a line with the wrong field count is a ZfsError", () => {

@@ -24,9 +24,6 @@ export interface HeldVersion extends ZfsVersion {
   readonly userrefs: number;
 }
 
-/** Names passed to one `zfs get` on old zfs; keeps argv far below ARG_MAX. */
-export const GET_BATCH_NAMES = 64;
-
 /**
  * Lists filesystems and volumes, all of them or `root` and everything below it.
  * @throws ZfsError when zfs fails (`isDatasetMissing` for a missing root) or prints a bad name
@@ -124,8 +121,9 @@ export function parseVersionList(out: string, dataset: DatasetName, argv: readon
 }
 
 /**
- * Parses `zfs get -H -p -o name,property,value guid,createtxg,creation SNAP…` output into versions,
- * one per name, in the order the names first appear. Exported for tests.
+ * Parses `zfs get -H -p -d 1 -o name,property,value guid,createtxg,creation DATASET` output into
+ * versions, one per name, in the order the names first appear; the lines of datasets (the one
+ * asked for, its children) are skipped. Exported for tests.
  * @throws ZfsError naming the first line that does not parse, or a name missing a property
  */
 export function parseVersionGet(out: string, dataset: DatasetName, argv: readonly string[] = []): ZfsVersion[] {
@@ -157,16 +155,14 @@ async function listVersionsParsable<T extends ZfsVersion>(runner: ZfsRunner, dat
   return parseListRows(await runner.run(argv, options), dataset, rows, argv);
 }
 
+/**
+ * Old zfs in one command: `zfs get -d 1` reads the dataset, its snapshots and its child datasets
+ * (not theirs); only the snapshots are kept. (A `zfs list` of the names and a `zfs get` of them
+ * would make the one daemon walk the snapshots twice, in two processes.)
+ */
 async function listVersionsViaGet<T extends ZfsVersion>(runner: ZfsRunner, dataset: DatasetName, rows: VersionRows<T>, options: ZfsRunOptions): Promise<T[]> {
-  const listArgv = ["list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", dataset];
-  const listOut = await runner.run(listArgv, options);
-  const names = lines(listOut).map((line, i) => parseOrThrow(listArgv, line, i, () => checkOwn(dataset, parseVersionName(line)).full));
-  const versions: T[] = [];
-  for (let i = 0; i < names.length; i += GET_BATCH_NAMES) {
-    const argv = ["get", "-H", "-p", "-o", "name,property,value", rows.columns.join(","), ...names.slice(i, i + GET_BATCH_NAMES)];
-    versions.push(...parseGetRows(await runner.run(argv, options), dataset, rows, argv));
-  }
-  return versions;
+  const argv = ["get", "-H", "-p", "-d", "1", "-o", "name,property,value", rows.columns.join(","), dataset];
+  return parseGetRows(await runner.run(argv, options), dataset, rows, argv);
 }
 
 function parseListRows<T extends ZfsVersion>(out: string, dataset: DatasetName, rows: VersionRows<T>, argv: readonly string[]): T[] {
@@ -184,6 +180,7 @@ function parseGetRows<T extends ZfsVersion>(out: string, dataset: DatasetName, r
   lines(out).forEach((line, i) =>
     parseOrThrow(argv, line, i, () => {
       const [name, property, value] = tabFields(line, 3) as [string, string, string];
+      if (!name.includes("@") && !name.includes("#")) return; // a dataset: `-d 1` shows it and its children
       let entry = props.get(name);
       if (!entry) props.set(name, (entry = {}));
       entry[property] = value;
