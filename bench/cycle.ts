@@ -22,6 +22,8 @@ import { benchConfig, benchRuns, buildZferry, median, printFigure, printHeader, 
 const N = Number(process.env.BENCH_CYCLE_N ?? 200);
 const WARM_CYCLES = 3;
 const PREFIX = "zferry_";
+const SENDER_KEEPS = 2;
+const RECEIVER_KEEPS = 3;
 
 export async function cycleBench(): Promise<void> {
   const fuse = await ensureZfsFuse();
@@ -57,17 +59,16 @@ async function cycleFigure(dir: string, zferry: string): Promise<Figure> {
     dir,
     `[clients.b]\nfilesystems = { "${S}/w<" = true }\nsnapshot = { prefix = "${PREFIX}" }\nprune = true\n` +
       `[jobs.cycle]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "${D}/z"\n` +
-      `filesystems = { "${S}/w<" = true, "${S}/w" = false }\nsnapshot = { prefix = "${PREFIX}" }\n` +
-      `keep_sender = [ { type = "last_n", count = 2 } ]\nkeep_receiver = [ { type = "last_n", count = 3 } ]\n`,
+      `filesystems = { "${S}/w<" = true, "${S}/w" = false }\n${cycleJobRules()}`,
   );
   // The first cycle pulls everything in full: what the script's setup did above.
   await timeShell(`${zferry} pull cycle --config ${file}`);
 
   const script = join(dir, "cycle-one.sh");
-  writeFileSync(script, scriptCycle(S, D));
+  writeFileSync(script, scriptCycle(`${S}/v`, `${D}/v`));
   const runZferry = (hour: number) => timeShell(`${zferry} run cycle --config ${file}`, { ZFERRY_NOW: isoHour(hour) });
   const runScript = (hour: number) =>
-    timeShell(`printf '%s\\n' ${names.join(" ")} | xargs -P 4 -I{} sh ${script} {} ${snapshotName(hour)} ${snapshotName(hour - 1)} ${hour >= 2 ? snapshotName(hour - 2) : "-"} ${hour >= 3 ? snapshotName(hour - 3) : "-"}`);
+    timeShell(scriptCommand(script, names, hour));
   for (let hour = 1; hour <= WARM_CYCLES; hour++) {
     await runZferry(hour);
     await runScript(hour);
@@ -101,11 +102,14 @@ async function snapshotsBelow(root: string): Promise<string> {
   return out.split("\n").filter(Boolean).map((line) => line.slice(root.length + 1)).sort().join("\n");
 }
 
-/** One filesystem's cycle: `sh cycle-one.sh NAME NEW BASE SENDER_DROP RECEIVER_DROP` ("-": none). */
-function scriptCycle(S: string, D: string): string {
+/**
+ * The baseline's cycle of one filesystem, a script for `sh cycle-one.sh NAME NEW BASE SENDER_DROP
+ * RECEIVER_DROP` ("-": none) that replicates `source/NAME` into `target/NAME`.
+ */
+export function scriptCycle(source: string, target: string): string {
   return [
     `set -e`,
-    `src=${S}/v/$1; dst=${D}/v/$1`,
+    `src=${source}/$1; dst=${target}/$1`,
     `zfs snapshot $src@$2`,
     `zfs send -i $src@$3 $src@$2 | zfs recv $dst`,
     `zfs hold loop $src@$2; zfs release loop $src@$3`,
@@ -116,11 +120,22 @@ function scriptCycle(S: string, D: string): string {
   ].join("\n");
 }
 
+/** The baseline's whole cycle of `hour`: `script` (scriptCycle) for each of `names`, 4 at a time. */
+export function scriptCommand(script: string, names: readonly string[], hour: number): string {
+  const drop = (age: number) => (hour >= age ? snapshotName(hour - age) : "-");
+  return `printf '%s\\n' ${names.join(" ")} | xargs -P 4 -I{} sh ${script} {} ${snapshotName(hour)} ${snapshotName(hour - 1)} ${drop(SENDER_KEEPS)} ${drop(RECEIVER_KEEPS)}`;
+}
+
+/** The job's part of a zferry config: snapshots named PREFIX…, each side's rule as the script keeps. */
+export function cycleJobRules(): string {
+  return `snapshot = { prefix = "${PREFIX}" }\nkeep_sender = [ { type = "last_n", count = ${SENDER_KEEPS} } ]\nkeep_receiver = [ { type = "last_n", count = ${RECEIVER_KEEPS} } ]\n`;
+}
+
 /** The hour-th cycle's time (hourly from 2026-12-01T00:00Z), and the snapshot name zferry gives it. */
-function isoHour(hour: number): string {
+export function isoHour(hour: number): string {
   return new Date(Date.UTC(2026, 11, 1, hour)).toISOString().replace(/\.000Z$/, "Z");
 }
 
-function snapshotName(hour: number): string {
+export function snapshotName(hour: number): string {
   return `${PREFIX}${isoHour(hour).replace(/[-:]/g, "")}`;
 }

@@ -53,6 +53,15 @@ export async function timeShell(script: string, env: Record<string, string> = {}
   return seconds;
 }
 
+/**
+ * Times `script` where `sh` runs it (a guest, another host): the clock is read there, around a
+ * subshell, so that getting there is not counted. Returns seconds; throws when the script fails.
+ */
+export async function timeThere(sh: (script: string) => Promise<string>, script: string): Promise<number> {
+  const out = await sh(`t0=$(date +%s.%N); ( ${script} ) >/dev/null || exit 1; t1=$(date +%s.%N); awk "BEGIN { print $t1 - $t0 }"`);
+  return Number(out.trim());
+}
+
 /** Runs `bash -c script` and returns the CPU seconds (user + system) of everything it started. */
 export async function cpuShell(script: string, env: Record<string, string> = {}): Promise<number> {
   const out = `${tmpdir()}/zferry-bench-times-${process.pid}`;

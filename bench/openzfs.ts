@@ -9,14 +9,16 @@
  * - no-op: the run that finds everything up to date from the versions, then the next one, which
  *   has the unchanged marks (snapshots_changed) and lists datasets alone;
  * - incremental: a small change and a snapshot in every filesystem, against the loop of
- *   `zfs send -i … | zfs recv -u`.
+ *   `zfs send -i … | zfs recv -u`;
+ * - the backup cycle (`zferry run`) of fewer filesystems, against a script (openzfs-cycle.ts).
  *
  * BENCH_RUNS (default 1 here: a run of the whole set takes minutes) repeats each phase on a
  * fresh tree; medians are printed. The guest boots for the bench (about a minute).
  */
 import { openzfs, type Guest } from "../test/openzfs/guest.ts";
 import { createScenario } from "../test/openzfs/scenario.ts";
-import { median, printFigure, printHeader, type Figure } from "./lib.ts";
+import { median, printFigure, printHeader, timeThere, type Figure } from "./lib.ts";
+import { openzfsCycleFigure } from "./openzfs-cycle.ts";
 
 const N = Number(process.env.BENCH_OPENZFS_N ?? 100);
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
@@ -41,6 +43,7 @@ export async function openzfsBench(): Promise<void> {
     const f: Figure = { name, zferry: median(p.zferry) * 1000, baseline: median(p.baseline) * 1000, unit: "ms", note: `${RUNS} run${RUNS === 1 ? "" : "s"}; zferry ${fmt(p.zferry)} s, baseline ${fmt(p.baseline)} s` };
     printFigure(f);
   }
+  printFigure(await openzfsCycleFigure(g, RUNS));
 }
 
 function fmt(xs: number[]): string {
@@ -69,10 +72,7 @@ async function oneRun(g: Guest, run: number) {
       `zfs create ${s.dst}/loop`,
     ].join(" && "),
   );
-  const timed = async (script: string): Promise<number> => {
-    const out = await g.sh(`t0=$(date +%s.%N); ( ${script} ) >/dev/null || exit 1; t1=$(date +%s.%N); awk "BEGIN { print $t1 - $t0 }"`);
-    return Number(out.trim());
-  };
+  const timed = (script: string) => timeThere((line) => g.sh(line), script);
   const zferry = () => timed(s.command(["pull", "wide"]));
   const loopInitial = await timed(`zfs send ${s.src}/w@s1 | zfs recv -u ${s.dst}/loop/w && for n in ${names.join(" ")}; do zfs send ${s.src}/w/$n@s1 | zfs recv -u ${s.dst}/loop/w/$n; done`);
   // A dry run first: the binary's first start reads its 107 MiB from the guest's disk, where the
