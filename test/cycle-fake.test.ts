@@ -80,14 +80,12 @@ test("five hourly runs snapshot, replicate, hold the base and prune both sides b
   expect(holds(f, "backup/pull/tank/src")).toEqual({ zferry_20261201T140000Z: ["zferry_b1"] });
   // One destroy call per side and run, never one per snapshot.
   expect(f.calls().filter((c) => c[0] === "destroy").every((c) => c.length === 2)).toBe(true);
-  expect(holdCountReads(f)).toEqual(Array(5).fill("backup/pull/tank/src"));
+  // This side's counts: once a run to find where holds are, and once more after releasing ours
+  // (runs 2 to 5); the server reads them with its listing.
+  expect(holdCountReads(f)).toEqual(Array(9).fill("backup/pull/tank/src"));
 }, 120_000);
 
-/**
- * The datasets whose snapshots' hold counts a `zfs get userrefs` read, one entry per call. The
- * server reads them with its listing before a hold or destroy, and this side's protect once for
- * its own hold and prune: one call per run and filesystem, all on this side.
- */
+/** The datasets whose snapshots' hold counts a `zfs get userrefs` read, one entry per call. */
 function holdCountReads(f: FakeZfs): string[] {
   return f.calls().filter((c) => c[0] === "get" && c.includes("userrefs")).map((c) => [...new Set(c.filter((a) => a.includes("@")).map((a) => a.split("@")[0]))].join(" "));
 }
@@ -159,7 +157,8 @@ keep_receiver = [ { type = "last_n", count = 3 } ]
   const sink = "backup/sink/tank/src";
   expect(snaps(f, sink)).toEqual(["zferry_20261201T110000Z", "zferry_20261201T120000Z", "zferry_20261201T130000Z"]);
   expect(holds(f, sink)).toEqual({ zferry_20261201T130000Z: ["zferry_b1"] });
-  expect(holdCountReads(f)).toEqual(Array(5).fill("tank/src"));
+  // Twice a run: the snapshot another tool holds here makes each run try to release ours there.
+  expect(holdCountReads(f)).toEqual(Array(10).fill("tank/src"));
 }, 120_000);
 
 test("--json on a job with a snapshot cycle is a usage error that changes nothing", async () => {
@@ -205,7 +204,7 @@ keep_receiver = [ { type = "last_n", count = 1 } ]
     calls = f.calls().slice(before);
     expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
     const marks = (await Bun.file(events).text()).trim().split("\n").map((l) => l.split(" ")).map(([what, at]) => ({ d: what === "start" ? 1 : -1, at: BigInt(at!) }));
-    expect(marks.filter((m) => m.d === 1).length).toBe(2 * names.length); // the server's hold and ours, for each filesystem
+    expect(marks.filter((m) => m.d === 1).length).toBe(names.length + 1); // the server's for each filesystem, and one here for all
     marks.sort((a, b) => (a.at === b.at ? a.d - b.d : a.at < b.at ? -1 : 1));
     let now = 0;
     let most = 0;
@@ -217,8 +216,21 @@ keep_receiver = [ { type = "last_n", count = 1 } ]
   expect(most).toBeGreaterThan(1);
   expect(most).toBeLessThanOrEqual(3);
   for (const n of names) expect(holds(f, `backup/c3/${n}`)).toEqual({ zferry_20261201T110000Z: ["zferry_b3"] });
+  // Here, the bases were held and the hold counts read for all of them at once.
+  const here = () => calls.filter((c) => c.some((a) => a.startsWith("backup/c3/")) && (c[0] === "hold" || c[0] === "release" || (c[0] === "get" && c.includes("userrefs"))));
+  expect(here().map((c) => c[0])).toEqual(["hold", "get"]);
+  expect(here()[0]!.length).toBe(2 + names.length);
   // Each side was listed once for all of them: the one listing of a filesystem's versions left is
   // the server's own, before it moves its hold there.
   const listedAlone = calls.filter((c) => c[0] === "list" && c.includes("-d")).map((c) => c.at(-1));
   expect(listedAlone.sort()).toEqual([...names].sort());
+  // The next run moves the holds here: one hold, one release, and the counts before and after.
+  expect(await mostAtOnce("c3", "12")).toBeLessThanOrEqual(3);
+  expect(here().map((c) => [c[0], c.filter((a) => a.includes("@")).length])).toEqual([
+    ["hold", names.length],
+    ["get", 2 * names.length],
+    ["release", names.length],
+    ["get", names.length],
+  ]);
+  for (const n of names) expect(holds(f, `backup/c3/${n}`)).toEqual({ zferry_20261201T120000Z: ["zferry_b3"] });
 }, 120_000);

@@ -94,6 +94,21 @@ describeOpenZfs("the fake zfs answers as OpenZFS does", () => {
     expect(faked).toEqual(real);
   });
 
+  test("holds and releases of several snapshots go on past one that fails, alike", async () => {
+    // One already held, one missing: zfs holds the others and says one line for each failure.
+    for (const argv of [
+      ["hold", "t", `${fs}@s1`],
+      ["hold", "t", `${fs}@s1`, `${fs}@nope`, `${fs}@s2`],
+      ["get", "-H", "-p", "-o", "name,value", "userrefs", `${fs}@s1`, `${fs}@s2`],
+      ["release", "t", `${fs}@s2`],
+      ["release", "t", `${fs}@s1`, `${fs}@s2`, `${fs}@nope`],
+      ["get", "-H", "-p", "-o", "name,value", "userrefs", `${fs}@s1`, `${fs}@s2`],
+    ]) {
+      const { real, fake: faked } = await both(argv);
+      expect({ argv, ...faked }).toEqual({ argv, ...real });
+    }
+  });
+
   test("the usage text gives the same capabilities", async () => {
     const [real, faked] = await Promise.all([detectCapabilities(g.state.zfsWrapper), detectCapabilities(fake.bin)]);
     expect(faked).toEqual(real);

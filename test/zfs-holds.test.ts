@@ -3,7 +3,7 @@
  * this machine's zfs-fuse (one call per name, `userrefs` instead of `zfs holds`).
  */
 import { expect, test } from "bun:test";
-import { ZfsError, ZfsRunner, createSnapshots, destroySnapshots, holdCounts, holdTag, listHeldVersions, parseDatasetName, parseVersionName, parseVersionShortName, placeHold, releaseHold } from "../src/zfs/index.ts";
+import { ZfsError, ZfsRunner, createSnapshots, destroySnapshots, holdCounts, holdTag, listHeldVersions, parseDatasetName, parseVersionName, parseVersionShortName, placeHold, placeHolds, releaseHold, releaseHolds } from "../src/zfs/index.ts";
 import { createFakeZfs } from "./fake-zfs/fixture.ts";
 import { createFilesystem, createTestPool, ensureZfsFuse } from "./harness/pool.ts";
 
@@ -30,6 +30,18 @@ async function holdsCycle(runner: ZfsRunner, a: string, b: string): Promise<void
   expect((refused as ZfsError).stderr).toContain("dataset is busy");
   expect(await releaseHold(runner, s1, { tag })).toBe(true);
   expect(await releaseHold(runner, s1, { tag })).toBe(false);
+  // Many at once: a snapshot that is gone is told apart, the others are held (one already was).
+  const s3 = v(`${b}@zferry_20261201T103000Z`);
+  const gone = v(`${b}@gone`);
+  await placeHold(runner, s2, { tag });
+  const notHeld = await placeHolds(runner, [s1, gone, s2, s3], { tag });
+  expect([...notHeld.keys()]).toEqual([gone.full]);
+  expect(notHeld.get(gone.full)!.isDatasetMissing).toBe(true);
+  expect(await holdCounts(runner, [s1, s2, s3])).toEqual(new Map([[s1.full, 1], [s2.full, 1], [s3.full, 1]]));
+  // Released all at once; one without the tag (or gone) is passed over.
+  await releaseHold(runner, s3, { tag });
+  await releaseHolds(runner, [s1, s3, gone, s2], { tag });
+  expect(await holdCounts(runner, [s1, s2, s3])).toEqual(new Map([[s1.full, 0], [s2.full, 0], [s3.full, 0]]));
   await destroySnapshots(runner, parseDatasetName(a), { names: [short("zferry_20261201T103000Z"), short("zferry_20261201T113000Z")] });
   expect(await runner.run(["list", "-H", "-o", "name", "-t", "snapshot", "-r", a])).toBe("");
   expect(await runner.run(["list", "-H", "-o", "name", "-t", "snapshot", "-r", b])).toBe(`${b}@zferry_20261201T103000Z\n`);

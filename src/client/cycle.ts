@@ -6,14 +6,14 @@
  * Replication itself is `runPull`; this file only adds the steps around it, each through its own
  * session, so the replication code stays as it is.
  */
-import { ENDPOINTS, pruneResponse, snapshotResponse, type VersionEntry } from "../api/index.ts";
+import { ENDPOINTS, protectResponse, pruneResponse, snapshotResponse, type VersionEntry } from "../api/index.ts";
 import type { Config, JobConfig, PullJobConfig } from "../config/index.ts";
 import { formatSnapshotName } from "../retention/index.ts";
 import { destroySnapshots, parseDatasetName, parseVersionShortName, ZfsRunner, type DatasetName, type VersionShortName, type ZfsVersion } from "../zfs/index.ts";
 import { forEachListed, localVersions, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { ClientOutput } from "./output.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
-import { heldSnapshots, newestCommon, protectPulledBase } from "./protect-base.ts";
+import { basesHere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, type HeldHere } from "./protect-base.ts";
 import { runPull } from "./pull.ts";
 import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
 import { failedCount, formatCreated, formatSummary, type JobResult } from "./summary.ts";
@@ -99,31 +99,44 @@ async function takeSnapshots(config: Config, job: PullJobConfig, args: StepArgs 
 async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArgs & { filesystems: readonly string[] }): Promise<string[]> {
   const runner = new ZfsRunner({ bin: config.zfs.bin });
   const destroyed: string[] = [];
-  await forEachListed(
-    config,
-    job,
-    args,
-    (session) => Promise.all([serverVersions(session, { missingOk: false }), localVersions(runner, job.root, { missingOk: args.dryRun })]),
-    (name, session, [sender, receiver]) => protectAndPruneOne(job, session, { ...args, runner, name, sender, receiver, destroyed }),
-  );
+  const listAndHoldHere = async (session: JobSession): Promise<PullSides> => {
+    const [sender, receiver] = await Promise.all([serverVersions(session, { missingOk: false }), localVersions(runner, job.root, { missingOk: args.dryRun })]);
+    const bases = basesHere(args.filesystems, (name) => {
+      const pair = pairOf(job, name, { sender, receiver });
+      return { dataset: pair.target, versions: pair.local, base: pair.base?.name ?? null };
+    });
+    return { sender, receiver, here: args.dryRun ? NOTHING_HELD : await holdBasesHere(runner, bases, session.info.identity) };
+  };
+  await forEachListed(config, job, args, listAndHoldHere, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, runner, name, destroyed }));
   return destroyed.sort();
 }
 
-/** One filesystem's protect and prune, from the two sides' listings; adds what it destroyed to `args.destroyed`. */
-async function protectAndPruneOne(
-  job: PullJobConfig,
-  session: JobSession,
-  args: StepArgs & { runner: ZfsRunner; name: string; sender: ListedVersions<VersionEntry>; receiver: ListedVersions<ZfsVersion>; destroyed: string[] },
-): Promise<void> {
+/** Both sides listed, and the bases held here (the receiver) for all filesystems at once. */
+interface PullSides {
+  readonly sender: ListedVersions<VersionEntry>;
+  readonly receiver: ListedVersions<ZfsVersion>;
+  readonly here: HeldHere;
+}
+
+/** One filesystem on both sides: its names, its versions there and here, and the newest snapshot both have. */
+function pairOf(job: PullJobConfig, name: string, sides: Pick<PullSides, "sender" | "receiver">) {
+  const source = parseDatasetName(name);
+  const target = parseDatasetName(`${job.root}/${name}`);
+  const remote = sides.sender.get(source);
+  const local = sides.receiver.get(target);
+  return { source, target, remote, local, base: newestCommon(remote, local) };
+}
+
+/** One filesystem's protect (on the server; here it is done) and prune; adds what it destroyed to `args.destroyed`. */
+async function protectAndPruneOne(job: PullJobConfig, session: JobSession, args: StepArgs & PullSides & { runner: ZfsRunner; name: string; destroyed: string[] }): Promise<void> {
   const { prefix, dryRun, output, runner, destroyed } = args;
-  const source = parseDatasetName(args.name);
-  const target = parseDatasetName(`${job.root}/${args.name}`);
-  const remote = args.sender.get(source);
-  const local = args.receiver.get(target);
-  const base = newestCommon(remote, local);
+  const { source, target, remote, local, base } = pairOf(job, args.name, args);
+  const failedHere = args.here.failed.get(target);
+  if (failedHere !== undefined) throw new Error(`holding the base here: ${failedHere}`);
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
   const snapshots = localSnaps.map((s) => parseVersionShortName(s.name));
-  const holds = base && !dryRun ? await protectPulledBase(session.remote, runner, { source, target, base: parseVersionShortName(base.name), identity: session.info.identity, snapshots }) : null;
+  if (base && !dryRun) await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: source, snapshot: base.name }, protectResponse);
+  const holds = args.here.holds.get(target) ?? null;
   if (job.keepSender) {
     const snaps = remote.filter((v) => v.kind === "snapshot");
     const decisions = decidePrune(job.keepSender, snaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null });

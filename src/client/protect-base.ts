@@ -4,9 +4,8 @@
  * `protect`) and on the receiver (here), and the previous base is released. No other tool's
  * pruning, and no `zfs destroy` by hand, can then break the chain without `zfs release` first.
  */
-import { ENDPOINTS, protectResponse, type VersionEntry } from "../api/index.ts";
-import { holdCounts, holdTag, placeHold, releaseHold, versionOf, type DatasetName, type VersionShortName, type ZfsRunner, type ZfsVersion } from "../zfs/index.ts";
-import type { RemoteSession } from "./remote.ts";
+import type { VersionEntry } from "../api/index.ts";
+import { holdCounts, holdTag, parseVersionShortName, placeHolds, releaseHolds, versionOf, type DatasetName, type VersionShortName, type ZfsRunner, type ZfsVersion } from "../zfs/index.ts";
 
 /** The newest snapshot present on both sides (same guid), by the sender's name; null if none. */
 export function newestCommon(sender: readonly VersionEntry[], receiver: readonly ZfsVersion[]): VersionEntry | null {
@@ -19,34 +18,73 @@ export function newestCommon(sender: readonly VersionEntry[], receiver: readonly
 /** How many holds each snapshot of one dataset carries, by its short name. */
 export type HoldCounts = ReadonlyMap<string, number>;
 
-/**
- * Moves `identity`'s hold onto `base` on both sides of a pull.
- * @returns the receiver's hold counts once done (`protectLocal`)
- * @throws RpcError from the server's `protect`; ZfsError from the local hold
- */
-export async function protectPulledBase(remote: RemoteSession, runner: ZfsRunner, args: { source: DatasetName; target: DatasetName; base: VersionShortName; identity: string; snapshots: readonly VersionShortName[] }): Promise<HoldCounts> {
-  await remote.rpc.callValue(ENDPOINTS.protect, { dataset: args.source, snapshot: args.base }, protectResponse);
-  return protectLocal(runner, args.target, { base: args.base, identity: args.identity, snapshots: args.snapshots });
+/** A dataset on this side whose base to hold: the base and every snapshot the dataset has. */
+export interface BaseHere {
+  readonly dataset: DatasetName;
+  readonly base: VersionShortName;
+  readonly snapshots: readonly VersionShortName[];
 }
 
 /**
- * Holds `dataset@base` with the identity's tag and releases that tag from the dataset's other
- * `snapshots`. zfs-fuse cannot list tags, so the release is tried where `userrefs` > 0.
- * @returns the hold counts of `snapshots` once done (read after the hold, less the releases), so
- *   that pruning the dataset next needs no `zfs get` of its own
+ * This side's base of each of `filesystems` whose two sides share a snapshot. `sideOf` gives a
+ * filesystem's dataset here, its versions here and the base; one it throws for (a listing did not
+ * show it) is left to that filesystem's own step, which says so.
  */
-export async function protectLocal(runner: ZfsRunner, dataset: DatasetName, args: { base: VersionShortName; identity: string; snapshots: readonly VersionShortName[] }): Promise<HoldCounts> {
-  const tag = holdTag(args.identity);
-  await placeHold(runner, versionOf(dataset, "snapshot", args.base), { tag });
-  const snapshots = args.snapshots.map((s) => versionOf(dataset, "snapshot", s));
-  const read = await holdCounts(runner, snapshots);
-  const counts = new Map<string, number>();
-  for (const snap of snapshots) {
-    const n = read.get(snap.full) ?? 0;
-    const released = snap.name !== args.base && n > 0 && (await releaseHold(runner, snap, { tag }));
-    counts.set(snap.name, released ? n - 1 : n);
+export function basesHere(filesystems: readonly string[], sideOf: (name: string) => { dataset: DatasetName; versions: readonly ZfsVersion[]; base: string | null }): BaseHere[] {
+  const bases: BaseHere[] = [];
+  for (const name of filesystems) {
+    let side;
+    try {
+      side = sideOf(name);
+    } catch {
+      continue;
+    }
+    if (side.base === null) continue;
+    const snapshots = side.versions.filter((v) => v.name.kind === "snapshot").map((v) => v.name.name as VersionShortName);
+    bases.push({ dataset: side.dataset, base: parseVersionShortName(side.base), snapshots });
   }
-  return counts;
+  return bases;
+}
+
+/** What `holdBasesHere` did: each dataset's hold counts once done, or why it failed there. */
+export interface HeldHere {
+  readonly holds: ReadonlyMap<string, HoldCounts>;
+  readonly failed: ReadonlyMap<string, string>;
+}
+
+/** Nothing held here (a dry run). */
+export const NOTHING_HELD: HeldHere = { holds: new Map(), failed: new Map() };
+
+/**
+ * Moves `identity`'s hold onto each dataset's base on this side, all datasets at once: one
+ * `zfs hold` of the bases, one `zfs get userrefs` of their snapshots, one `zfs release` of the tag
+ * where any hold is (zfs-fuse cannot list tags), and one `zfs get` again of those (each per
+ * SNAPSHOTS_PER_CALL snapshots), where a dataset at a time took three commands. A dataset whose
+ * base could not be held is left as it was, and named in `failed`; where reading the counts or
+ * releasing fails, every dataset is.
+ */
+export async function holdBasesHere(runner: ZfsRunner, bases: readonly BaseHere[], identity: string): Promise<HeldHere> {
+  const tag = holdTag(identity);
+  try {
+    const baseNames = bases.map((b) => versionOf(b.dataset, "snapshot", b.base));
+    const refused = await placeHolds(runner, baseNames, { tag });
+    const failed = new Map(baseNames.filter((n) => refused.has(n.full)).map((n) => [n.dataset as string, refused.get(n.full)!.message]));
+    const held = bases.filter((b) => !failed.has(b.dataset));
+    const snapshots = held.flatMap((b) => b.snapshots.map((s) => versionOf(b.dataset, "snapshot", s)));
+    const counts = await holdCounts(runner, snapshots);
+    const heldBases = new Set(held.map((b) => `${b.dataset}@${b.base}`));
+    // Where any hold is, ours may be: zfs-fuse cannot tell whose.
+    const mayBeOurs = snapshots.filter((s) => !heldBases.has(s.full) && (counts.get(s.full) ?? 0) > 0);
+    if (mayBeOurs.length > 0) {
+      await releaseHolds(runner, mayBeOurs, { tag });
+      for (const [full, n] of await holdCounts(runner, mayBeOurs)) counts.set(full, n);
+    }
+    const holds = new Map(held.map((b) => [b.dataset as string, new Map(b.snapshots.map((s) => [s as string, counts.get(`${b.dataset}@${s}`) ?? 0]))]));
+    return { holds, failed };
+  } catch (error) {
+    const why = (error as Error).message;
+    return { holds: new Map(), failed: new Map(bases.map((b) => [b.dataset as string, why])) };
+  }
 }
 
 /**

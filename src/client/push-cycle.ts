@@ -21,7 +21,7 @@ import {
 import { forEachListed, localVersions, NOTHING_LISTED, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { CycleOptions, CycleResult } from "./cycle.ts";
 import type { ClientOutput } from "./output.ts";
-import { heldSnapshots, newestCommon, protectLocal, type HoldCounts } from "./protect-base.ts";
+import { basesHere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, type HeldHere } from "./protect-base.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { runPush } from "./push.ts";
 import type { JobSession } from "./session.ts";
@@ -68,12 +68,17 @@ async function protectAndPrune(config: Config, job: PushJobConfig, args: PushSte
   const { runner, dryRun } = args;
   const destroyed: string[] = [];
   const roots = job.filesystems.roots() as DatasetName[] | null;
-  const listSides = (session: JobSession) => {
+  const listAndHoldHere = async (session: JobSession): Promise<PushSides> => {
     const server = serverVersions(session, { received: true, missingOk: dryRun });
     // In a dry run the server may have no copy yet, nor a receive_root: no versions there.
-    return Promise.all([localVersions(runner, roots, { missingOk: false }), dryRun ? server.catch(() => NOTHING_LISTED) : server]);
+    const [sender, receiver] = await Promise.all([localVersions(runner, roots, { missingOk: false }), dryRun ? server.catch(() => NOTHING_LISTED) : server]);
+    const bases = basesHere(args.filesystems, (name) => {
+      const pair = pairOf(name, { sender, receiver });
+      return { dataset: pair.source, versions: pair.local, base: pair.base?.name ?? null };
+    });
+    return { sender, receiver, here: dryRun ? NOTHING_HELD : await holdBasesHere(runner, bases, session.info.identity) };
   };
-  await forEachListed(config, job, args, listSides, (name, session, [sender, receiver]) => protectAndPruneOne(job, session, { ...args, name, sender, receiver, destroyed }));
+  await forEachListed(config, job, args, listAndHoldHere, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, name, destroyed }));
   return destroyed.sort();
 }
 
@@ -85,24 +90,31 @@ interface PushStepArgs {
   problems: string[];
 }
 
-/** One filesystem's protect and prune, from the two sides' listings; adds what it destroyed to `args.destroyed`. */
-async function protectAndPruneOne(
-  job: PushJobConfig,
-  session: JobSession,
-  args: PushStepArgs & { name: string; sender: ListedVersions<ZfsVersion>; receiver: ListedVersions<VersionEntry>; destroyed: string[] },
-): Promise<void> {
+/** Both sides listed, and the bases held here (the sender) for all filesystems at once. */
+interface PushSides {
+  readonly sender: ListedVersions<ZfsVersion>;
+  readonly receiver: ListedVersions<VersionEntry>;
+  readonly here: HeldHere;
+}
+
+/** One filesystem on both sides: its name, its versions here and on the server, and the newest snapshot both have. */
+function pairOf(name: string, sides: Pick<PushSides, "sender" | "receiver">) {
+  const source = parseDatasetName(name);
+  const local = sides.sender.get(source);
+  const remote = sides.receiver.get(source);
+  return { source, local, remote, base: newestCommon(local.map(entryOf), remote.map(versionOfEntry)) };
+}
+
+/** One filesystem's protect (on the server; here it is done) and prune; adds what it destroyed to `args.destroyed`. */
+async function protectAndPruneOne(job: PushJobConfig, session: JobSession, args: PushStepArgs & PushSides & { name: string; destroyed: string[] }): Promise<void> {
   const { runner, prefix, dryRun, output, destroyed } = args;
-  const source = parseDatasetName(args.name);
-  const local = args.sender.get(source);
-  const remote = args.receiver.get(source);
-  const base = newestCommon(local.map(entryOf), remote.map(versionOfEntry));
+  const { source, local, remote, base } = pairOf(args.name, args);
+  const failedHere = args.here.failed.get(source);
+  if (failedHere !== undefined) throw new Error(`holding the base here: ${failedHere}`);
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
   const snapshots = localSnaps.map((s) => parseVersionShortName(s.name));
-  let holds: HoldCounts | null = null;
-  if (base && !dryRun) {
-    holds = await protectLocal(runner, source, { base: parseVersionShortName(base.name), identity: session.info.identity, snapshots });
-    await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: source, snapshot: base.name, received: true }, protectResponse);
-  }
+  if (base && !dryRun) await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: source, snapshot: base.name, received: true }, protectResponse);
+  const holds = args.here.holds.get(source) ?? null;
   if (job.keepSender && localSnaps.length > 0) {
     const held = await heldSnapshots(runner, source, snapshots.filter((s) => s.startsWith(prefix)), holds);
     const decisions = decidePrune(job.keepSender, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null, held });
