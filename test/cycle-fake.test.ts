@@ -234,3 +234,34 @@ keep_receiver = [ { type = "last_n", count = 1 } ]
   ]);
   for (const n of names) expect(holds(f, `backup/c3/${n}`)).toEqual({ zferry_20261201T120000Z: ["zferry_b3"] });
 }, 120_000);
+
+test("a base that cannot be held here fails its filesystem alone: no protect or prune on either side there", async () => {
+  const names = ["tank/w/f0", "tank/w/f1", "tank/w/f2"];
+  const f = (fake = createFakeZfs({ datasets: [...names.map((n) => `${n}@${OLD}`), "backup/c"] }));
+  // zfs refuses to hold anything of backup/c/tank/w/f1 (as it would a snapshot destroyed meanwhile).
+  const refusing = join(f.dir, "refusing-zfs");
+  writeFileSync(refusing, `#!/bin/sh\nif [ "$1" = hold ]; then case "$*" in *backup/c/tank/w/f1@*) echo "cannot hold snapshot: permission denied" >&2; exit 1 ;; esac; fi\nexec ${f.bin} "$@"\n`, { mode: 0o755 });
+  const file = join(f.dir, "zferry.toml");
+  writeFileSync(
+    file,
+    `[zfs]\nbin = ${JSON.stringify(refusing)}\n[clients.b1]\nfilesystems = { "tank/w<" = true }\nsnapshot = { prefix = "zferry_" }\nprune = true\n` +
+      `[jobs.c]\ntype = "pull"\nconnect = { type = "local", identity = "b1" }\nroot = "backup/c"\nfilesystems = { "tank/w<" = true, "tank/w" = false }\n` +
+      `snapshot = { prefix = "zferry_" }\nkeep_sender = [ { type = "last_n", count = 1 } ]\nkeep_receiver = [ { type = "last_n", count = 1 } ]\n`,
+  );
+  await run(file, "c", "2026-12-01T10:00:00Z");
+  const r = await run(file, "c", "2026-12-01T11:00:00Z");
+  expect(r.exitCode).not.toBe(0);
+  expect(r.stderr).toContain("tank/w/f1: protect/prune: holding the base here: ");
+  expect(r.stderr).toContain("permission denied");
+  expect(r.stdout).toContain("4 destroyed, 0 filesystems failed, 1 other problem"); // f0 and f2, on each side
+  for (const n of ["tank/w/f0", "tank/w/f2"]) {
+    expect(holds(f, n)).toEqual({ zferry_20261201T110000Z: ["zferry_b1"] });
+    expect(holds(f, `backup/c/${n}`)).toEqual({ zferry_20261201T110000Z: ["zferry_b1"] });
+    expect(snaps(f, `backup/c/${n}`)).toEqual(["zferry_20261201T110000Z"]);
+  }
+  // f1, in both runs: replicated, but held and pruned on neither side.
+  expect(snaps(f, "backup/c/tank/w/f1")).toEqual(["zferry_20261201T100000Z", "zferry_20261201T110000Z"]);
+  expect(holds(f, "backup/c/tank/w/f1")).toEqual({});
+  expect(snaps(f, "tank/w/f1")).toEqual([OLD, "zferry_20261201T100000Z", "zferry_20261201T110000Z"]);
+  expect(holds(f, "tank/w/f1")).toEqual({});
+}, 60_000);

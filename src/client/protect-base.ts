@@ -59,9 +59,8 @@ export const NOTHING_HELD: HeldHere = { holds: new Map(), failed: new Map() };
  * Moves `identity`'s hold onto each dataset's base on this side, all datasets at once: one
  * `zfs hold` of the bases, one `zfs get userrefs` of their snapshots, one `zfs release` of the tag
  * where any hold is (zfs-fuse cannot list tags), and one `zfs get` again of those (each per
- * SNAPSHOTS_PER_CALL snapshots), where a dataset at a time took three commands. A dataset whose
- * base could not be held is left as it was, and named in `failed`; where reading the counts or
- * releasing fails, every dataset is.
+ * SNAPSHOTS_PER_CALL snapshots). A dataset whose base could not be held is left as it was, and
+ * named in `failed`; where reading the counts or releasing fails, every dataset is.
  */
 export async function holdBasesHere(runner: ZfsRunner, bases: readonly BaseHere[], identity: string): Promise<HeldHere> {
   const tag = holdTag(identity);
@@ -88,7 +87,7 @@ export async function holdBasesHere(runner: ZfsRunner, bases: readonly BaseHere[
 }
 
 /**
- * Which of `names` (snapshots of `dataset`) carry any hold: from the counts `protectLocal` left,
+ * Which of `names` (snapshots of `dataset`) carry any hold: from the counts `holdBasesHere` left,
  * or, where it did not run, from one `zfs get userrefs`.
  */
 export async function heldSnapshots(runner: ZfsRunner, dataset: DatasetName, names: readonly VersionShortName[], counted: HoldCounts | null): Promise<Set<string>> {
