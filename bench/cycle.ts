@@ -67,32 +67,64 @@ async function cycleFigure(dir: string, zferry: string): Promise<Figure> {
   const script = join(dir, "cycle-one.sh");
   writeFileSync(script, scriptCycle(`${S}/v`, `${D}/v`));
   const runZferry = (hour: number) => timeShell(`${zferry} run cycle --config ${file}`, { ZFERRY_NOW: isoHour(hour) });
-  const runScript = (hour: number) =>
-    timeShell(scriptCommand(script, names, hour));
+  const runScript = (hour: number) => timeShell(scriptCommand(script, names, hour));
   for (let hour = 1; hour <= WARM_CYCLES; hour++) {
     await runZferry(hour);
     await runScript(hour);
   }
-  const runs = benchRuns();
+  // Awaited here, not returned as a promise: the pools go when this function returns.
+  return await compareCycles({
+    filesystems: N,
+    zferry: runZferry,
+    script: runScript,
+    firstHour: WARM_CYCLES + 1,
+    runs: benchRuns(),
+    untimed: `${WARM_CYCLES} untimed`,
+    trees: [[`${S}/w`, `${S}/v`], [`${D}/z/${S}/w`, `${D}/v`]],
+    snapshotsBelow,
+  });
+}
+
+/** What a cycle bench compares, wherever it runs. */
+export interface CycleComparison {
+  readonly filesystems: number;
+  /** One cycle of `hour` by each, timed in seconds. */
+  readonly zferry: (hour: number) => Promise<number>;
+  readonly script: (hour: number) => Promise<number>;
+  readonly firstHour: number;
+  readonly runs: number;
+  /** What ran before, for the figure's note. */
+  readonly untimed: string;
+  /** Roots that must end up with the same snapshots: [zferry's, the script's], sender then receiver. */
+  readonly trees: readonly (readonly [string, string])[];
+  /** The snapshots below a root, as sorted `child@name` lines. */
+  readonly snapshotsBelow: (root: string) => Promise<string>;
+}
+
+/**
+ * `runs` hourly cycles of each from `firstHour`, alternating which goes first, then a check that
+ * both left the same snapshots on each side.
+ * @throws Error when they did not
+ */
+export async function compareCycles(c: CycleComparison): Promise<Figure> {
   const a: number[] = [];
   const b: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const hour = WARM_CYCLES + 1 + i;
-    const subjects = [async () => a.push(await runZferry(hour)), async () => b.push(await runScript(hour))];
+  for (let i = 0; i < c.runs; i++) {
+    const hour = c.firstHour + i;
+    const subjects = [async () => a.push(await c.zferry(hour)), async () => b.push(await c.script(hour))];
     for (let k = 0; k < subjects.length; k++) await subjects[(i + k) % subjects.length]!();
   }
-  // Both did the same: the same snapshots on each side of each filesystem.
-  for (const [mine, theirs] of [[`${S}/w`, `${S}/v`], [`${D}/z/${S}/w`, `${D}/v`]] as const) {
-    const [x, y] = [await snapshotsBelow(mine), await snapshotsBelow(theirs)];
+  for (const [mine, theirs] of c.trees) {
+    const [x, y] = [await c.snapshotsBelow(mine), await c.snapshotsBelow(theirs)];
     if (x !== y || x === "") throw new Error(`zferry's and the script's snapshots differ: below ${mine}\n${x}\nbelow ${theirs}\n${y}`);
   }
   const seconds = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(", ");
   return {
-    name: `backup cycle, ${N} filesystems (vs the script that knows every name, 4 at a time)`,
+    name: `backup cycle, ${c.filesystems} filesystems (vs the script that knows every name, 4 at a time)`,
     zferry: median(a) * 1000,
     baseline: median(b) * 1000,
     unit: "ms",
-    note: `${runs} runs after ${WARM_CYCLES} untimed; zferry ${seconds(a)} s, script ${seconds(b)} s`,
+    note: `${c.runs} run${c.runs === 1 ? "" : "s"} after ${c.untimed}; zferry ${seconds(a)} s, script ${seconds(b)} s`,
   };
 }
 

@@ -11,8 +11,8 @@
  */
 import type { Guest } from "../test/openzfs/guest.ts";
 import { createScenario } from "../test/openzfs/scenario.ts";
-import { cycleJobRules, isoHour, scriptCommand, scriptCycle, snapshotName } from "./cycle.ts";
-import { median, timeThere, type Figure } from "./lib.ts";
+import { compareCycles, cycleJobRules, isoHour, scriptCommand, scriptCycle, snapshotName } from "./cycle.ts";
+import { timeThere, type Figure } from "./lib.ts";
 
 const N = Number(process.env.BENCH_OPENZFS_CYCLE_N ?? 20);
 /** Hours 0, 1 and 2 exist before the first cycle: each side's rule drops one snapshot from hour 3 on. */
@@ -54,25 +54,15 @@ export async function openzfsCycleFigure(g: Guest, runs: number): Promise<Figure
   const runScript = (hour: number) => timeThere(sh, scriptCommand(`${s.dir}/cycle-one.sh`, names, hour));
   await runZferry(FIRST_HOUR);
   await runScript(FIRST_HOUR);
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const hour = FIRST_HOUR + 1 + i;
-    const subjects = [async () => a.push(await runZferry(hour)), async () => b.push(await runScript(hour))];
-    for (let k = 0; k < subjects.length; k++) await subjects[(i + k) % subjects.length]!();
-  }
-  // Both did the same: the same snapshots on each side of each filesystem.
-  const below = async (root: string) => (await g.sh(`zfs list -H -o name -t snapshot -r ${root} | cut -c${root.length + 2}- | sort`)).trim();
-  for (const [mine, theirs] of [[`${S}/w`, `${S}/v`], [`${D}/z/${S}/w`, `${D}/v`]] as const) {
-    const [x, y] = [await below(mine), await below(theirs)];
-    if (x !== y || x === "") throw new Error(`zferry's and the script's snapshots differ: below ${mine}\n${x}\nbelow ${theirs}\n${y}`);
-  }
-  const seconds = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(", ");
-  return {
-    name: `backup cycle, ${N} filesystems (vs the script that knows every name, 4 at a time)`,
-    zferry: median(a) * 1000,
-    baseline: median(b) * 1000,
-    unit: "ms",
-    note: `${runs} run${runs === 1 ? "" : "s"} after one untimed; zferry ${seconds(a)} s, script ${seconds(b)} s`,
-  };
+  // Awaited here, not returned as a promise: the scenario goes when this function returns.
+  return await compareCycles({
+    filesystems: N,
+    zferry: runZferry,
+    script: runScript,
+    firstHour: FIRST_HOUR + 1,
+    runs,
+    untimed: "one untimed",
+    trees: [[`${S}/w`, `${S}/v`], [`${D}/z/${S}/w`, `${D}/v`]],
+    snapshotsBelow: async (root) => (await g.sh(`zfs list -H -o name -t snapshot -r ${root} | cut -c${root.length + 2}- | sort`)).trim(),
+  });
 }
