@@ -5,7 +5,7 @@
  * pruning, and no `zfs destroy` by hand, can then break the chain without `zfs release` first.
  */
 import type { VersionEntry } from "../api/index.ts";
-import { holdCounts, holdTag, parseVersionShortName, placeHolds, releaseHolds, versionOf, type DatasetName, type VersionShortName, type ZfsRunner, type ZfsVersion } from "../zfs/index.ts";
+import { ZfsError, holdCounts, holdTag, parseVersionShortName, placeHolds, releaseHolds, versionOf, type DatasetName, type VersionShortName, type ZfsRunner, type ZfsVersion } from "../zfs/index.ts";
 
 /** The newest snapshot present on both sides (same guid), by the sender's name; null if none. */
 export function newestCommon(sender: readonly VersionEntry[], receiver: readonly ZfsVersion[]): VersionEntry | null {
@@ -59,31 +59,31 @@ export const NOTHING_HELD: HeldHere = { holds: new Map(), failed: new Map() };
  * Moves `identity`'s hold onto each dataset's base on this side, all datasets at once: one
  * `zfs hold` of the bases, one `zfs get userrefs` of their snapshots, one `zfs release` of the tag
  * where any hold is (zfs-fuse cannot list tags), and one `zfs get` again of those (each per
- * SNAPSHOTS_PER_CALL snapshots). A dataset whose base could not be held is left as it was, and
- * named in `failed`; where reading the counts or releasing fails, every dataset is.
+ * SNAPSHOTS_PER_CALL snapshots). Where a command for many fails (a snapshot destroyed meanwhile
+ * fails a whole `zfs get`), it is redone a dataset at a time. A dataset whose base could not be
+ * held, or whose holds could not be read or released, is named in `failed`.
  */
 export async function holdBasesHere(runner: ZfsRunner, bases: readonly BaseHere[], identity: string): Promise<HeldHere> {
   const tag = holdTag(identity);
+  const baseNames = bases.map((b) => versionOf(b.dataset, "snapshot", b.base));
+  const refused = await placeHolds(runner, baseNames, { tag });
+  const failed = new Map(baseNames.filter((n) => refused.has(n.full)).map((n) => [n.dataset as string, refused.get(n.full)!.message]));
+  const held = bases.filter((b) => !failed.has(b.dataset));
   try {
-    const baseNames = bases.map((b) => versionOf(b.dataset, "snapshot", b.base));
-    const refused = await placeHolds(runner, baseNames, { tag });
-    const failed = new Map(baseNames.filter((n) => refused.has(n.full)).map((n) => [n.dataset as string, refused.get(n.full)!.message]));
-    const held = bases.filter((b) => !failed.has(b.dataset));
-    const snapshots = held.flatMap((b) => b.snapshots.map((s) => versionOf(b.dataset, "snapshot", s)));
-    const counts = await holdCounts(runner, snapshots);
-    const heldBases = new Set(held.map((b) => `${b.dataset}@${b.base}`));
-    // Where any hold is, ours may be: zfs-fuse cannot tell whose.
-    const mayBeOurs = snapshots.filter((s) => !heldBases.has(s.full) && (counts.get(s.full) ?? 0) > 0);
-    if (mayBeOurs.length > 0) {
-      await releaseHolds(runner, mayBeOurs, { tag });
-      for (const [full, n] of await holdCounts(runner, mayBeOurs)) counts.set(full, n);
-    }
-    const holds = new Map(held.map((b) => [b.dataset as string, new Map(b.snapshots.map((s) => [s as string, counts.get(`${b.dataset}@${s}`) ?? 0]))]));
-    return { holds, failed };
+    return { holds: await releaseOthers(runner, held, tag), failed };
   } catch (error) {
-    const why = (error as Error).message;
-    return { holds: new Map(), failed: new Map(bases.map((b) => [b.dataset as string, why])) };
+    if (!(error instanceof ZfsError)) throw error;
   }
+  const holds = new Map<string, HoldCounts>();
+  for (const one of held) {
+    try {
+      for (const [dataset, counts] of await releaseOthers(runner, [one], tag)) holds.set(dataset, counts);
+    } catch (error) {
+      if (!(error instanceof ZfsError)) throw error;
+      failed.set(one.dataset, error.message);
+    }
+  }
+  return { holds, failed };
 }
 
 /**
@@ -95,4 +95,24 @@ export async function heldSnapshots(runner: ZfsRunner, dataset: DatasetName, nam
   const versions = names.map((s) => versionOf(dataset, "snapshot", s));
   const counts = await holdCounts(runner, versions);
   return new Set(versions.filter((v) => (counts.get(v.full) ?? 0) > 0).map((v) => v.name as string));
+}
+
+// --- internal ---
+
+/**
+ * Releases `tag` from every snapshot of `held` but its base that carries any hold; returns the
+ * hold counts of each dataset's snapshots once done.
+ * @throws ZfsError when zfs fails
+ */
+async function releaseOthers(runner: ZfsRunner, held: readonly BaseHere[], tag: string): Promise<Map<string, HoldCounts>> {
+  const snapshots = held.flatMap((b) => b.snapshots.map((s) => versionOf(b.dataset, "snapshot", s)));
+  const counts = await holdCounts(runner, snapshots);
+  const heldBases = new Set(held.map((b) => `${b.dataset}@${b.base}`));
+  // Where any hold is, ours may be: zfs-fuse cannot tell whose.
+  const mayBeOurs = snapshots.filter((s) => !heldBases.has(s.full) && (counts.get(s.full) ?? 0) > 0);
+  if (mayBeOurs.length > 0) {
+    await releaseHolds(runner, mayBeOurs, { tag });
+    for (const [full, n] of await holdCounts(runner, mayBeOurs)) counts.set(full, n);
+  }
+  return new Map(held.map((b) => [b.dataset as string, new Map(b.snapshots.map((s) => [s as string, counts.get(`${b.dataset}@${s}`) ?? 0]))]));
 }
