@@ -55,12 +55,7 @@ async function cycleFigure(dir: string, zferry: string): Promise<Figure> {
   await zfsCli(["create", "-o", "mountpoint=none", `${D}/v`]);
   await timeShell(`for t in w v; do for n in ${names.join(" ")}; do zfs snapshot ${S}/$t/$n@${first}; done; done`);
   await timeShell(`for n in ${names.join(" ")}; do zfs send ${S}/v/$n@${first} | zfs recv ${D}/v/$n && zfs hold loop ${S}/v/$n@${first} && zfs hold loop ${D}/v/$n@${first}; done`);
-  const file = benchConfig(
-    dir,
-    `[clients.b]\nfilesystems = { "${S}/w<" = true }\nsnapshot = { prefix = "${PREFIX}" }\nprune = true\n` +
-      `[jobs.cycle]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "${D}/z"\n` +
-      `filesystems = { "${S}/w<" = true, "${S}/w" = false }\n${cycleJobRules()}`,
-  );
+  const file = benchConfig(dir, cycleConfig(S, D));
   // The first cycle pulls everything in full: what the script's setup did above.
   await timeShell(`${zferry} pull cycle --config ${file}`);
 
@@ -80,7 +75,7 @@ async function cycleFigure(dir: string, zferry: string): Promise<Figure> {
     firstHour: WARM_CYCLES + 1,
     runs: benchRuns(),
     untimed: `${WARM_CYCLES} untimed`,
-    trees: [[`${S}/w`, `${S}/v`], [`${D}/z/${S}/w`, `${D}/v`]],
+    trees: cycleTrees(S, D),
     snapshotsBelow,
   });
 }
@@ -158,9 +153,25 @@ export function scriptCommand(script: string, names: readonly string[], hour: nu
   return `printf '%s\\n' ${names.join(" ")} | xargs -P 4 -I{} sh ${script} {} ${snapshotName(hour)} ${snapshotName(hour - 1)} ${drop(SENDER_KEEPS)} ${drop(RECEIVER_KEEPS)}`;
 }
 
-/** The job's part of a zferry config: snapshots named PREFIX…, each side's rule as the script keeps. */
-export function cycleJobRules(): string {
-  return `snapshot = { prefix = "${PREFIX}" }\nkeep_sender = [ { type = "last_n", count = ${SENDER_KEEPS} } ]\nkeep_receiver = [ { type = "last_n", count = ${RECEIVER_KEEPS} } ]\n`;
+/**
+ * zferry's side of a cycle bench, whose trees are `S/w` (zferry's source), `S/v` (the script's),
+ * `D/z` and `D/v` (their targets): the identity `b` and the pull job `cycle` (local connect),
+ * snapshots named PREFIX…, each side's rule as the script keeps.
+ */
+export function cycleConfig(S: string, D: string): string {
+  return [
+    `[clients.b]\nfilesystems = { "${S}/w<" = true }\nsnapshot = { prefix = "${PREFIX}" }\nprune = true`,
+    `[jobs.cycle]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "${D}/z"\nfilesystems = { "${S}/w<" = true, "${S}/w" = false }`,
+    `snapshot = { prefix = "${PREFIX}" }\nkeep_sender = [ { type = "last_n", count = ${SENDER_KEEPS} } ]\nkeep_receiver = [ { type = "last_n", count = ${RECEIVER_KEEPS} } ]\n`,
+  ].join("\n");
+}
+
+/** The roots that must end with the same snapshots: [zferry's, the script's], sender then receiver. */
+export function cycleTrees(S: string, D: string): [string, string][] {
+  return [
+    [`${S}/w`, `${S}/v`],
+    [`${D}/z/${S}/w`, `${D}/v`],
+  ];
 }
 
 /** The hour-th cycle's time (hourly from 2026-12-01T00:00Z), and the snapshot name zferry gives it. */

@@ -11,7 +11,7 @@
  */
 import type { Guest } from "../test/openzfs/guest.ts";
 import { createScenario } from "../test/openzfs/scenario.ts";
-import { compareCycles, cycleJobRules, isoHour, scriptCommand, scriptCycle, snapshotName } from "./cycle.ts";
+import { compareCycles, cycleConfig, cycleTrees, isoHour, scriptCommand, scriptCycle, snapshotName } from "./cycle.ts";
 import { timeThere, type Figure } from "./lib.ts";
 
 const N = Number(process.env.BENCH_OPENZFS_CYCLE_N ?? 20);
@@ -28,8 +28,7 @@ export async function openzfsCycleFigure(g: Guest, runs: number): Promise<Figure
     client: [
       `[locks]\ndir = "${s.dir}/locks"`,
       `[log]\nlevel = "warn"`,
-      `[clients.b]\nfilesystems = { "${S}/w<" = true }\nsnapshot = { prefix = "zferry_" }\nprune = true`,
-      `[jobs.cycle]\ntype = "pull"\nconnect = { type = "local", identity = "b" }\nroot = "${D}/z"\nfilesystems = { "${S}/w<" = true, "${S}/w" = false }\n${cycleJobRules()}`,
+      cycleConfig(S, D),
     ].join("\n"),
   });
   const each = (tree: string, suffix = "") => names.map((n) => `${tree}/${n}${suffix}`).join(" ");
@@ -62,7 +61,7 @@ export async function openzfsCycleFigure(g: Guest, runs: number): Promise<Figure
     firstHour: FIRST_HOUR + 1,
     runs,
     untimed: "one untimed",
-    trees: [[`${S}/w`, `${S}/v`], [`${D}/z/${S}/w`, `${D}/v`]],
+    trees: cycleTrees(S, D),
     snapshotsBelow: async (root) => (await g.sh(`zfs list -H -o name -t snapshot -r ${root} | cut -c${root.length + 2}- | sort`)).trim(),
   });
 }

@@ -59,7 +59,7 @@ export const NOTHING_HELD: HeldHere = { holds: new Map(), failed: new Map() };
  * Moves `identity`'s hold onto each dataset's base on this side, all datasets at once: one
  * `zfs hold` of the bases, one `zfs get userrefs` of their snapshots, one `zfs release` of the tag
  * where any hold is (zfs-fuse cannot list tags), and one `zfs get` again of those (each per
- * SNAPSHOTS_PER_CALL snapshots). Where a command for many fails (a snapshot destroyed meanwhile
+ * 500 snapshots). Where a command for many fails (a snapshot destroyed meanwhile
  * fails a whole `zfs get`), it is redone a dataset at a time. A dataset whose base could not be
  * held, or whose holds could not be read or released, is named in `failed`.
  */

@@ -53,6 +53,6 @@ export {
   type WireCompression,
 } from "./compressor.ts";
 export { decompressedRecvError, startDecompressedRecv, type DecompressedRecv, type DecompressedRecvResult } from "./recv-stream.ts";
-export { SNAPSHOTS_PER_CALL, holdCounts, holdTag, placeHold, placeHolds, releaseHold, releaseHolds } from "./holds.ts";
+export { holdCounts, holdTag, placeHold, placeHolds, releaseHold, releaseHolds } from "./holds.ts";
 export { createSnapshots, destroySnapshots } from "./snapshots.ts";
 export { cursorName, cursorPrefix, moveCursor } from "./cursor.ts";
