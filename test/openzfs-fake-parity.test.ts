@@ -55,6 +55,8 @@ describeOpenZfs("the fake zfs answers as OpenZFS does", () => {
   test.each([
     ["versions of a filesystem", ["list", "-H", "-p", "-o", "name,guid,createtxg,creation", "-t", "snapshot,bookmark", "-d", "1", "-s", "createtxg", fs]],
     ["versions with their hold counts", ["list", "-H", "-p", "-o", "name,guid,createtxg,creation,userrefs", "-t", "snapshot,bookmark", "-d", "1", "-s", "createtxg", fs]],
+    ["versions of several filesystems with their hold counts", ["list", "-H", "-p", "-o", "name,guid,createtxg,creation,userrefs", "-t", "snapshot,bookmark", "-d", "1", "-s", "createtxg", other, fs]],
+    ["versions of several filesystems, one of them missing", ["list", "-H", "-p", "-o", "name,guid,createtxg,creation,userrefs", "-t", "snapshot,bookmark", "-d", "1", "-s", "createtxg", fs, missing, other]],
     ["filesystems below a root", ["list", "-H", "-o", "name", "-t", "filesystem,volume", "-r", `zsrc/${id}`]],
     ["everything below a root, in zfs's own order", ["list", "-H", "-o", "name", "-t", "all", "-r", `zsrc/${id}`]],
     ["a whole tree as zferry lists it", ["list", "-H", "-p", "-t", "filesystem,volume,snapshot,bookmark", "-o", "name,type,guid,createtxg,creation,referenced,written,snapshots_changed,receive_resume_token,encryption", "-r", `zsrc/${id}`]],

@@ -1,9 +1,9 @@
 /**
- * The `snapshot`, `protect` and `prune` endpoints in process over real pipes, against the fake
+ * The `snapshot`, `protect`, `protect_bases` and `prune` endpoints in process over real pipes, against the fake
  * OpenZFS zfs: the grants, the server-side re-checks, and that a refusal changes nothing.
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { ENDPOINTS, protectResponse, pruneResponse, snapshotResponse } from "../src/api/index.ts";
+import { ENDPOINTS, protectBasesResponse, protectResponse, pruneResponse, snapshotResponse } from "../src/api/index.ts";
 import { parseConfig } from "../src/config/index.ts";
 import { logger } from "../src/log.ts";
 import { RpcClient, RpcConnection, RpcError, serve } from "../src/rpc/index.ts";
@@ -20,7 +20,7 @@ const S3 = "zferry_20261201T120000Z";
 let fake: FakeZfs;
 
 beforeEach(() => {
-  fake = createFakeZfs({ datasets: [`tank/a@${S1}`, `tank/a@${S2}`, `tank/a@${S3}`, "tank/a@manual", "tank/a/secret", "tank/b"] });
+  fake = createFakeZfs({ datasets: [`tank/a@${S1}`, `tank/a@${S2}`, `tank/a@${S3}`, "tank/a@manual", `tank/a/c@${S1}`, `tank/a/c@${S2}`, `tank/a/secret@${S1}`, `tank/b@${S1}`] });
 });
 afterEach(() => fake[Symbol.dispose]());
 
@@ -131,3 +131,71 @@ test("protect moves each identity's own hold; one puller's base survives the oth
   const snaps = fake.state().datasets["tank/a"]!.snapshots;
   expect([Object.keys(snaps[S2]!.holds ?? {}), Object.keys(snaps[S3]!.holds ?? {})]).toEqual([["zferry_b1"], ["zferry_b3"]]);
 });
+
+/** Each snapshot of `ds` that carries holds, with their tags. */
+function holdsOf(ds: string): Record<string, string[]> {
+  const snaps = fake.state().datasets[ds]!.snapshots;
+  return Object.fromEntries(Object.entries(snaps).flatMap(([name, s]) => (Object.keys(s.holds ?? {}).length > 0 ? [[name, Object.keys(s.holds!).sort()]] : [])));
+}
+
+test("protect_bases moves the holds of many datasets in one hold, one listing and one release, then each cursor", async () => {
+  await using b1 = await session("b1");
+  const call = (snapshot: string) => b1.callValue(ENDPOINTS.protectBases, { bases: [{ dataset: "tank/a/c", snapshot }, { dataset: "tank/a", snapshot }] }, protectBasesResponse);
+  expect(await call(S1)).toEqual({
+    results: [
+      { dataset: "tank/a/c", held: S1, cursor: `zferry_b1_${S1}` },
+      { dataset: "tank/a", held: S1, cursor: `zferry_b1_${S1}` },
+    ],
+  });
+  await Bun.$`${fake.bin} hold other-tool tank/a@${S1}`.quiet();
+  const before = fake.calls().length;
+  expect((await call(S2)).results.map((r) => r.held)).toEqual([S2, S2]);
+  // Released from S1 where the other tool's hold stays; each cursor moved to S2.
+  expect([holdsOf("tank/a"), holdsOf("tank/a/c")]).toEqual([{ [S1]: ["other-tool"], [S2]: ["zferry_b1"] }, { [S2]: ["zferry_b1"] }]);
+  expect(Object.keys(fake.state().datasets["tank/a"]!.bookmarks)).toEqual([`zferry_b1_${S2}`]);
+  expect(Object.keys(fake.state().datasets["tank/a/c"]!.bookmarks)).toEqual([`zferry_b1_${S2}`]);
+  const calls = fake.calls().slice(before);
+  expect(calls.map((c) => c[0]).sort()).toEqual(["bookmark", "bookmark", "destroy", "destroy", "hold", "list", "release"]);
+  expect(calls.find((c) => c[0] === "release")).toEqual(["release", "zferry_b1", `tank/a/c@${S1}`, `tank/a@${S1}`]);
+});
+
+test("protect_bases: a base outside the ACL or missing fails alone, with protect's status and message", async () => {
+  await using b1 = await session("b1");
+  const missing = "zferry_20200101T000000Z";
+  const bases = [
+    { dataset: "tank/a/secret", snapshot: S1 },
+    { dataset: "tank/a", snapshot: S2 },
+    { dataset: "tank/a/c", snapshot: missing },
+    { dataset: "tank/b", snapshot: S1 },
+  ];
+  const { results } = await b1.callValue(ENDPOINTS.protectBases, { bases }, protectBasesResponse);
+  const alone = await refusal(b1.callValue(ENDPOINTS.protect, { dataset: "tank/a/c", snapshot: missing }, protectResponse));
+  expect(results).toEqual([
+    { dataset: "tank/a/secret", error: { status: "permission_denied", message: 'Dataset "tank/a/secret" is not allowed for client "b1"' } },
+    { dataset: "tank/a", held: S2, cursor: `zferry_b1_${S2}` },
+    { dataset: "tank/a/c", error: { ...alone, status: "not_found" } },
+    { dataset: "tank/b", error: { status: "permission_denied", message: 'Dataset "tank/b" is not allowed for client "b1"' } },
+  ]);
+  expect([holdsOf("tank/a"), holdsOf("tank/a/c"), holdsOf("tank/a/secret"), holdsOf("tank/b")]).toEqual([{ [S2]: ["zferry_b1"] }, {}, {}, {}]);
+  // Nothing was asked of zfs about the datasets outside the ACL, not even their names.
+  expect(fake.calls().filter((c) => c.some((a) => a.includes("secret") || a.includes("tank/b")))).toEqual([]);
+});
+
+test("protect_bases naming a dataset twice is bad_request and runs no zfs", async () => {
+  await using b1 = await session("b1");
+  const args = { bases: [{ dataset: "tank/a", snapshot: S1 }, { dataset: "tank/a", snapshot: S2 }] };
+  expect(await refusal(b1.callValue(ENDPOINTS.protectBases, args, protectBasesResponse))).toEqual({ status: "bad_request", message: '"tank/a" is named twice: a dataset has one incremental base' });
+  expect(zfsCommands()).toEqual([]);
+});
+
+test("protect_bases of received datasets without a receive_root fails each base and runs no zfs", async () => {
+  await using b1 = await session("b1");
+  const { results } = await b1.callValue(ENDPOINTS.protectBases, { bases: [{ dataset: "tank/a", snapshot: S1 }], received: true }, protectBasesResponse);
+  expect(results).toEqual([{ dataset: "tank/a", error: { status: "permission_denied", message: 'Client "b1" may not push: no receive_root is configured for it' } }]);
+  expect(zfsCommands()).toEqual([]);
+});
+
+/** The zfs commands run so far, without the capability probe (a bare `zfs`). */
+function zfsCommands(): string[][] {
+  return fake.calls().filter((c) => c.length > 0);
+}

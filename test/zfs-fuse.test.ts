@@ -14,6 +14,7 @@ import {
   getResumeToken,
   listFilesystems,
   listTree,
+  listHeldVersionsOf,
   listVersions,
   parseDatasetName,
   parseVersionName,
@@ -70,6 +71,24 @@ describe.skipIf(!fuse.ok)("zfs layer on zfs-fuse", () => {
     expect(await listVersions(counting, parseDatasetName(pool.name))).toEqual([]);
     expect((await listVersions(counting, parseDatasetName(src))).map((x) => x.name.full)).toEqual([`${src}@s1`, `${src}@s2`]);
     expect(calls.map((argv) => argv[0])).toEqual(["get", "get"]);
+  });
+
+  test("listHeldVersionsOf lists several datasets in one zfs get, each with its own snapshots and hold counts; a missing one fails it", async () => {
+    const calls: string[][] = [];
+    const counting = Object.assign(Object.create(runner) as ZfsRunner, { run: (argv: string[], options?: object) => (calls.push(argv), runner.run(argv, options)) });
+    await zfsCli(["hold", "t1", `${src}@s2`]);
+    try {
+      const listed = await listHeldVersionsOf(counting, [src, pool.name].map((n) => parseDatasetName(n)));
+      expect([...listed].map(([ds, versions]) => [ds as string, versions.map((v) => [v.name.name as string, v.userrefs])])).toEqual([
+        [src, [["s1", 0], ["s2", 1]]],
+        [pool.name, []],
+      ]);
+      expect(calls.map((argv) => argv[0])).toEqual(["get"]);
+      const error = (await listHeldVersionsOf(runner, [src, `${pool.name}/nope`].map((n) => parseDatasetName(n))).catch((e: unknown) => e)) as ZfsError;
+      expect([error instanceof ZfsError, error.isDatasetMissing]).toEqual([true, true]);
+    } finally {
+      await zfsCli(["release", "t1", `${src}@s2`]);
+    }
   });
 
   test("listFilesystems, datasetExists and a missing dataset", async () => {

@@ -6,7 +6,7 @@
  * arguments are short names (the part after "@"/"#") of the dataset named in the same request, so a
  * request can never reach a snapshot of another dataset (e.g. through `-i`).
  */
-import { ValidationError, schema, type Parser } from "../rpc/index.ts";
+import { STATUSES, ValidationError, schema, type ErrorStatus, type Parser } from "../rpc/index.ts";
 import {
   COMPRESSION_TYPES,
   ZSTD_MAX_LEVEL,
@@ -31,12 +31,14 @@ export const ENDPOINTS = {
   receive: "receive",
   snapshot: "snapshot",
   protect: "protect",
+  protectBases: "protect_bases",
   prune: "prune",
 } as const;
 
 export const SEND_FLAGS = ["raw", "compressed", "large_blocks", "embedded", "properties"] as const;
 export type WireSendFlag = (typeof SEND_FLAGS)[number];
 
+const ERROR_STATUSES = STATUSES.filter((s): s is ErrorStatus => s !== "ok");
 const dataset: Parser<DatasetName> = schema.checked(parseDatasetName);
 const snapshotShort: Parser<VersionShortName> = schema.checked((v) => parseVersionShortName(v, "snapshot"));
 const versionKind = schema.literal("snapshot", "bookmark");
@@ -68,6 +70,8 @@ export const infoResponse = schema.object({
   time: schema.optional(schema.uint),
   /** list_tree writes versions as column entries when asked (`columns`); absent from servers that predate them. */
   tree_columns: schema.optional(schema.boolean),
+  /** The server takes `protect_bases`; absent from servers that predate it, whose clients protect one dataset a call. */
+  protect_bases: schema.optional(schema.boolean),
   capabilities: schema.object({
     bookmarks: schema.boolean,
     resumable: schema.boolean,
@@ -226,6 +230,25 @@ export const protectResponse = schema.object({
   /** The identity's bookmark cursor on the base (OpenZFS only): `zferry_<identity>_<snapshot>`. */
   cursor: schema.optional(schema.string({ max: 512 })),
 });
+
+/** Most bases one `protect_bases` may name; a client with more makes several calls. */
+export const MAX_PROTECT_BASES = 10_000;
+export const protectBasesArgs = schema.object({
+  /** Each dataset at most once, with the snapshot that is now its incremental base. */
+  bases: schema.array(schema.object({ dataset, snapshot: snapshotShort }), { max: MAX_PROTECT_BASES }),
+  /** receive_root/<dataset> (push) instead of the server's own datasets. */
+  received: schema.optional(schema.boolean),
+});
+export type ProtectBasesArgs = ReturnType<typeof protectBasesArgs>;
+/** One base's outcome: `held` (and `cursor`, as for `protect`) where it was protected, else `error`. */
+export const protectedBase = schema.object({
+  dataset: schema.string({ max: 255 }),
+  held: schema.optional(schema.string({ max: 512 })),
+  cursor: schema.optional(schema.string({ max: 512 })),
+  error: schema.optional(schema.object({ status: schema.literal(...ERROR_STATUSES), message: schema.string({ max: 4096 }) })),
+});
+export type ProtectedBase = ReturnType<typeof protectedBase>;
+export const protectBasesResponse = schema.object({ results: schema.array(protectedBase, { max: MAX_PROTECT_BASES }) });
 
 export const pruneArgs = schema.object({
   dataset,

@@ -6,14 +6,14 @@
  * Replication itself is `runPull`; this file only adds the steps around it, each through its own
  * session, so the replication code stays as it is.
  */
-import { ENDPOINTS, protectResponse, pruneResponse, snapshotResponse, type VersionEntry } from "../api/index.ts";
+import { ENDPOINTS, pruneResponse, snapshotResponse, type VersionEntry } from "../api/index.ts";
 import type { Config, JobConfig, PullJobConfig } from "../config/index.ts";
 import { formatSnapshotName } from "../retention/index.ts";
 import { destroySnapshots, parseDatasetName, parseVersionShortName, ZfsRunner, type DatasetName, type VersionShortName, type ZfsVersion } from "../zfs/index.ts";
 import { forEachListed, localVersions, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { ClientOutput } from "./output.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
-import { basesHere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, type HeldHere } from "./protect-base.ts";
+import { basesHere, basesThere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, protectBasesThere, protectThere, type HeldHere, type ProtectedThere } from "./protect-base.ts";
 import { runPull } from "./pull.ts";
 import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
 import { failedCount, formatCreated, formatSummary, type JobResult } from "./summary.ts";
@@ -105,17 +105,28 @@ async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArg
       const pair = pairOf(job, name, { sender, receiver });
       return { dataset: pair.target, versions: pair.local, base: pair.base?.name ?? null };
     });
-    return { sender, receiver, here: args.dryRun ? NOTHING_HELD : await holdBasesHere(runner, bases, session.info.identity) };
+    if (args.dryRun) return { sender, receiver, here: NOTHING_HELD, there: null };
+    const here = await holdBasesHere(runner, bases, session.info.identity);
+    const there = basesThere(
+      args.filesystems,
+      (name) => {
+        const pair = pairOf(job, name, { sender, receiver });
+        return { there: pair.source, here: pair.target, base: pair.base?.name ?? null };
+      },
+      here,
+    );
+    return { sender, receiver, here, there: await protectBasesThere(session, there, { received: false }) };
   };
   await forEachListed(config, job, args, listAndHoldHere, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, runner, name, destroyed }));
   return destroyed.sort();
 }
 
-/** Both sides listed, and the bases held here (the receiver) for all filesystems at once. */
+/** Both sides listed, and the bases held here (the receiver) and, where the server can, there for all filesystems at once. */
 interface PullSides {
   readonly sender: ListedVersions<VersionEntry>;
   readonly receiver: ListedVersions<ZfsVersion>;
   readonly here: HeldHere;
+  readonly there: ProtectedThere;
 }
 
 /** One filesystem on both sides: its names, its versions there and here, and the newest snapshot both have. */
@@ -135,7 +146,7 @@ async function protectAndPruneOne(job: PullJobConfig, session: JobSession, args:
   if (failedHere !== undefined) throw new Error(`holding the base here: ${failedHere}`);
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
   const snapshots = localSnaps.map((s) => parseVersionShortName(s.name));
-  if (base && !dryRun) await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: source, snapshot: base.name }, protectResponse);
+  if (base && !dryRun) await protectThere(session, { dataset: source, snapshot: base.name }, { received: false, protectedThere: args.there });
   const holds = args.here.holds.get(target) ?? null;
   if (job.keepSender) {
     const snaps = remote.filter((v) => v.kind === "snapshot");

@@ -4,7 +4,9 @@
  * `protect`) and on the receiver (here), and the previous base is released. No other tool's
  * pruning, and no `zfs destroy` by hand, can then break the chain without `zfs release` first.
  */
-import type { VersionEntry } from "../api/index.ts";
+import { ENDPOINTS, MAX_PROTECT_BASES, protectBasesResponse, protectResponse, type VersionEntry } from "../api/index.ts";
+import { RpcError } from "../rpc/index.ts";
+import type { JobSession } from "./session.ts";
 import { ZfsError, holdCounts, holdTag, parseVersionShortName, placeHolds, releaseHolds, versionOf, type DatasetName, type VersionShortName, type ZfsRunner, type ZfsVersion } from "../zfs/index.ts";
 
 /** The newest snapshot present on both sides (same guid), by the sender's name; null if none. */
@@ -95,6 +97,71 @@ export async function heldSnapshots(runner: ZfsRunner, dataset: DatasetName, nam
   const versions = names.map((s) => versionOf(dataset, "snapshot", s));
   const counts = await holdCounts(runner, versions);
   return new Set(versions.filter((v) => (counts.get(v.full) ?? 0) > 0).map((v) => v.name as string));
+}
+
+/** A base to protect on the server: the dataset as the server's calls name it, and its base snapshot. */
+export interface BaseThere {
+  readonly dataset: DatasetName;
+  readonly snapshot: string;
+}
+
+/**
+ * The bases to protect on the server: of each of `filesystems` whose two sides share a snapshot
+ * and whose base here did not fail to be held (nothing is held on either side there). `sideOf`
+ * gives a filesystem's dataset as the server's calls name it, its dataset here and its base; one
+ * it throws for is left to that filesystem's own step, as in `basesHere`.
+ */
+export function basesThere(filesystems: readonly string[], sideOf: (name: string) => { there: DatasetName; here: DatasetName; base: string | null }, held: HeldHere): BaseThere[] {
+  const bases: BaseThere[] = [];
+  for (const name of filesystems) {
+    let side;
+    try {
+      side = sideOf(name);
+    } catch {
+      continue;
+    }
+    if (side.base !== null && !held.failed.has(side.here)) bases.push({ dataset: side.there, snapshot: side.base });
+  }
+  return bases;
+}
+
+/**
+ * What the server answered for each base protected there at once: null where it was protected,
+ * else why not. Null itself where the server predates `protect_bases`, or in a dry run.
+ */
+export type ProtectedThere = ReadonlyMap<string, unknown> | null;
+
+/**
+ * Protects every base on the server in one `protect_bases` call (one per MAX_PROTECT_BASES), where
+ * the server has it. A call that fails fails each of its bases with that error.
+ */
+export async function protectBasesThere(session: JobSession, bases: readonly BaseThere[], options: { received: boolean }): Promise<ProtectedThere> {
+  if (session.info.protect_bases !== true) return null;
+  const results = new Map<string, unknown>();
+  for (let i = 0; i < bases.length; i += MAX_PROTECT_BASES) {
+    const chunk = bases.slice(i, i + MAX_PROTECT_BASES);
+    try {
+      const args = { bases: chunk.map((b) => ({ dataset: b.dataset, snapshot: b.snapshot })), ...(options.received ? { received: true } : {}) };
+      const { results: answers } = await session.remote.rpc.callValue(ENDPOINTS.protectBases, args, protectBasesResponse);
+      if (answers.length !== chunk.length || answers.some((a, k) => a.dataset !== chunk[k]!.dataset)) throw new Error("the server's protect_bases answered for other datasets than were asked");
+      for (const a of answers) results.set(a.dataset, a.error ? new RpcError(a.error.status, a.error.message) : null);
+    } catch (error) {
+      for (const b of chunk) results.set(b.dataset, error);
+    }
+  }
+  return results;
+}
+
+/**
+ * The server's protect of one base: what `protectBasesThere` answered for it, or, where it did
+ * not ask (an older server), a `protect` call now.
+ * @throws the server's refusal of that base
+ */
+export async function protectThere(session: JobSession, base: BaseThere, options: { received: boolean; protectedThere: ProtectedThere }): Promise<void> {
+  const answer = options.protectedThere?.get(base.dataset);
+  if (answer === undefined) {
+    await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: base.dataset, snapshot: base.snapshot, ...(options.received ? { received: true } : {}) }, protectResponse);
+  } else if (answer !== null) throw answer;
 }
 
 // --- internal ---

@@ -5,7 +5,7 @@
  * the server's receive_root, reached through `protect` and `prune` with `received: true`, which
  * the server grants only as the identity's `[clients.NAME]` says.
  */
-import { ENDPOINTS, protectResponse, pruneResponse, type VersionEntry } from "../api/index.ts";
+import { ENDPOINTS, pruneResponse, type VersionEntry } from "../api/index.ts";
 import type { Config, PushJobConfig } from "../config/index.ts";
 import { formatSnapshotName } from "../retention/index.ts";
 import {
@@ -21,7 +21,7 @@ import {
 import { forEachListed, localVersions, NOTHING_LISTED, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { CycleOptions, CycleResult } from "./cycle.ts";
 import type { ClientOutput } from "./output.ts";
-import { basesHere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, type HeldHere } from "./protect-base.ts";
+import { basesHere, basesThere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, protectBasesThere, protectThere, type HeldHere, type ProtectedThere } from "./protect-base.ts";
 import { decidePrune, type PruneDecision } from "./prune.ts";
 import { runPush } from "./push.ts";
 import type { JobSession } from "./session.ts";
@@ -76,7 +76,17 @@ async function protectAndPrune(config: Config, job: PushJobConfig, args: PushSte
       const pair = pairOf(name, { sender, receiver });
       return { dataset: pair.source, versions: pair.local, base: pair.base?.name ?? null };
     });
-    return { sender, receiver, here: dryRun ? NOTHING_HELD : await holdBasesHere(runner, bases, session.info.identity) };
+    if (dryRun) return { sender, receiver, here: NOTHING_HELD, there: null };
+    const here = await holdBasesHere(runner, bases, session.info.identity);
+    const there = basesThere(
+      args.filesystems,
+      (name) => {
+        const pair = pairOf(name, { sender, receiver });
+        return { there: pair.source, here: pair.source, base: pair.base?.name ?? null };
+      },
+      here,
+    );
+    return { sender, receiver, here, there: await protectBasesThere(session, there, { received: true }) };
   };
   await forEachListed(config, job, args, listAndHoldHere, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, name, destroyed }));
   return destroyed.sort();
@@ -90,11 +100,12 @@ interface PushStepArgs {
   problems: string[];
 }
 
-/** Both sides listed, and the bases held here (the sender) for all filesystems at once. */
+/** Both sides listed, and the bases held here (the sender) and, where the server can, there for all filesystems at once. */
 interface PushSides {
   readonly sender: ListedVersions<ZfsVersion>;
   readonly receiver: ListedVersions<VersionEntry>;
   readonly here: HeldHere;
+  readonly there: ProtectedThere;
 }
 
 /** One filesystem on both sides: its name, its versions here and on the server, and the newest snapshot both have. */
@@ -113,7 +124,7 @@ async function protectAndPruneOne(job: PushJobConfig, session: JobSession, args:
   if (failedHere !== undefined) throw new Error(`holding the base here: ${failedHere}`);
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
   const snapshots = localSnaps.map((s) => parseVersionShortName(s.name));
-  if (base && !dryRun) await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: source, snapshot: base.name, received: true }, protectResponse);
+  if (base && !dryRun) await protectThere(session, { dataset: source, snapshot: base.name }, { received: true, protectedThere: args.there });
   const holds = args.here.holds.get(source) ?? null;
   if (job.keepSender && localSnaps.length > 0) {
     const held = await heldSnapshots(runner, source, snapshots.filter((s) => s.startsWith(prefix)), holds);

@@ -12,7 +12,7 @@ export { MAX_STDERR_BYTES, ZfsError, ZfsNotFoundError, ZfsUnsupportedError, desc
 export { DEFAULT_ZFS_BIN, runZfs, runZfsCapture, type RunZfsOptions, type ZfsOutput } from "./run.ts";
 export { ZfsRunner, type ZfsRunOptions } from "./runner.ts";
 export { detectCapabilities, type ZfsCapabilities } from "./capabilities.ts";
-export { datasetExists, getResumeToken, listFilesystems, listHeldVersions, listTree, listVersions, type HeldVersion, type TreeEntry, type ZfsVersion } from "./list.ts";
+export { datasetExists, getResumeToken, listFilesystems, listHeldVersions, listHeldVersionsOf, listTree, listVersions, type HeldVersion, type TreeEntry, type ZfsVersion } from "./list.ts";
 export { estimateSendSize, resumeSendArgv, sendArgv, type SendFlags, type SendRequest } from "./send.ts";
 export { checkToken, decodeResumeToken, type ResumeTokenInfo } from "./resume-token.ts";
 export { abortResumableReceive, recvArgv, type RecvRequest } from "./recv.ts";

@@ -53,6 +53,17 @@ export async function listHeldVersions(runner: ZfsRunner, dataset: DatasetName, 
 }
 
 /**
+ * `listHeldVersions` of each of `datasets`, many to a zfs command (`-d 1` of each named dataset,
+ * DATASETS_PER_CALL at most): what a hold or destroy of many datasets decides on. A dataset that
+ * is gone fails its whole command; a caller that must tell the others apart lists them one by one.
+ * @returns every dataset asked for, with its versions (oldest first)
+ * @throws ZfsError as `listVersions`
+ */
+export async function listHeldVersionsOf(runner: ZfsRunner, datasets: readonly DatasetName[], options: ZfsRunOptions = {}): Promise<Map<DatasetName, HeldVersion[]>> {
+  return listVersionsOfWith(runner, datasets, HELD, options);
+}
+
+/**
  * True when the filesystem or volume exists.
  * @throws ZfsError for any failure other than "dataset does not exist"
  */
@@ -117,7 +128,7 @@ export async function listTree(runner: ZfsRunner, root: DatasetName, options: Zf
  * @throws ZfsError naming the first line that does not parse
  */
 export function parseVersionList(out: string, dataset: DatasetName, argv: readonly string[] = []): ZfsVersion[] {
-  return parseListRows(out, dataset, PLAIN, argv);
+  return parseListRows(out, new Set([dataset]), PLAIN, argv);
 }
 
 /**
@@ -127,7 +138,7 @@ export function parseVersionList(out: string, dataset: DatasetName, argv: readon
  * @throws ZfsError naming the first line that does not parse, or a name missing a property
  */
 export function parseVersionGet(out: string, dataset: DatasetName, argv: readonly string[] = []): ZfsVersion[] {
-  return parseGetRows(out, dataset, PLAIN, argv);
+  return parseGetRows(out, new Set([dataset]), PLAIN, argv);
 }
 
 // --- internal ---
@@ -141,41 +152,53 @@ interface VersionRows<T extends ZfsVersion> {
 const PLAIN: VersionRows<ZfsVersion> = { columns: ["guid", "createtxg", "creation"], build: (version) => version };
 const HELD: VersionRows<HeldVersion> = { columns: [...PLAIN.columns, "userrefs"], build: (version, raw) => ({ ...version, userrefs: userrefsOf(version, raw.userrefs) }) };
 
+/** Datasets named in one listing command: far below exec's argument limit. */
+const DATASETS_PER_CALL = 500;
+
 async function listVersionsWith<T extends ZfsVersion>(runner: ZfsRunner, dataset: DatasetName, rows: VersionRows<T>, options: ZfsRunOptions): Promise<T[]> {
-  const caps = await runner.capabilities();
-  const versions = caps.listParsable
-    ? await listVersionsParsable(runner, dataset, rows, caps.bookmarks, options)
-    : await listVersionsViaGet(runner, dataset, rows, options);
-  return versions.sort(compareVersions);
+  return (await listVersionsOfWith(runner, [dataset], rows, options)).get(dataset)!;
 }
 
-async function listVersionsParsable<T extends ZfsVersion>(runner: ZfsRunner, dataset: DatasetName, rows: VersionRows<T>, bookmarks: boolean, options: ZfsRunOptions): Promise<T[]> {
+async function listVersionsOfWith<T extends ZfsVersion>(runner: ZfsRunner, datasets: readonly DatasetName[], rows: VersionRows<T>, options: ZfsRunOptions): Promise<Map<DatasetName, T[]>> {
+  const caps = await runner.capabilities();
+  const found = new Map<DatasetName, T[]>(datasets.map((ds) => [ds, []]));
+  const asked = [...found.keys()];
+  for (let i = 0; i < asked.length; i += DATASETS_PER_CALL) {
+    const batch = asked.slice(i, i + DATASETS_PER_CALL);
+    const versions = caps.listParsable ? await listVersionsParsable(runner, batch, rows, caps.bookmarks, options) : await listVersionsViaGet(runner, batch, rows, options);
+    for (const v of versions) found.get(v.name.dataset)!.push(v);
+  }
+  for (const versions of found.values()) versions.sort(compareVersions);
+  return found;
+}
+
+async function listVersionsParsable<T extends ZfsVersion>(runner: ZfsRunner, datasets: readonly DatasetName[], rows: VersionRows<T>, bookmarks: boolean, options: ZfsRunOptions): Promise<T[]> {
   const types = bookmarks ? "snapshot,bookmark" : "snapshot";
-  const argv = ["list", "-H", "-p", "-o", ["name", ...rows.columns].join(","), "-t", types, "-d", "1", "-s", "createtxg", dataset];
-  return parseListRows(await runner.run(argv, options), dataset, rows, argv);
+  const argv = ["list", "-H", "-p", "-o", ["name", ...rows.columns].join(","), "-t", types, "-d", "1", "-s", "createtxg", ...datasets];
+  return parseListRows(await runner.run(argv, options), new Set(datasets), rows, argv);
 }
 
 /**
- * Old zfs in one command: `zfs get -d 1` reads the dataset, its snapshots and its child datasets
+ * Old zfs in one command: `zfs get -d 1` reads each dataset, its snapshots and its child datasets
  * (not theirs); only the snapshots are kept. (A `zfs list` of the names and a `zfs get` of them
  * would make the one daemon walk the snapshots twice, in two processes.)
  */
-async function listVersionsViaGet<T extends ZfsVersion>(runner: ZfsRunner, dataset: DatasetName, rows: VersionRows<T>, options: ZfsRunOptions): Promise<T[]> {
-  const argv = ["get", "-H", "-p", "-d", "1", "-o", "name,property,value", rows.columns.join(","), dataset];
-  return parseGetRows(await runner.run(argv, options), dataset, rows, argv);
+async function listVersionsViaGet<T extends ZfsVersion>(runner: ZfsRunner, datasets: readonly DatasetName[], rows: VersionRows<T>, options: ZfsRunOptions): Promise<T[]> {
+  const argv = ["get", "-H", "-p", "-d", "1", "-o", "name,property,value", rows.columns.join(","), ...datasets];
+  return parseGetRows(await runner.run(argv, options), new Set(datasets), rows, argv);
 }
 
-function parseListRows<T extends ZfsVersion>(out: string, dataset: DatasetName, rows: VersionRows<T>, argv: readonly string[]): T[] {
+function parseListRows<T extends ZfsVersion>(out: string, owners: ReadonlySet<string>, rows: VersionRows<T>, argv: readonly string[]): T[] {
   return lines(out).map((line, i) =>
     parseOrThrow(argv, line, i, () => {
       const [name, ...values] = tabFields(line, rows.columns.length + 1) as [string, ...string[]];
       const raw = Object.fromEntries(rows.columns.map((c, j) => [c, values[j]!]));
-      return rows.build(makeVersion(dataset, name, raw), raw);
+      return rows.build(makeVersion(owners, name, raw), raw);
     }),
   );
 }
 
-function parseGetRows<T extends ZfsVersion>(out: string, dataset: DatasetName, rows: VersionRows<T>, argv: readonly string[]): T[] {
+function parseGetRows<T extends ZfsVersion>(out: string, owners: ReadonlySet<string>, rows: VersionRows<T>, argv: readonly string[]): T[] {
   const props = new Map<string, Record<string, string>>();
   lines(out).forEach((line, i) =>
     parseOrThrow(argv, line, i, () => {
@@ -190,7 +213,7 @@ function parseGetRows<T extends ZfsVersion>(out: string, dataset: DatasetName, r
     try {
       const missing = rows.columns.filter((c) => raw[c] === undefined);
       if (missing.length > 0) throw new SyntaxError(`missing ${missing.join(", ")}`);
-      return rows.build(makeVersion(dataset, name, raw), raw);
+      return rows.build(makeVersion(owners, name, raw), raw);
     } catch (error) {
       throw zfsOutputError(argv, `${JSON.stringify(name)}: ${(error as Error).message}`, { cause: error });
     }
@@ -205,14 +228,16 @@ function userrefsOf(version: ZfsVersion, raw: string | undefined): number {
   return n;
 }
 
-function makeVersion(dataset: DatasetName, name: string, raw: Record<string, string>): ZfsVersion {
-  const version = checkOwn(dataset, parseVersionName(name));
+function makeVersion(owners: ReadonlySet<string>, name: string, raw: Record<string, string>): ZfsVersion {
+  const version = checkOwn(owners, parseVersionName(name));
   const creation = Number(parseUint64(raw.creation!, "creation"));
   if (!Number.isSafeInteger(creation)) throw new RangeError(`creation ${raw.creation} is out of range`);
   return { name: version, guid: parseUint64(raw.guid!, "guid"), createtxg: parseUint64(raw.createtxg!, "createtxg"), creation };
 }
 
-function checkOwn(dataset: DatasetName, version: VersionName): VersionName {
-  if (version.dataset !== dataset) throw new SyntaxError(`${JSON.stringify(version.full)} is not a version of ${JSON.stringify(dataset)}`);
-  return version;
+/** The version, if it belongs to one of the datasets listed. */
+function checkOwn(owners: ReadonlySet<string>, version: VersionName): VersionName {
+  if (owners.has(version.dataset)) return version;
+  const which = owners.size === 1 ? JSON.stringify([...owners][0]) : "any dataset listed";
+  throw new SyntaxError(`${JSON.stringify(version.full)} is not a version of ${which}`);
 }

@@ -9,6 +9,7 @@ import { receiveEndpoint } from "./receive.ts";
 import { resumeSendEndpoint } from "./resume-send.ts";
 import { estimateSendEndpoint, sendEndpoint } from "./send.ts";
 import { protectEndpoint } from "./protect.ts";
+import { protectBasesEndpoint } from "./protect-bases.ts";
 import { pruneEndpoint } from "./prune.ts";
 import { snapshotEndpoint } from "./snapshot.ts";
 
@@ -26,6 +27,7 @@ export function serverEndpoints(ctx: ServerContext): EndpointRegistry {
     receiveEndpoint(ctx),
     snapshotEndpoint(ctx),
     protectEndpoint(ctx),
+    protectBasesEndpoint(ctx),
     pruneEndpoint(ctx),
   ]);
 }

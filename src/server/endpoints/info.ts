@@ -20,6 +20,7 @@ export function infoEndpoint(ctx: ServerContext) {
         compression: availableCompression(),
         time: Math.floor(Date.now() / 1000),
         tree_columns: true,
+        protect_bases: true,
         capabilities: {
           bookmarks: c.bookmarks,
           resumable: c.resumable,
