@@ -1,9 +1,9 @@
 /**
- * The `snapshot`, `protect`, `protect_bases` and `prune` endpoints in process over real pipes, against the fake
+ * The `snapshot`, `protect`, `protect_bases`, `prune` and `prune_datasets` endpoints in process over real pipes, against the fake
  * OpenZFS zfs: the grants, the server-side re-checks, and that a refusal changes nothing.
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { ENDPOINTS, protectBasesResponse, protectResponse, pruneResponse, snapshotResponse } from "../src/api/index.ts";
+import { ENDPOINTS, protectBasesResponse, protectResponse, pruneDatasetsResponse, pruneResponse, snapshotResponse } from "../src/api/index.ts";
 import { parseConfig } from "../src/config/index.ts";
 import { logger } from "../src/log.ts";
 import { RpcClient, RpcConnection, RpcError, serve } from "../src/rpc/index.ts";
@@ -193,6 +193,47 @@ test("protect_bases of received datasets without a receive_root fails each base 
   const { results } = await b1.callValue(ENDPOINTS.protectBases, { bases: [{ dataset: "tank/a", snapshot: S1 }], received: true }, protectBasesResponse);
   expect(results).toEqual([{ dataset: "tank/a", error: { status: "permission_denied", message: 'Client "b1" may not push: no receive_root is configured for it' } }]);
   expect(zfsCommands()).toEqual([]);
+});
+
+test("prune_datasets reads the hold counts of every dataset in one listing and destroys each dataset's in one zfs destroy", async () => {
+  await using b1 = await session("b1");
+  await Bun.$`${fake.bin} hold other-tool tank/a@${S2}`.quiet();
+  const gone = "zferry_20200101T000000Z";
+  const { results } = await b1.callValue(
+    ENDPOINTS.pruneDatasets,
+    { datasets: [{ dataset: "tank/a", snapshots: [S2, S1, gone] }, { dataset: "tank/a/c", snapshots: [S1] }, { dataset: "tank/a/secret", snapshots: [S1] }] },
+    pruneDatasetsResponse,
+  );
+  expect(results).toEqual([
+    { dataset: "tank/a", destroyed: [S1], kept: [{ name: S2, reason: "held" }, { name: gone, reason: "not found" }] },
+    { dataset: "tank/a/c", destroyed: [S1], kept: [] },
+    { dataset: "tank/a/secret", error: { status: "permission_denied", message: 'Dataset "tank/a/secret" is not allowed for client "b1"' } },
+  ]);
+  expect([snapshotsOf("tank/a"), snapshotsOf("tank/a/c"), snapshotsOf("tank/a/secret")]).toEqual([["manual", S2, S3].sort(), [S2], [S1]]);
+  // The hold above, one listing of both datasets, and one destroy each (nothing of the one outside the ACL).
+  const commands = zfsCommands();
+  expect(commands.map((c) => c[0]).sort()).toEqual(["destroy", "destroy", "hold", "list"]);
+  expect(commands.filter((c) => c[0] === "list").map((c) => c.slice(-2))).toEqual([["tank/a", "tank/a/c"]]);
+  expect(commands.filter((c) => c[0] === "destroy").map((c) => c.at(-1)).sort()).toEqual([`tank/a/c@${S1}`, `tank/a@${S1}`].sort());
+});
+
+test.each([
+  ["b2", { datasets: [{ dataset: "tank/a", snapshots: [S1] }] }, "permission_denied", 'Client "b2" may not prune: its [clients] entry has no prune = true'],
+  ["b1", { datasets: [{ dataset: "tank/a", snapshots: [S1] }, { dataset: "tank/a", snapshots: [S2] }] }, "bad_request", '"tank/a" is named twice: one dataset, one list of snapshots'],
+] as const)("prune_datasets as %s of %j is refused whole and runs no zfs", async (identity, args, status, message) => {
+  await using rpc = await session(identity);
+  expect(await refusal(rpc.callValue(ENDPOINTS.pruneDatasets, args, pruneDatasetsResponse))).toEqual({ status, message });
+  expect(zfsCommands()).toEqual([]);
+});
+
+test("prune_datasets: a name without the prefix fails its dataset alone, and nothing of it is destroyed", async () => {
+  await using b1 = await session("b1");
+  const { results } = await b1.callValue(ENDPOINTS.pruneDatasets, { datasets: [{ dataset: "tank/a", snapshots: [S1, "manual"] }, { dataset: "tank/a/c", snapshots: [S1] }] }, pruneDatasetsResponse);
+  expect(results).toEqual([
+    { dataset: "tank/a", error: { status: "permission_denied", message: 'Cannot prune "tank/a@manual": client "b1" may only destroy snapshots named zferry_…' } },
+    { dataset: "tank/a/c", destroyed: [S1], kept: [] },
+  ]);
+  expect([snapshotsOf("tank/a"), snapshotsOf("tank/a/c")]).toEqual([[S1, S2, S3, "manual"].sort(), [S2]]);
 });
 
 /** The zfs commands run so far, without the capability probe (a bare `zfs`). */

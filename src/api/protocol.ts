@@ -33,6 +33,7 @@ export const ENDPOINTS = {
   protect: "protect",
   protectBases: "protect_bases",
   prune: "prune",
+  pruneDatasets: "prune_datasets",
 } as const;
 
 export const SEND_FLAGS = ["raw", "compressed", "large_blocks", "embedded", "properties"] as const;
@@ -72,6 +73,8 @@ export const infoResponse = schema.object({
   tree_columns: schema.optional(schema.boolean),
   /** The server takes `protect_bases`; absent from servers that predate it, whose clients protect one dataset a call. */
   protect_bases: schema.optional(schema.boolean),
+  /** The server takes `prune_datasets`; absent from servers that predate it, whose clients prune one dataset a call. */
+  prune_datasets: schema.optional(schema.boolean),
   capabilities: schema.object({
     bookmarks: schema.boolean,
     resumable: schema.boolean,
@@ -231,6 +234,9 @@ export const protectResponse = schema.object({
   cursor: schema.optional(schema.string({ max: 512 })),
 });
 
+/** Why one dataset of a call for many failed: the status and message a call for it alone would have answered. */
+const datasetError = schema.object({ status: schema.literal(...ERROR_STATUSES), message: schema.string({ max: 4096 }) });
+
 /** Most bases one `protect_bases` may name; a client with more makes several calls. */
 export const MAX_PROTECT_BASES = 10_000;
 export const protectBasesArgs = schema.object({
@@ -245,7 +251,7 @@ export const protectedBase = schema.object({
   dataset: schema.string({ max: 255 }),
   held: schema.optional(schema.string({ max: 512 })),
   cursor: schema.optional(schema.string({ max: 512 })),
-  error: schema.optional(schema.object({ status: schema.literal(...ERROR_STATUSES), message: schema.string({ max: 4096 }) })),
+  error: schema.optional(datasetError),
 });
 export type ProtectedBase = ReturnType<typeof protectedBase>;
 export const protectBasesResponse = schema.object({ results: schema.array(protectedBase, { max: MAX_PROTECT_BASES }) });
@@ -255,8 +261,24 @@ export const pruneArgs = schema.object({
   snapshots: schema.array(snapshotShort, { max: 1_000_000 }),
   received: schema.optional(schema.boolean),
 });
-export const pruneResponse = schema.object({
-  destroyed: schema.array(schema.string({ max: 255 }), { max: 1_000_000 }),
-  /** Asked for but kept, and why ("held", "not found"). */
-  kept: schema.array(schema.object({ name: schema.string({ max: 255 }), reason: schema.string({ max: 200 }) }), { max: 1_000_000 }),
+const destroyedNames = schema.array(schema.string({ max: 255 }), { max: 1_000_000 });
+/** Asked for but kept, and why ("held", "not found"). */
+const keptNames = schema.array(schema.object({ name: schema.string({ max: 255 }), reason: schema.string({ max: 200 }) }), { max: 1_000_000 });
+export const pruneResponse = schema.object({ destroyed: destroyedNames, kept: keptNames });
+
+/** Most datasets one `prune_datasets` may name; a client with more makes several calls. */
+export const MAX_PRUNE_DATASETS = 10_000;
+export const pruneDatasetsArgs = schema.object({
+  /** Each dataset at most once, with the snapshots its rules chose. */
+  datasets: schema.array(schema.object({ dataset, snapshots: schema.array(snapshotShort, { max: 1_000_000 }) }), { max: MAX_PRUNE_DATASETS }),
+  received: schema.optional(schema.boolean),
 });
+/** One dataset's outcome: `destroyed` and `kept`, as `prune` answers them, where it was pruned, else `error`. */
+export const prunedDataset = schema.object({
+  dataset: schema.string({ max: 255 }),
+  destroyed: schema.optional(destroyedNames),
+  kept: schema.optional(keptNames),
+  error: schema.optional(datasetError),
+});
+export type PrunedDataset = ReturnType<typeof prunedDataset>;
+export const pruneDatasetsResponse = schema.object({ results: schema.array(prunedDataset, { max: MAX_PRUNE_DATASETS }) });

@@ -6,14 +6,15 @@
  * Replication itself is `runPull`; this file only adds the steps around it, each through its own
  * session, so the replication code stays as it is.
  */
-import { ENDPOINTS, pruneResponse, snapshotResponse, type VersionEntry } from "../api/index.ts";
+import { ENDPOINTS, snapshotResponse, type VersionEntry } from "../api/index.ts";
 import type { Config, JobConfig, PullJobConfig } from "../config/index.ts";
 import { formatSnapshotName } from "../retention/index.ts";
 import { destroySnapshots, parseDatasetName, parseVersionShortName, ZfsRunner, type DatasetName, type VersionShortName, type ZfsVersion } from "../zfs/index.ts";
 import { forEachListed, localVersions, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { ClientOutput } from "./output.ts";
-import { decidePrune, type PruneDecision } from "./prune.ts";
+import { decidePrune, doomedOf, type PruneDecision } from "./prune.ts";
 import { basesHere, basesThere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, protectBasesThere, protectThere, type HeldHere, type ProtectedThere } from "./protect-base.ts";
+import { pruneDatasetsThere, prunesThere, pruneThere, type PrunedThere } from "./prune-there.ts";
 import { runPull } from "./pull.ts";
 import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
 import { failedCount, formatCreated, formatSummary, type JobResult } from "./summary.ts";
@@ -99,34 +100,54 @@ async function takeSnapshots(config: Config, job: PullJobConfig, args: StepArgs 
 async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArgs & { filesystems: readonly string[] }): Promise<string[]> {
   const runner = new ZfsRunner({ bin: config.zfs.bin });
   const destroyed: string[] = [];
-  const listAndHoldHere = async (session: JobSession): Promise<PullSides> => {
+  const listAndDoAtOnce = async (session: JobSession): Promise<PullSides> => {
     const [sender, receiver] = await Promise.all([serverVersions(session, { missingOk: false }), localVersions(runner, job.root, { missingOk: args.dryRun })]);
+    const pair = (name: string) => pairOf(job, name, { sender, receiver });
     const bases = basesHere(args.filesystems, (name) => {
-      const pair = pairOf(job, name, { sender, receiver });
-      return { dataset: pair.target, versions: pair.local, base: pair.base?.name ?? null };
+      const p = pair(name);
+      return { dataset: p.target, versions: p.local, base: p.base?.name ?? null };
     });
-    if (args.dryRun) return { sender, receiver, here: NOTHING_HELD, there: null };
+    if (args.dryRun) return { sender, receiver, here: NOTHING_HELD, protectedThere: null, prunedThere: null };
     const here = await holdBasesHere(runner, bases, session.info.identity);
     const there = basesThere(
       args.filesystems,
       (name) => {
-        const pair = pairOf(job, name, { sender, receiver });
-        return { there: pair.source, here: pair.target, base: pair.base?.name ?? null };
+        const p = pair(name);
+        return { there: p.source, here: p.target, base: p.base?.name ?? null };
       },
       here,
     );
-    return { sender, receiver, here, there: await protectBasesThere(session, there, { received: false }) };
+    const protectedThere = await protectBasesThere(session, there, { received: false });
+    // The sender's prune of every filesystem whose base is protected on both sides, at once where
+    // the server can (each filesystem's step reports it).
+    const prunes =
+      protectedThere !== null && job.keepSender
+        ? prunesThere(
+            args.filesystems,
+            (name) => {
+              const p = pair(name);
+              return { there: p.source, here: p.target, base: p.base?.name ?? null, doomed: () => doomedOf(decideSender(job, args.prefix, p)) };
+            },
+            { here, protectedThere },
+          )
+        : [];
+    const prunedThere = prunes.length > 0 ? await pruneDatasetsThere(session, prunes, { received: false }) : null;
+    return { sender, receiver, here, protectedThere, prunedThere };
   };
-  await forEachListed(config, job, args, listAndHoldHere, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, runner, name, destroyed }));
+  await forEachListed(config, job, args, listAndDoAtOnce, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, runner, name, destroyed }));
   return destroyed.sort();
 }
 
-/** Both sides listed, and the bases held here (the receiver) and, where the server can, there for all filesystems at once. */
+/**
+ * Both sides listed, the bases held here (the receiver) for all filesystems at once, and, where
+ * the server can, the bases protected and the sender pruned there for all of them at once too.
+ */
 interface PullSides {
   readonly sender: ListedVersions<VersionEntry>;
   readonly receiver: ListedVersions<ZfsVersion>;
   readonly here: HeldHere;
-  readonly there: ProtectedThere;
+  readonly protectedThere: ProtectedThere;
+  readonly prunedThere: PrunedThere;
 }
 
 /** One filesystem on both sides: its names, its versions there and here, and the newest snapshot both have. */
@@ -146,14 +167,12 @@ async function protectAndPruneOne(job: PullJobConfig, session: JobSession, args:
   if (failedHere !== undefined) throw new Error(`holding the base here: ${failedHere}`);
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
   const snapshots = localSnaps.map((s) => parseVersionShortName(s.name));
-  if (base && !dryRun) await protectThere(session, { dataset: source, snapshot: base.name }, { received: false, protectedThere: args.there });
+  if (base && !dryRun) await protectThere(session, { dataset: source, snapshot: base.name }, { received: false, protectedThere: args.protectedThere });
   const holds = args.here.holds.get(target) ?? null;
   if (job.keepSender) {
-    const snaps = remote.filter((v) => v.kind === "snapshot");
-    const decisions = decidePrune(job.keepSender, snaps, { prefix, base: base?.name ?? null, replicatedUpTo: base?.createtxg ?? null });
-    const doomed = report(output, source, decisions, dryRun);
+    const doomed = report(output, source, decideSender(job, prefix, { remote, base }), dryRun);
     if (!dryRun && doomed.length > 0) {
-      const r = await session.remote.rpc.callValue(ENDPOINTS.prune, { dataset: source, snapshots: doomed }, pruneResponse);
+      const r = await pruneThere(session, { dataset: source, snapshots: doomed }, { received: false, prunedThere: args.prunedThere });
       for (const k of r.kept) output.line(`kept ${source}@${k.name}: the server says ${k.reason}`);
       destroyed.push(...r.destroyed.map((s) => `${source}@${s}`));
     } else destroyed.push(...doomed.map((s) => `${source}@${s}`));
@@ -167,11 +186,17 @@ async function protectAndPruneOne(job: PullJobConfig, session: JobSession, args:
   }
 }
 
+/** What the sender's rules decide for one filesystem, given the base both sides share. */
+function decideSender(job: PullJobConfig, prefix: string, side: { remote: readonly VersionEntry[]; base: VersionEntry | null }): PruneDecision[] {
+  const snaps = side.remote.filter((v) => v.kind === "snapshot");
+  return decidePrune(job.keepSender!, snaps, { prefix, base: side.base?.name ?? null, replicatedUpTo: side.base?.createtxg ?? null });
+}
+
 /** Prints what goes (and, in a dry run, what stays and why); returns the names to destroy. */
 function report(output: ClientOutput, dataset: DatasetName, decisions: readonly PruneDecision[], dryRun: boolean): string[] {
   for (const d of decisions) {
     if (d.destroy) output.line(`${dryRun ? "would destroy" : "destroy"} ${dataset}@${d.name}: ${d.reason}`);
     else if (dryRun) output.line(`keep ${dataset}@${d.name}: ${d.reason}`);
   }
-  return decisions.filter((d) => d.destroy).map((d) => d.name);
+  return doomedOf(decisions);
 }

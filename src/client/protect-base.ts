@@ -4,8 +4,9 @@
  * `protect`) and on the receiver (here), and the previous base is released. No other tool's
  * pruning, and no `zfs destroy` by hand, can then break the chain without `zfs release` first.
  */
-import { ENDPOINTS, MAX_PROTECT_BASES, protectBasesResponse, protectResponse, type VersionEntry } from "../api/index.ts";
-import { RpcError } from "../rpc/index.ts";
+import { ENDPOINTS, MAX_PROTECT_BASES, protectBasesResponse, protectResponse, type ProtectedBase, type VersionEntry } from "../api/index.ts";
+import { answerFor, callForEach, type AnsweredForEach } from "./calls-for-many.ts";
+import { listedOrNull } from "./cycle-filesystems.ts";
 import type { JobSession } from "./session.ts";
 import { ZfsError, holdCounts, holdTag, parseVersionShortName, placeHolds, releaseHolds, versionOf, type DatasetName, type VersionShortName, type ZfsRunner, type ZfsVersion } from "../zfs/index.ts";
 
@@ -35,13 +36,8 @@ export interface BaseHere {
 export function basesHere(filesystems: readonly string[], sideOf: (name: string) => { dataset: DatasetName; versions: readonly ZfsVersion[]; base: string | null }): BaseHere[] {
   const bases: BaseHere[] = [];
   for (const name of filesystems) {
-    let side;
-    try {
-      side = sideOf(name);
-    } catch {
-      continue;
-    }
-    if (side.base === null) continue;
+    const side = listedOrNull(() => sideOf(name));
+    if (side === null || side.base === null) continue;
     const snapshots = side.versions.filter((v) => v.name.kind === "snapshot").map((v) => v.name.name as VersionShortName);
     bases.push({ dataset: side.dataset, base: parseVersionShortName(side.base), snapshots });
   }
@@ -114,42 +110,23 @@ export interface BaseThere {
 export function basesThere(filesystems: readonly string[], sideOf: (name: string) => { there: DatasetName; here: DatasetName; base: string | null }, held: HeldHere): BaseThere[] {
   const bases: BaseThere[] = [];
   for (const name of filesystems) {
-    let side;
-    try {
-      side = sideOf(name);
-    } catch {
-      continue;
-    }
-    if (side.base !== null && !held.failed.has(side.here)) bases.push({ dataset: side.there, snapshot: side.base });
+    const side = listedOrNull(() => sideOf(name));
+    if (side !== null && side.base !== null && !held.failed.has(side.here)) bases.push({ dataset: side.there, snapshot: side.base });
   }
   return bases;
 }
 
-/**
- * What the server answered for each base protected there at once: null where it was protected,
- * else why not. Null itself where the server predates `protect_bases`, or in a dry run.
- */
-export type ProtectedThere = ReadonlyMap<string, unknown> | null;
+/** What the server answered for each base protected there at once (`callForEach`); null where it protects one a call, or in a dry run. */
+export type ProtectedThere = AnsweredForEach<ProtectedBase>;
 
-/**
- * Protects every base on the server in one `protect_bases` call (one per MAX_PROTECT_BASES), where
- * the server has it. A call that fails fails each of its bases with that error.
- */
+/** Protects every base on the server in one `protect_bases` call (one per MAX_PROTECT_BASES), where the server has it. */
 export async function protectBasesThere(session: JobSession, bases: readonly BaseThere[], options: { received: boolean }): Promise<ProtectedThere> {
   if (session.info.protect_bases !== true) return null;
-  const results = new Map<string, unknown>();
-  for (let i = 0; i < bases.length; i += MAX_PROTECT_BASES) {
-    const chunk = bases.slice(i, i + MAX_PROTECT_BASES);
-    try {
-      const args = { bases: chunk.map((b) => ({ dataset: b.dataset, snapshot: b.snapshot })), ...(options.received ? { received: true } : {}) };
-      const { results: answers } = await session.remote.rpc.callValue(ENDPOINTS.protectBases, args, protectBasesResponse);
-      if (answers.length !== chunk.length || answers.some((a, k) => a.dataset !== chunk[k]!.dataset)) throw new Error("the server's protect_bases answered for other datasets than were asked");
-      for (const a of answers) results.set(a.dataset, a.error ? new RpcError(a.error.status, a.error.message) : null);
-    } catch (error) {
-      for (const b of chunk) results.set(b.dataset, error);
-    }
-  }
-  return results;
+  return callForEach(session, ENDPOINTS.protectBases, bases, {
+    max: MAX_PROTECT_BASES,
+    args: (chunk) => ({ bases: chunk.map((b) => ({ dataset: b.dataset, snapshot: b.snapshot })), ...(options.received ? { received: true } : {}) }),
+    response: protectBasesResponse,
+  });
 }
 
 /**
@@ -158,10 +135,13 @@ export async function protectBasesThere(session: JobSession, bases: readonly Bas
  * @throws the server's refusal of that base
  */
 export async function protectThere(session: JobSession, base: BaseThere, options: { received: boolean; protectedThere: ProtectedThere }): Promise<void> {
-  const answer = options.protectedThere?.get(base.dataset);
-  if (answer === undefined) {
-    await session.remote.rpc.callValue(ENDPOINTS.protect, { dataset: base.dataset, snapshot: base.snapshot, ...(options.received ? { received: true } : {}) }, protectResponse);
-  } else if (answer !== null) throw answer;
+  const args = { dataset: base.dataset, snapshot: base.snapshot, ...(options.received ? { received: true } : {}) };
+  await answerFor(
+    options.protectedThere,
+    base.dataset,
+    async () => void (await session.remote.rpc.callValue(ENDPOINTS.protect, args, protectResponse)),
+    () => undefined,
+  );
 }
 
 // --- internal ---

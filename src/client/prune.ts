@@ -41,3 +41,8 @@ export function decidePrune(rules: readonly KeepRule[], snapshots: readonly Side
   const order = new Map(mine.map((s, i) => [s.name, i]));
   return verdicts.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
 }
+
+/** The names `decisions` destroy, in their order. */
+export function doomedOf(decisions: readonly PruneDecision[]): string[] {
+  return decisions.filter((d) => d.destroy).map((d) => d.name);
+}

@@ -5,7 +5,7 @@
  * the server's receive_root, reached through `protect` and `prune` with `received: true`, which
  * the server grants only as the identity's `[clients.NAME]` says.
  */
-import { ENDPOINTS, pruneResponse, type VersionEntry } from "../api/index.ts";
+import type { VersionEntry } from "../api/index.ts";
 import type { Config, PushJobConfig } from "../config/index.ts";
 import { formatSnapshotName } from "../retention/index.ts";
 import {
@@ -22,7 +22,8 @@ import { forEachListed, localVersions, NOTHING_LISTED, serverVersions, type List
 import type { CycleOptions, CycleResult } from "./cycle.ts";
 import type { ClientOutput } from "./output.ts";
 import { basesHere, basesThere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, protectBasesThere, protectThere, type HeldHere, type ProtectedThere } from "./protect-base.ts";
-import { decidePrune, type PruneDecision } from "./prune.ts";
+import { decidePrune, doomedOf, type PruneDecision } from "./prune.ts";
+import { pruneDatasetsThere, prunesThere, pruneThere, type PrunedThere } from "./prune-there.ts";
 import { runPush } from "./push.ts";
 import type { JobSession } from "./session.ts";
 import { failedCount, formatCreated, formatSummary } from "./summary.ts";
@@ -68,27 +69,43 @@ async function protectAndPrune(config: Config, job: PushJobConfig, args: PushSte
   const { runner, dryRun } = args;
   const destroyed: string[] = [];
   const roots = job.filesystems.roots() as DatasetName[] | null;
-  const listAndHoldHere = async (session: JobSession): Promise<PushSides> => {
+  const listAndDoAtOnce = async (session: JobSession): Promise<PushSides> => {
     const server = serverVersions(session, { received: true, missingOk: dryRun });
     // In a dry run the server may have no copy yet, nor a receive_root: no versions there.
     const [sender, receiver] = await Promise.all([localVersions(runner, roots, { missingOk: false }), dryRun ? server.catch(() => NOTHING_LISTED) : server]);
+    const pair = (name: string) => pairOf(name, { sender, receiver });
     const bases = basesHere(args.filesystems, (name) => {
-      const pair = pairOf(name, { sender, receiver });
-      return { dataset: pair.source, versions: pair.local, base: pair.base?.name ?? null };
+      const p = pair(name);
+      return { dataset: p.source, versions: p.local, base: p.base?.name ?? null };
     });
-    if (dryRun) return { sender, receiver, here: NOTHING_HELD, there: null };
+    if (dryRun) return { sender, receiver, here: NOTHING_HELD, protectedThere: null, prunedThere: null };
     const here = await holdBasesHere(runner, bases, session.info.identity);
     const there = basesThere(
       args.filesystems,
       (name) => {
-        const pair = pairOf(name, { sender, receiver });
-        return { there: pair.source, here: pair.source, base: pair.base?.name ?? null };
+        const p = pair(name);
+        return { there: p.source, here: p.source, base: p.base?.name ?? null };
       },
       here,
     );
-    return { sender, receiver, here, there: await protectBasesThere(session, there, { received: true }) };
+    const protectedThere = await protectBasesThere(session, there, { received: true });
+    // The server's copies pruned, of every filesystem whose base is protected on both sides, at
+    // once where the server can (each filesystem's step reports it).
+    const prunes =
+      protectedThere !== null && job.keepReceiver
+        ? prunesThere(
+            args.filesystems,
+            (name) => {
+              const p = pair(name);
+              return { there: p.source, here: p.source, base: p.base?.name ?? null, doomed: () => doomedOf(decideReceiver(job, args.prefix, p)) };
+            },
+            { here, protectedThere },
+          )
+        : [];
+    const prunedThere = prunes.length > 0 ? await pruneDatasetsThere(session, prunes, { received: true }) : null;
+    return { sender, receiver, here, protectedThere, prunedThere };
   };
-  await forEachListed(config, job, args, listAndHoldHere, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, name, destroyed }));
+  await forEachListed(config, job, args, listAndDoAtOnce, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, name, destroyed }));
   return destroyed.sort();
 }
 
@@ -100,12 +117,16 @@ interface PushStepArgs {
   problems: string[];
 }
 
-/** Both sides listed, and the bases held here (the sender) and, where the server can, there for all filesystems at once. */
+/**
+ * Both sides listed, the bases held here (the sender) for all filesystems at once, and, where the
+ * server can, the bases protected and the server's copies pruned for all of them at once too.
+ */
 interface PushSides {
   readonly sender: ListedVersions<ZfsVersion>;
   readonly receiver: ListedVersions<VersionEntry>;
   readonly here: HeldHere;
-  readonly there: ProtectedThere;
+  readonly protectedThere: ProtectedThere;
+  readonly prunedThere: PrunedThere;
 }
 
 /** One filesystem on both sides: its name, its versions here and on the server, and the newest snapshot both have. */
@@ -124,7 +145,7 @@ async function protectAndPruneOne(job: PushJobConfig, session: JobSession, args:
   if (failedHere !== undefined) throw new Error(`holding the base here: ${failedHere}`);
   const localSnaps = local.filter((v) => v.name.kind === "snapshot").map((v) => ({ name: v.name.name, createtxg: v.createtxg, creation: v.creation }));
   const snapshots = localSnaps.map((s) => parseVersionShortName(s.name));
-  if (base && !dryRun) await protectThere(session, { dataset: source, snapshot: base.name }, { received: true, protectedThere: args.there });
+  if (base && !dryRun) await protectThere(session, { dataset: source, snapshot: base.name }, { received: true, protectedThere: args.protectedThere });
   const holds = args.here.holds.get(source) ?? null;
   if (job.keepSender && localSnaps.length > 0) {
     const held = await heldSnapshots(runner, source, snapshots.filter((s) => s.startsWith(prefix)), holds);
@@ -134,15 +155,19 @@ async function protectAndPruneOne(job: PushJobConfig, session: JobSession, args:
     destroyed.push(...doomed.map((s) => `${source}@${s}`));
   }
   if (job.keepReceiver) {
-    const theirs = remote.filter((v) => v.kind === "snapshot");
-    const decisions = decidePrune(job.keepReceiver, theirs, { prefix, base: base?.name ?? null, replicatedUpTo: null });
-    const doomed = report(output, source, decisions, dryRun, "the server's copy of ");
+    const doomed = report(output, source, decideReceiver(job, prefix, { remote, base }), dryRun, "the server's copy of ");
     if (!dryRun && doomed.length > 0) {
-      const r = await session.remote.rpc.callValue(ENDPOINTS.prune, { dataset: source, snapshots: doomed, received: true }, pruneResponse);
+      const r = await pruneThere(session, { dataset: source, snapshots: doomed }, { received: true, prunedThere: args.prunedThere });
       for (const k of r.kept) output.line(`kept the server's copy of ${source}@${k.name}: the server says ${k.reason}`);
       destroyed.push(...r.destroyed.map((s) => `server:${source}@${s}`));
     } else destroyed.push(...doomed.map((s) => `server:${source}@${s}`));
   }
+}
+
+/** What the receiver's rules decide for the server's copy of one filesystem, given the base both sides share. */
+function decideReceiver(job: PushJobConfig, prefix: string, side: { remote: readonly VersionEntry[]; base: VersionEntry | null }): PruneDecision[] {
+  const theirs = side.remote.filter((v) => v.kind === "snapshot");
+  return decidePrune(job.keepReceiver!, theirs, { prefix, base: side.base?.name ?? null, replicatedUpTo: null });
 }
 
 /** A local version in the wire's shape, for `newestCommon`. */
@@ -160,5 +185,5 @@ function report(output: ClientOutput, dataset: DatasetName, decisions: readonly 
     if (d.destroy) output.line(`${dryRun ? "would destroy" : "destroy"} ${where}${dataset}@${d.name}: ${d.reason}`);
     else if (dryRun) output.line(`keep ${where}${dataset}@${d.name}: ${d.reason}`);
   }
-  return decisions.filter((d) => d.destroy).map((d) => d.name);
+  return doomedOf(decisions);
 }

@@ -11,6 +11,7 @@ import { estimateSendEndpoint, sendEndpoint } from "./send.ts";
 import { protectEndpoint } from "./protect.ts";
 import { protectBasesEndpoint } from "./protect-bases.ts";
 import { pruneEndpoint } from "./prune.ts";
+import { pruneDatasetsEndpoint } from "./prune-datasets.ts";
 import { snapshotEndpoint } from "./snapshot.ts";
 
 /** Every endpoint stdinserver offers, bound to one session. */
@@ -29,5 +30,6 @@ export function serverEndpoints(ctx: ServerContext): EndpointRegistry {
     protectEndpoint(ctx),
     protectBasesEndpoint(ctx),
     pruneEndpoint(ctx),
+    pruneDatasetsEndpoint(ctx),
   ]);
 }

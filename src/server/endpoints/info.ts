@@ -21,6 +21,7 @@ export function infoEndpoint(ctx: ServerContext) {
         time: Math.floor(Date.now() / 1000),
         tree_columns: true,
         protect_bases: true,
+        prune_datasets: true,
         capabilities: {
           bookmarks: c.bookmarks,
           resumable: c.resumable,

@@ -1,30 +1,26 @@
 import { ENDPOINTS, protectBasesArgs, type ProtectBasesArgs, type ProtectedBase } from "../../api/index.ts";
-import { RpcError, defineEndpoint } from "../../rpc/index.ts";
+import { defineEndpoint } from "../../rpc/index.ts";
 import {
   ZfsError,
   holdTag,
-  listHeldVersions,
-  listHeldVersionsOf,
   moveCursor,
   placeHolds,
-  quote,
   releaseHolds,
   versionOf,
   type DatasetName,
   type HeldVersion,
   type VersionShortName,
 } from "../../zfs/index.ts";
-import { receiveTarget, requireReadable, zfsToRpcError, type ServerContext } from "../context.ts";
-
-/** Cursors moved at once: `zfs bookmark` and `zfs destroy` of a bookmark take one name each. */
-const CURSOR_WORKERS = 4;
+import { receiveTarget, requireReadable, type ServerContext } from "../context.ts";
+import { DATASET_WORKERS, eachAtOnce, failureOf, listEachHeld, requireEachOnce } from "./_each-dataset.ts";
 
 /**
  * `protect_bases`: `protect` for many datasets in one call, each with its own result, in the
  * same few zfs commands however many there are (each per 500 names): one `zfs hold` of every
  * base, one listing of every dataset's versions with their hold counts, one `zfs release` of the
  * tag from every other snapshot that carries any hold (zfs-fuse cannot list tags). Where zfs has
- * bookmarks, each dataset's cursor then moves as for `protect`, CURSOR_WORKERS at a time.
+ * bookmarks, each dataset's cursor then moves as for `protect`, DATASET_WORKERS at a time
+ * (`zfs bookmark` and `zfs destroy` of a bookmark take one name each).
  *
  * Every base is checked as `protect` checks it. One that fails (outside the ACL, its snapshot
  * gone, a failing zfs) fails alone, with the status and message `protect` would have answered:
@@ -38,11 +34,10 @@ export function protectBasesEndpoint(ctx: ServerContext) {
     body: "none",
     response: "value",
     async handle(args, h): Promise<{ results: ProtectedBase[] }> {
-      const seen = new Set<string>();
-      for (const { dataset } of args.bases) {
-        if (seen.has(dataset)) throw new RpcError("bad_request", `${quote(dataset)} is named twice: a dataset has one incremental base`);
-        seen.add(dataset);
-      }
+      requireEachOnce(
+        args.bases.map((b) => b.dataset),
+        "a dataset has one incremental base",
+      );
       h.note.dataset = `${args.bases.length} dataset${args.bases.length === 1 ? "" : "s"}`;
       return { results: await protectBases(ctx, args) };
     },
@@ -60,7 +55,7 @@ interface Base {
 /** Each base's result, in the order asked. */
 async function protectBases(ctx: ServerContext, args: ProtectBasesArgs): Promise<ProtectedBase[]> {
   const failed = new Map<string, unknown>();
-  const fail = (asked: string, error: unknown) => failed.set(asked, zfsToRpcError(error));
+  const fail = (asked: string, error: unknown) => failed.set(asked, error);
   const bases: Base[] = [];
   for (const { dataset: asked, snapshot } of args.bases) {
     try {
@@ -82,12 +77,17 @@ async function protectBases(ctx: ServerContext, args: ProtectBasesArgs): Promise
     if (error) fail(b.asked, error);
   }
   const held = bases.filter((b) => !failed.has(b.asked));
-  const listed = await listEach(ctx, held, fail);
+  const askedOf = new Map(held.map((b) => [b.dataset as string, b.asked]));
+  const listed = await listEachHeld(
+    ctx,
+    held.map((b) => b.dataset),
+    (ds, error) => fail(askedOf.get(ds)!, error),
+  );
   await releaseOthers(ctx, held.filter((b) => listed.has(b.dataset)), listed, tag, fail);
   const cursors = new Map<string, string>();
   if (ctx.caps.bookmarks) {
     const todo = held.filter((b) => !failed.has(b.asked));
-    await eachAtOnce(todo, CURSOR_WORKERS, async (b) => {
+    await eachAtOnce(todo, DATASET_WORKERS, async (b) => {
       const existing = listed.get(b.dataset)!.filter((v) => v.name.kind === "bookmark").map((v) => v.name.name as string);
       try {
         cursors.set(b.asked, (await moveCursor(ctx.runner, b.dataset, { identity: ctx.identity, snapshot: b.snapshot, existing })).cursor);
@@ -99,28 +99,8 @@ async function protectBases(ctx: ServerContext, args: ProtectBasesArgs): Promise
   return args.bases.map(({ dataset, snapshot }) => {
     const error = failed.get(dataset);
     if (error === undefined) return { dataset, held: snapshot, ...(cursors.has(dataset) ? { cursor: cursors.get(dataset)! } : {}) };
-    if (error instanceof RpcError) return { dataset, error: { status: error.status, message: error.message } };
-    ctx.log.error(`${ENDPOINTS.protectBases}: ${dataset}: unexpected error:`, error);
-    return { dataset, error: { status: "server_error", message: `Internal error protecting ${quote(dataset)}; see the server log` } };
+    return { dataset, error: failureOf(ctx, ENDPOINTS.protectBases, dataset, error) };
   });
-}
-
-/** Every base's dataset listed with its hold counts; one that cannot be listed is failed and left out. */
-async function listEach(ctx: ServerContext, bases: readonly Base[], fail: (asked: string, error: unknown) => void): Promise<Map<DatasetName, HeldVersion[]>> {
-  try {
-    return await listHeldVersionsOf(ctx.runner, bases.map((b) => b.dataset));
-  } catch (error) {
-    if (!(error instanceof ZfsError)) throw error;
-  }
-  const listed = new Map<DatasetName, HeldVersion[]>();
-  for (const b of bases) {
-    try {
-      listed.set(b.dataset, await listHeldVersions(ctx.runner, b.dataset));
-    } catch (error) {
-      fail(b.asked, error);
-    }
-  }
-  return listed;
 }
 
 /** Releases `tag` from each dataset's snapshots other than its base that carry any hold. */
@@ -138,13 +118,4 @@ async function releaseOthers(ctx: ServerContext, bases: readonly Base[], listed:
       fail(b.asked, error);
     }
   }
-}
-
-/** Runs `fn` for each item, at most `workers` at a time. */
-async function eachAtOnce<T>(items: readonly T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(workers, items.length) }, worker));
 }

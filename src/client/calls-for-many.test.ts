@@ -1,8 +1,13 @@
 import { expect, test } from "bun:test";
+/**
+ * Calls for many datasets at once (`protect_bases`, `prune_datasets`) against a scripted server:
+ * one call for all, each dataset's own answer, and one call a dataset where the server predates them.
+ */
 import { ENDPOINTS, MAX_PROTECT_BASES, type InfoResponse } from "../api/index.ts";
 import { RpcError } from "../rpc/index.ts";
 import type { DatasetName } from "../zfs/index.ts";
 import { protectBasesThere, protectThere, type BaseThere } from "./protect-base.ts";
+import { pruneDatasetsThere, pruneThere } from "./prune-there.ts";
 import type { JobSession } from "./session.ts";
 
 /** A session whose server answers `answer` to each call; `calls` records them. */
@@ -57,4 +62,18 @@ test.each([
   const { session } = sessionOf({ protect_bases: true }, answer);
   const there = await protectBasesThere(session, [base(1), base(2)], { received: false });
   for (const b of [base(1), base(2)]) await expect(protectThere(session, b, { received: false, protectedThere: there })).rejects.toThrow(message);
+});
+
+test("prune_datasets answers each dataset's destroyed and kept; without it, prune is called for each", async () => {
+  const item = { dataset: "tank/f1" as DatasetName, snapshots: ["zferry_1", "zferry_2"] };
+  const many = sessionOf({ prune_datasets: true }, () => ({ results: [{ dataset: "tank/f1", destroyed: ["zferry_1"], kept: [{ name: "zferry_2", reason: "held" }] }] }));
+  const pruned = await pruneDatasetsThere(many.session, [item], { received: true });
+  expect(await pruneThere(many.session, item, { received: true, prunedThere: pruned })).toEqual({ destroyed: ["zferry_1"], kept: [{ name: "zferry_2", reason: "held" }] });
+  expect(many.calls).toEqual([[ENDPOINTS.pruneDatasets, { datasets: [item], received: true }]]);
+
+  const old = sessionOf({}, () => ({ destroyed: ["zferry_1", "zferry_2"], kept: [] }));
+  const none = await pruneDatasetsThere(old.session, [item], { received: false });
+  expect(none).toBeNull();
+  expect(await pruneThere(old.session, item, { received: false, prunedThere: none })).toEqual({ destroyed: ["zferry_1", "zferry_2"], kept: [] });
+  expect(old.calls).toEqual([[ENDPOINTS.prune, { dataset: "tank/f1", snapshots: item.snapshots }]]);
 });
