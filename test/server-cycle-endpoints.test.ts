@@ -1,9 +1,10 @@
 /**
- * The `snapshot`, `protect`, `protect_bases`, `prune` and `prune_datasets` endpoints in process over real pipes, against the fake
+ * `list_filesystems` (which the cycle's snapshot step reads) and the `snapshot`, `protect`,
+ * `protect_bases`, `prune` and `prune_datasets` endpoints in process over real pipes, against the fake
  * OpenZFS zfs: the grants, the server-side re-checks, and that a refusal changes nothing.
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { ENDPOINTS, protectBasesResponse, protectResponse, pruneDatasetsResponse, pruneResponse, snapshotResponse } from "../src/api/index.ts";
+import { ENDPOINTS, listFilesystemsResponse, protectBasesResponse, protectResponse, pruneDatasetsResponse, pruneResponse, snapshotResponse } from "../src/api/index.ts";
 import { parseConfig } from "../src/config/index.ts";
 import { logger } from "../src/log.ts";
 import { RpcClient, RpcConnection, RpcError, serve } from "../src/rpc/index.ts";
@@ -61,6 +62,12 @@ async function refusal(p: Promise<unknown>): Promise<{ status: string; message: 
   expect(err).toBeInstanceOf(RpcError);
   return { status: (err as RpcError).status, message: (err as RpcError).message };
 }
+
+test("list_filesystems lists the identity's readable roots only, and answers the readable datasets there", async () => {
+  await using b1 = await session("b1");
+  expect(await b1.callValue(ENDPOINTS.listFilesystems, undefined, listFilesystemsResponse)).toEqual({ filesystems: [{ name: "tank/a" }, { name: "tank/a/c" }] });
+  expect(zfsCommands().map((c) => c.at(-1))).toEqual(["tank/a"]);
+});
 
 test("snapshot with the grant makes one name on every listed dataset in one zfs call", async () => {
   await using rpc = await session("b1");

@@ -85,6 +85,38 @@ test.skipIf(!fuse.ok)("holds and snapshot/destroy on zfs-fuse: one name per call
   await holdsCycle(new ZfsRunner(), a, b);
 });
 
+test.skipIf(!fuse.ok)("on zfs-fuse (a name an ioctl) snapshots, holds and releases of many run side by side, at most four commands at once", async () => {
+  await using pool = await createTestPool("zfh");
+  const names = await Promise.all(Array.from({ length: 9 }, (_, i) => createFilesystem(pool, `f${i}`)));
+  const runner = new ZfsRunner();
+  const running = { now: 0, most: 0 };
+  const calls: string[][] = [];
+  const counting = Object.assign(Object.create(runner) as ZfsRunner, {
+    run: async (argv: string[], options?: object) => {
+      calls.push(argv);
+      running.most = Math.max(running.most, ++running.now);
+      try {
+        return await runner.run(argv, options);
+      } finally {
+        running.now--;
+      }
+    },
+  });
+  const tag = holdTag("b1");
+  await createSnapshots(counting, names.map((n) => parseDatasetName(n)), { name: short("zferry_20261201T103000Z") });
+  const snapshots = names.map((n) => v(`${n}@zferry_20261201T103000Z`));
+  expect(await placeHolds(counting, snapshots, { tag })).toEqual(new Map());
+  await releaseHolds(counting, snapshots, { tag });
+  // 9 snapshots, four at a time; 9 holds split four ways (ceil(9 / 4) = 3 a command: three commands), the releases alike.
+  expect(calls.map((c) => [c[0], c.length])).toEqual([
+    ...Array.from({ length: 9 }, () => ["snapshot", 2]),
+    ...Array.from({ length: 3 }, () => ["hold", 5]),
+    ...Array.from({ length: 3 }, () => ["release", 5]),
+  ]);
+  expect(running.most).toBe(4);
+  expect(await holdCounts(runner, snapshots)).toEqual(new Map(snapshots.map((s) => [s.full, 0])));
+});
+
 test("holdTag names the identity and refuses what zfs would not take", () => {
   expect(holdTag("backup1")).toBe("zferry_backup1");
   expect(() => holdTag("a b")).toThrow(TypeError);

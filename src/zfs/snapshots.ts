@@ -4,12 +4,16 @@
  * (pool v23) takes one name per call for both. Every OpenZFS with bookmarks (0.6.4+) has both
  * forms (0.6.1 and 0.6.2), so the bookmark capability decides.
  */
+import { eachAtOnce } from "../sys/each-at-once.ts";
 import type { DatasetName, VersionShortName } from "./names.ts";
 import type { ZfsRunOptions, ZfsRunner } from "./runner.ts";
 
+/** Snapshots taken at once where zfs takes one name a command: they share the sync of a txg. */
+const SNAPSHOT_WORKERS = 4;
+
 /**
  * Snapshots every dataset in `datasets` as `name`; never `-r`, so a child the caller did not
- * list is never touched. Atomic where zfs allows it.
+ * list is never touched. Atomic where zfs allows it; elsewhere SNAPSHOT_WORKERS at a time.
  * @throws ZfsError when zfs fails (on zfs-fuse the snapshots made before the failure remain)
  */
 export async function createSnapshots(runner: ZfsRunner, datasets: readonly DatasetName[], options: ZfsRunOptions & { name: VersionShortName }): Promise<void> {
@@ -19,7 +23,7 @@ export async function createSnapshots(runner: ZfsRunner, datasets: readonly Data
     await runner.run(["snapshot", ...datasets.map((d) => `${d}@${name}`)], run);
     return;
   }
-  for (const d of datasets) await runner.run(["snapshot", `${d}@${name}`], run);
+  await eachAtOnce(datasets, SNAPSHOT_WORKERS, async (d) => void (await runner.run(["snapshot", `${d}@${name}`], run)));
 }
 
 /**

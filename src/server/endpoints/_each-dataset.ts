@@ -1,8 +1,10 @@
 /**
- * What the endpoints for many datasets at once share: a listing of all of them that falls back to
- * one dataset at a time, and a step run a few datasets at a time.
+ * What the endpoints for many datasets at once share: a refusal of a dataset named twice, a
+ * listing of all of them that falls back to one dataset at a time, how one dataset's failure is
+ * told, and how many datasets a step takes at once.
  */
 import { RpcError, type ErrorStatus } from "../../rpc/index.ts";
+export { eachAtOnce } from "../../sys/each-at-once.ts";
 import { ZfsError, listHeldVersions, listHeldVersionsOf, quote, type DatasetName, type HeldVersion } from "../../zfs/index.ts";
 import { zfsToRpcError, type ServerContext } from "../context.ts";
 
@@ -49,15 +51,6 @@ export async function listEachHeld(ctx: ServerContext, datasets: readonly Datase
     }
   }
   return listed;
-}
-
-/** Runs `fn` for each item, at most `workers` at a time. */
-export async function eachAtOnce<T>(items: readonly T[], workers: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(workers, items.length) }, worker));
 }
 
 /** Datasets worked on at once where zfs takes one a command (`zfs bookmark`, `zfs destroy`). */
