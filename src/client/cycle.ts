@@ -13,8 +13,9 @@ import { destroySnapshots, parseDatasetName, parseVersionShortName, ZfsRunner, t
 import { forEachListed, localVersions, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { ClientOutput } from "./output.ts";
 import { decidePrune, doomedOf, type PruneDecision } from "./prune.ts";
-import { basesHere, basesThere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, protectBasesThere, protectThere, type HeldHere, type ProtectedThere } from "./protect-base.ts";
-import { pruneDatasetsThere, prunesThere, pruneThere, type PrunedThere } from "./prune-there.ts";
+import { doAtOnce, type CycleSide, type DoneAtOnce } from "./cycle-at-once.ts";
+import { heldSnapshots, newestCommon, protectThere } from "./protect-base.ts";
+import { pruneThere } from "./prune-there.ts";
 import { runPull } from "./pull.ts";
 import { explainRpcError, openJobSession, type JobSession } from "./session.ts";
 import { failedCount, formatCreated, formatSummary, type JobResult } from "./summary.ts";
@@ -102,52 +103,21 @@ async function protectAndPrune(config: Config, job: PullJobConfig, args: StepArg
   const destroyed: string[] = [];
   const listAndDoAtOnce = async (session: JobSession): Promise<PullSides> => {
     const [sender, receiver] = await Promise.all([serverVersions(session, { missingOk: false }), localVersions(runner, job.root, { missingOk: args.dryRun })]);
-    const pair = (name: string) => pairOf(job, name, { sender, receiver });
-    const bases = basesHere(args.filesystems, (name) => {
-      const p = pair(name);
-      return { dataset: p.target, versions: p.local, base: p.base?.name ?? null };
-    });
-    if (args.dryRun) return { sender, receiver, here: NOTHING_HELD, protectedThere: null, prunedThere: null };
-    const here = await holdBasesHere(runner, bases, session.info.identity);
-    const there = basesThere(
-      args.filesystems,
-      (name) => {
-        const p = pair(name);
-        return { there: p.source, here: p.target, base: p.base?.name ?? null };
-      },
-      here,
-    );
-    const protectedThere = await protectBasesThere(session, there, { received: false });
-    // The sender's prune of every filesystem whose base is protected on both sides, at once where
-    // the server can (each filesystem's step reports it).
-    const prunes =
-      protectedThere !== null && job.keepSender
-        ? prunesThere(
-            args.filesystems,
-            (name) => {
-              const p = pair(name);
-              return { there: p.source, here: p.target, base: p.base?.name ?? null, doomed: () => doomedOf(decideSender(job, args.prefix, p)) };
-            },
-            { here, protectedThere },
-          )
-        : [];
-    const prunedThere = prunes.length > 0 ? await pruneDatasetsThere(session, prunes, { received: false }) : null;
-    return { sender, receiver, here, protectedThere, prunedThere };
+    const sideOf = (name: string): CycleSide => {
+      const p = pairOf(job, name, { sender, receiver });
+      return { there: p.source, here: p.target, versionsHere: p.local, base: p.base?.name ?? null, doomedThere: () => doomedOf(decideSender(job, args.prefix, p)) };
+    };
+    const done = await doAtOnce(runner, session, { filesystems: args.filesystems, received: false, pruneThere: job.keepSender !== undefined, dryRun: args.dryRun, sideOf });
+    return { sender, receiver, ...done };
   };
   await forEachListed(config, job, args, listAndDoAtOnce, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, runner, name, destroyed }));
   return destroyed.sort();
 }
 
-/**
- * Both sides listed, the bases held here (the receiver) for all filesystems at once, and, where
- * the server can, the bases protected and the sender pruned there for all of them at once too.
- */
-interface PullSides {
+/** Both sides listed, and what was done for all filesystems at once (the receiver is here). */
+interface PullSides extends DoneAtOnce {
   readonly sender: ListedVersions<VersionEntry>;
   readonly receiver: ListedVersions<ZfsVersion>;
-  readonly here: HeldHere;
-  readonly protectedThere: ProtectedThere;
-  readonly prunedThere: PrunedThere;
 }
 
 /** One filesystem on both sides: its names, its versions there and here, and the newest snapshot both have. */
@@ -169,6 +139,14 @@ async function protectAndPruneOne(job: PullJobConfig, session: JobSession, args:
   const snapshots = localSnaps.map((s) => parseVersionShortName(s.name));
   if (base && !dryRun) await protectThere(session, { dataset: source, snapshot: base.name }, { received: false, protectedThere: args.protectedThere });
   const holds = args.here.holds.get(target) ?? null;
+  // This side first: the server may still be pruning its side for all filesystems at once.
+  if (job.keepReceiver && localSnaps.length > 0) {
+    const held = await heldSnapshots(runner, target, snapshots.filter((s) => s.startsWith(prefix)), holds);
+    const decisions = decidePrune(job.keepReceiver, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: null, held });
+    const doomed = report(output, target, decisions, dryRun);
+    if (!dryRun) await destroySnapshots(runner, target, { names: doomed.map((s) => parseVersionShortName(s) as VersionShortName) });
+    destroyed.push(...doomed.map((s) => `${target}@${s}`));
+  }
   if (job.keepSender) {
     const doomed = report(output, source, decideSender(job, prefix, { remote, base }), dryRun);
     if (!dryRun && doomed.length > 0) {
@@ -176,13 +154,6 @@ async function protectAndPruneOne(job: PullJobConfig, session: JobSession, args:
       for (const k of r.kept) output.line(`kept ${source}@${k.name}: the server says ${k.reason}`);
       destroyed.push(...r.destroyed.map((s) => `${source}@${s}`));
     } else destroyed.push(...doomed.map((s) => `${source}@${s}`));
-  }
-  if (job.keepReceiver && localSnaps.length > 0) {
-    const held = await heldSnapshots(runner, target, snapshots.filter((s) => s.startsWith(prefix)), holds);
-    const decisions = decidePrune(job.keepReceiver, localSnaps, { prefix, base: base?.name ?? null, replicatedUpTo: null, held });
-    const doomed = report(output, target, decisions, dryRun);
-    if (!dryRun) await destroySnapshots(runner, target, { names: doomed.map((s) => parseVersionShortName(s) as VersionShortName) });
-    destroyed.push(...doomed.map((s) => `${target}@${s}`));
   }
 }
 

@@ -44,7 +44,7 @@ export function basesHere(filesystems: readonly string[], sideOf: (name: string)
   return bases;
 }
 
-/** What `holdBasesHere` did: each dataset's hold counts once done, or why it failed there. */
+/** What `releaseOthersHere` did: each dataset's hold counts once done, or why it failed there. */
 export interface HeldHere {
   readonly holds: ReadonlyMap<string, HoldCounts>;
   readonly failed: ReadonlyMap<string, string>;
@@ -53,27 +53,42 @@ export interface HeldHere {
 /** Nothing held here (a dry run). */
 export const NOTHING_HELD: HeldHere = { holds: new Map(), failed: new Map() };
 
+/** The bases `placeBasesHere` held, and the datasets where zfs refused, with why. */
+export interface PlacedHere {
+  readonly held: readonly BaseHere[];
+  readonly failed: ReadonlyMap<string, string>;
+}
+
 /**
- * Moves `identity`'s hold onto each dataset's base on this side, all datasets at once: one
- * `zfs hold` of the bases, one `zfs get userrefs` of their snapshots, one `zfs release` of the tag
- * where any hold is (zfs-fuse cannot list tags), and one `zfs get` again of those (each per
- * 500 snapshots). Where a command for many fails (a snapshot destroyed meanwhile
- * fails a whole `zfs get`), it is redone a dataset at a time. A dataset whose base could not be
- * held, or whose holds could not be read or released, is named in `failed`.
+ * Places `identity`'s hold on each dataset's base on this side, all at once (one `zfs hold` per
+ * 500 bases; one a snapshot where that fails). `releaseOthersHere` then moves it off the older
+ * snapshots; what only needs the bases held (the server's protect) can run beside that.
  */
-export async function holdBasesHere(runner: ZfsRunner, bases: readonly BaseHere[], identity: string): Promise<HeldHere> {
-  const tag = holdTag(identity);
+export async function placeBasesHere(runner: ZfsRunner, bases: readonly BaseHere[], identity: string): Promise<PlacedHere> {
   const baseNames = bases.map((b) => versionOf(b.dataset, "snapshot", b.base));
-  const refused = await placeHolds(runner, baseNames, { tag });
+  const refused = await placeHolds(runner, baseNames, { tag: holdTag(identity) });
   const failed = new Map(baseNames.filter((n) => refused.has(n.full)).map((n) => [n.dataset as string, refused.get(n.full)!.message]));
-  const held = bases.filter((b) => !failed.has(b.dataset));
+  return { held: bases.filter((b) => !failed.has(b.dataset)), failed };
+}
+
+/**
+ * Releases `identity`'s hold from every other snapshot of the datasets whose bases were placed,
+ * all at once: one `zfs get userrefs` of their snapshots, one `zfs release` of the tag where any
+ * hold is (zfs-fuse cannot list tags), and one `zfs get` again of those (each per 500
+ * snapshots). Where a command for many fails (a snapshot destroyed meanwhile fails a whole
+ * `zfs get`), it is redone a dataset at a time. A dataset whose base could not be held, or whose
+ * holds could not be read or released, is named in `failed`.
+ */
+export async function releaseOthersHere(runner: ZfsRunner, placed: PlacedHere, identity: string): Promise<HeldHere> {
+  const tag = holdTag(identity);
+  const failed = new Map(placed.failed);
   try {
-    return { holds: await releaseOthers(runner, held, tag), failed };
+    return { holds: await releaseOthers(runner, placed.held, tag), failed };
   } catch (error) {
     if (!(error instanceof ZfsError)) throw error;
   }
   const holds = new Map<string, HoldCounts>();
-  for (const one of held) {
+  for (const one of placed.held) {
     try {
       for (const [dataset, counts] of await releaseOthers(runner, [one], tag)) holds.set(dataset, counts);
     } catch (error) {
@@ -85,7 +100,7 @@ export async function holdBasesHere(runner: ZfsRunner, bases: readonly BaseHere[
 }
 
 /**
- * Which of `names` (snapshots of `dataset`) carry any hold: from the counts `holdBasesHere` left,
+ * Which of `names` (snapshots of `dataset`) carry any hold: from the counts `releaseOthersHere` left,
  * or, where it did not run, from one `zfs get userrefs`.
  */
 export async function heldSnapshots(runner: ZfsRunner, dataset: DatasetName, names: readonly VersionShortName[], counted: HoldCounts | null): Promise<Set<string>> {
@@ -107,7 +122,7 @@ export interface BaseThere {
  * gives a filesystem's dataset as the server's calls name it, its dataset here and its base; one
  * it throws for is left to that filesystem's own step, as in `basesHere`.
  */
-export function basesThere(filesystems: readonly string[], sideOf: (name: string) => { there: DatasetName; here: DatasetName; base: string | null }, held: HeldHere): BaseThere[] {
+export function basesThere(filesystems: readonly string[], sideOf: (name: string) => { there: DatasetName; here: DatasetName; base: string | null }, held: Pick<HeldHere, "failed">): BaseThere[] {
   const bases: BaseThere[] = [];
   for (const name of filesystems) {
     const side = listedOrNull(() => sideOf(name));

@@ -26,14 +26,14 @@ export interface Pruned {
 
 /**
  * What to prune on the server for all of `filesystems` at once: the snapshots each one's rules
- * chose there (`doomed`), of each whose base is protected on both sides (or that has none); a
+ * chose there (`doomedThere`), of each whose base is protected on both sides (or that has none); a
  * filesystem whose base failed on either side is not pruned on either. `sideOf` gives a
  * filesystem's dataset as the server's calls name it, its dataset here and its base; one it
  * throws for is left to that filesystem's own step, which says why.
  */
 export function prunesThere(
   filesystems: readonly string[],
-  sideOf: (name: string) => { there: DatasetName; here: DatasetName; base: string | null; doomed: () => readonly string[] },
+  sideOf: (name: string) => { there: DatasetName; here: DatasetName; base: string | null; doomedThere(): readonly string[] },
   done: { here: HeldHere; protectedThere: NonNullable<ProtectedThere> },
 ): PruneThere[] {
   const prunes: PruneThere[] = [];
@@ -41,7 +41,7 @@ export function prunesThere(
     const side = listedOrNull(() => sideOf(name));
     if (side === null || done.here.failed.has(side.here)) continue;
     if (side.base !== null && done.protectedThere.get(side.there)?.ok !== true) continue;
-    const snapshots = side.doomed();
+    const snapshots = side.doomedThere();
     if (snapshots.length > 0) prunes.push({ dataset: side.there, snapshots });
   }
   return prunes;
@@ -62,10 +62,11 @@ export async function pruneDatasetsThere(session: JobSession, items: readonly Pr
  * not ask (an older server), a `prune` call now.
  * @throws the server's refusal of that dataset
  */
-export async function pruneThere(session: JobSession, item: PruneThere, options: { received: boolean; prunedThere: PrunedThere }): Promise<Pruned> {
+export async function pruneThere(session: JobSession, item: PruneThere, options: { received: boolean; prunedThere: PrunedThere | Promise<PrunedThere> }): Promise<Pruned> {
   const args = { dataset: item.dataset, snapshots: item.snapshots, ...(options.received ? { received: true } : {}) };
+  // Awaited first: the call for many runs on a session a step may share.
   return answerFor(
-    options.prunedThere,
+    await options.prunedThere,
     item.dataset,
     () => session.remote.rpc.callValue(ENDPOINTS.prune, args, pruneResponse),
     (r) => ({ destroyed: r.destroyed ?? [], kept: r.kept ?? [] }),

@@ -21,9 +21,10 @@ import {
 import { forEachListed, localVersions, NOTHING_LISTED, serverVersions, type ListedVersions } from "./cycle-filesystems.ts";
 import type { CycleOptions, CycleResult } from "./cycle.ts";
 import type { ClientOutput } from "./output.ts";
-import { basesHere, basesThere, heldSnapshots, holdBasesHere, newestCommon, NOTHING_HELD, protectBasesThere, protectThere, type HeldHere, type ProtectedThere } from "./protect-base.ts";
+import { doAtOnce, type CycleSide, type DoneAtOnce } from "./cycle-at-once.ts";
+import { heldSnapshots, newestCommon, protectThere } from "./protect-base.ts";
 import { decidePrune, doomedOf, type PruneDecision } from "./prune.ts";
-import { pruneDatasetsThere, prunesThere, pruneThere, type PrunedThere } from "./prune-there.ts";
+import { pruneThere } from "./prune-there.ts";
 import { runPush } from "./push.ts";
 import type { JobSession } from "./session.ts";
 import { failedCount, formatCreated, formatSummary } from "./summary.ts";
@@ -73,37 +74,12 @@ async function protectAndPrune(config: Config, job: PushJobConfig, args: PushSte
     const server = serverVersions(session, { received: true, missingOk: dryRun });
     // In a dry run the server may have no copy yet, nor a receive_root: no versions there.
     const [sender, receiver] = await Promise.all([localVersions(runner, roots, { missingOk: false }), dryRun ? server.catch(() => NOTHING_LISTED) : server]);
-    const pair = (name: string) => pairOf(name, { sender, receiver });
-    const bases = basesHere(args.filesystems, (name) => {
-      const p = pair(name);
-      return { dataset: p.source, versions: p.local, base: p.base?.name ?? null };
-    });
-    if (dryRun) return { sender, receiver, here: NOTHING_HELD, protectedThere: null, prunedThere: null };
-    const here = await holdBasesHere(runner, bases, session.info.identity);
-    const there = basesThere(
-      args.filesystems,
-      (name) => {
-        const p = pair(name);
-        return { there: p.source, here: p.source, base: p.base?.name ?? null };
-      },
-      here,
-    );
-    const protectedThere = await protectBasesThere(session, there, { received: true });
-    // The server's copies pruned, of every filesystem whose base is protected on both sides, at
-    // once where the server can (each filesystem's step reports it).
-    const prunes =
-      protectedThere !== null && job.keepReceiver
-        ? prunesThere(
-            args.filesystems,
-            (name) => {
-              const p = pair(name);
-              return { there: p.source, here: p.source, base: p.base?.name ?? null, doomed: () => doomedOf(decideReceiver(job, args.prefix, p)) };
-            },
-            { here, protectedThere },
-          )
-        : [];
-    const prunedThere = prunes.length > 0 ? await pruneDatasetsThere(session, prunes, { received: true }) : null;
-    return { sender, receiver, here, protectedThere, prunedThere };
+    const sideOf = (name: string): CycleSide => {
+      const p = pairOf(name, { sender, receiver });
+      return { there: p.source, here: p.source, versionsHere: p.local, base: p.base?.name ?? null, doomedThere: () => doomedOf(decideReceiver(job, args.prefix, p)) };
+    };
+    const done = await doAtOnce(runner, session, { filesystems: args.filesystems, received: true, pruneThere: job.keepReceiver !== undefined, dryRun, sideOf });
+    return { sender, receiver, ...done };
   };
   await forEachListed(config, job, args, listAndDoAtOnce, (name, session, sides) => protectAndPruneOne(job, session, { ...args, ...sides, name, destroyed }));
   return destroyed.sort();
@@ -117,16 +93,10 @@ interface PushStepArgs {
   problems: string[];
 }
 
-/**
- * Both sides listed, the bases held here (the sender) for all filesystems at once, and, where the
- * server can, the bases protected and the server's copies pruned for all of them at once too.
- */
-interface PushSides {
+/** Both sides listed, and what was done for all filesystems at once (the sender is here). */
+interface PushSides extends DoneAtOnce {
   readonly sender: ListedVersions<ZfsVersion>;
   readonly receiver: ListedVersions<VersionEntry>;
-  readonly here: HeldHere;
-  readonly protectedThere: ProtectedThere;
-  readonly prunedThere: PrunedThere;
 }
 
 /** One filesystem on both sides: its name, its versions here and on the server, and the newest snapshot both have. */
