@@ -41,15 +41,20 @@ export async function doAtOnce(
   args: { filesystems: readonly string[]; received: boolean; pruneThere: boolean; dryRun: boolean; sideOf: (name: string) => CycleSide },
 ): Promise<DoneAtOnce> {
   if (args.dryRun) return { here: NOTHING_HELD, protectedThere: null, prunedThere: Promise.resolve(null) };
-  const { filesystems, received, sideOf } = args;
+  const { received } = args;
   const identity = session.info.identity;
-  const bases = basesHere(filesystems, (name) => {
-    const side = sideOf(name);
-    return { dataset: side.here, versions: side.versionsHere, base: side.base };
+  // Each filesystem's sides, once; one a listing did not show is left to its own step, which says so.
+  const sides = args.filesystems.flatMap((name) => {
+    try {
+      return [args.sideOf(name)];
+    } catch {
+      return [];
+    }
   });
+  const bases = basesHere(sides);
   const placed = await placeBasesHere(runner, bases, identity);
-  const [here, protectedThere] = await Promise.all([releaseOthersHere(runner, placed, identity), protectBasesThere(session, basesThere(filesystems, sideOf, placed), { received })]);
-  const prunes = protectedThere !== null && args.pruneThere ? prunesThere(filesystems, sideOf, { here, protectedThere }) : [];
+  const [here, protectedThere] = await Promise.all([releaseOthersHere(runner, placed, identity), protectBasesThere(session, basesThere(sides, placed), { received })]);
+  const prunes = protectedThere !== null && args.pruneThere ? prunesThere(sides, { here, protectedThere }) : [];
   const prunedThere = prunes.length > 0 ? pruneDatasetsThere(session, prunes, { received }) : Promise.resolve(null);
   return { here, protectedThere, prunedThere };
 }

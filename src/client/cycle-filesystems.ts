@@ -75,18 +75,6 @@ export async function localVersions(runner: ZfsRunner, roots: DatasetName | read
   return listed(tree, (node: TreeNode) => [...node.versions], options.missingOk ? null : (name) => `${quote(name)} does not exist here`);
 }
 
-/**
- * `fn()`, or null where it throws: a filesystem one of the listings did not show, which is left
- * out of what is done for all at once; its own step says why.
- */
-export function listedOrNull<T>(fn: () => T): T | null {
-  try {
-    return fn();
-  } catch {
-    return null;
-  }
-}
-
 /** A listing of nothing: every dataset has no versions. */
 export const NOTHING_LISTED: ListedVersions<never> = { get: () => [] };
 

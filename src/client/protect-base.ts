@@ -6,7 +6,6 @@
  */
 import { ENDPOINTS, MAX_PROTECT_BASES, protectBasesResponse, protectResponse, type ProtectedBase, type VersionEntry } from "../api/index.ts";
 import { answerFor, callForEach, type AnsweredForEach } from "./calls-for-many.ts";
-import { listedOrNull } from "./cycle-filesystems.ts";
 import type { JobSession } from "./session.ts";
 import { ZfsError, holdCounts, holdTag, parseVersionShortName, placeHolds, releaseHolds, versionOf, type DatasetName, type VersionShortName, type ZfsRunner, type ZfsVersion } from "../zfs/index.ts";
 
@@ -28,18 +27,13 @@ export interface BaseHere {
   readonly snapshots: readonly VersionShortName[];
 }
 
-/**
- * This side's base of each of `filesystems` whose two sides share a snapshot. `sideOf` gives a
- * filesystem's dataset here, its versions here and the base; one it throws for (a listing did not
- * show it) is left to that filesystem's own step, which says so.
- */
-export function basesHere(filesystems: readonly string[], sideOf: (name: string) => { dataset: DatasetName; versions: readonly ZfsVersion[]; base: string | null }): BaseHere[] {
+/** This side's base of each filesystem whose two sides share a snapshot. */
+export function basesHere(sides: readonly { here: DatasetName; versionsHere: readonly ZfsVersion[]; base: string | null }[]): BaseHere[] {
   const bases: BaseHere[] = [];
-  for (const name of filesystems) {
-    const side = listedOrNull(() => sideOf(name));
-    if (side === null || side.base === null) continue;
-    const snapshots = side.versions.filter((v) => v.name.kind === "snapshot").map((v) => v.name.name as VersionShortName);
-    bases.push({ dataset: side.dataset, base: parseVersionShortName(side.base), snapshots });
+  for (const side of sides) {
+    if (side.base === null) continue;
+    const snapshots = side.versionsHere.filter((v) => v.name.kind === "snapshot").map((v) => v.name.name as VersionShortName);
+    bases.push({ dataset: side.here, base: parseVersionShortName(side.base), snapshots });
   }
   return bases;
 }
@@ -117,18 +111,11 @@ export interface BaseThere {
 }
 
 /**
- * The bases to protect on the server: of each of `filesystems` whose two sides share a snapshot
- * and whose base here did not fail to be held (nothing is held on either side there). `sideOf`
- * gives a filesystem's dataset as the server's calls name it, its dataset here and its base; one
- * it throws for is left to that filesystem's own step, as in `basesHere`.
+ * The bases to protect on the server: of each filesystem whose two sides share a snapshot and
+ * whose base here did not fail to be held (such a one is protected on neither side).
  */
-export function basesThere(filesystems: readonly string[], sideOf: (name: string) => { there: DatasetName; here: DatasetName; base: string | null }, held: Pick<HeldHere, "failed">): BaseThere[] {
-  const bases: BaseThere[] = [];
-  for (const name of filesystems) {
-    const side = listedOrNull(() => sideOf(name));
-    if (side !== null && side.base !== null && !held.failed.has(side.here)) bases.push({ dataset: side.there, snapshot: side.base });
-  }
-  return bases;
+export function basesThere(sides: readonly { there: DatasetName; here: DatasetName; base: string | null }[], held: Pick<HeldHere, "failed">): BaseThere[] {
+  return sides.filter((side) => side.base !== null && !held.failed.has(side.here)).map((side) => ({ dataset: side.there, snapshot: side.base! }));
 }
 
 /** What the server answered for each base protected there at once (`callForEach`); null where it protects one a call, or in a dry run. */

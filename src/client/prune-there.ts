@@ -5,7 +5,6 @@
 import { ENDPOINTS, MAX_PRUNE_DATASETS, pruneDatasetsResponse, pruneResponse, type PrunedDataset } from "../api/index.ts";
 import type { DatasetName } from "../zfs/index.ts";
 import { answerFor, callForEach, type AnsweredForEach } from "./calls-for-many.ts";
-import { listedOrNull } from "./cycle-filesystems.ts";
 import type { HeldHere, ProtectedThere } from "./protect-base.ts";
 import type { JobSession } from "./session.ts";
 
@@ -25,21 +24,17 @@ export interface Pruned {
 }
 
 /**
- * What to prune on the server for all of `filesystems` at once: the snapshots each one's rules
- * chose there (`doomedThere`), of each whose base is protected on both sides (or that has none); a
- * filesystem whose base failed on either side is not pruned on either. `sideOf` gives a
- * filesystem's dataset as the server's calls name it, its dataset here and its base; one it
- * throws for is left to that filesystem's own step, which says why.
+ * What to prune on the server for all filesystems at once: the snapshots each one's rules chose
+ * there, of each whose base is protected on both sides (or that has none); a filesystem whose base
+ * failed on either side is pruned on neither.
  */
 export function prunesThere(
-  filesystems: readonly string[],
-  sideOf: (name: string) => { there: DatasetName; here: DatasetName; base: string | null; doomedThere(): readonly string[] },
+  sides: readonly { there: DatasetName; here: DatasetName; base: string | null; doomedThere(): readonly string[] }[],
   done: { here: HeldHere; protectedThere: NonNullable<ProtectedThere> },
 ): PruneThere[] {
   const prunes: PruneThere[] = [];
-  for (const name of filesystems) {
-    const side = listedOrNull(() => sideOf(name));
-    if (side === null || done.here.failed.has(side.here)) continue;
+  for (const side of sides) {
+    if (done.here.failed.has(side.here)) continue;
     if (side.base !== null && done.protectedThere.get(side.there)?.ok !== true) continue;
     const snapshots = side.doomedThere();
     if (snapshots.length > 0) prunes.push({ dataset: side.there, snapshots });
